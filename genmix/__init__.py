@@ -1,0 +1,37 @@
+"""genmix: general mixture models fitted by EM, with pomegranate 0.x's API.
+
+``from genmix import *`` replaces ``from pomegranate import *`` for mixture models.
+"""
+from . import callbacks
+from .callbacks import Callback, History
+from .distributions import (
+    Distribution,
+    ExponentialDistribution,
+    IndependentComponentsDistribution,
+    LogNormalDistribution,
+    MultivariateGaussianDistribution,
+    NormalDistribution,
+)
+from .exceptions import ConvergenceWarning, NumericalWarning
+from .io import from_dict, from_json, from_yaml
+from .mixture import GeneralMixtureModel
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "GeneralMixtureModel",
+    "NormalDistribution",
+    "LogNormalDistribution",
+    "ExponentialDistribution",
+    "MultivariateGaussianDistribution",
+    "IndependentComponentsDistribution",
+    "Distribution",
+    "Callback",
+    "History",
+    "ConvergenceWarning",
+    "NumericalWarning",
+    "from_dict",
+    "from_json",
+    "from_yaml",
+    "callbacks",
+]

@@ -1,0 +1,106 @@
+"""The input boundary: convert data once to float64 2-D arrays, check sample weights, make batches.
+
+Everything inside genmix works on ``(n_samples, n_features)`` float64 arrays in which NaN marks a
+missing value. Nothing here modifies the caller's arrays; a copy is made only when the dtype or the
+layout has to change.
+"""
+import numpy as np
+
+__all__ = ["check_X", "check_weights", "batch_slices"]
+
+
+def check_X(X, d, *, name="X", allow_empty=True):
+    """Return ``(X2, scalar)``: ``X`` as a float64 ``(n, d)`` array, and whether it was one scalar.
+
+    Parameters
+    ----------
+    X : array-like
+        A scalar, a 1-D sequence or a 2-D array. For a univariate model (``d == 1``) a scalar is one
+        sample and a 1-D sequence is ``n`` samples; for a multivariate model a 1-D sequence of
+        length ``d`` is one sample.
+    d : int
+        The dimensionality the model expects.
+    name : str, default="X"
+        The argument name used in error messages.
+    allow_empty : bool, default=True
+        Whether zero samples are acceptable.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not numeric.
+    ValueError
+        If ``X`` is ragged, has the wrong number of dimensions or columns, or holds infinities.
+    """
+    if isinstance(X, (str, bytes)):
+        raise TypeError(f"{name} must be numeric array-like; got a {type(X).__name__}.")
+    try:
+        arr = np.asarray(X)
+    except ValueError as exc:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular array of numbers; it is ragged ({exc}).") from None
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name} must contain only numbers (NaN marks a missing value); got dtype {arr.dtype}."
+            ) from None
+    elif arr.dtype.kind == "b":
+        arr = arr.astype(np.float64)
+    arr = np.asarray(arr, dtype=np.float64)
+    scalar = arr.ndim == 0
+    if scalar:
+        if d != 1:
+            raise ValueError(f"{name} is a scalar but the model has {d} dimensions; pass an array of shape (n, {d}).")
+        arr = arr.reshape(1, 1)
+    elif arr.ndim == 1:
+        arr = arr.reshape(-1, 1) if d == 1 else arr.reshape(1, -1)
+    elif arr.ndim != 2:
+        raise ValueError(f"{name} must be 1-D or 2-D of shape (n_samples, {d}); got {arr.ndim} dimensions.")
+    if arr.shape[1] != d:
+        raise ValueError(f"{name} has {arr.shape[1]} columns but the model has {d} dimensions; "
+                         f"expected shape (n_samples, {d}).")
+    if not allow_empty and arr.shape[0] == 0:
+        raise ValueError(f"{name} must contain at least one sample; got an empty array.")
+    if np.isinf(arr).any():
+        rows = np.unique(np.nonzero(np.isinf(arr))[0])[:5]
+        raise ValueError(f"{name} contains infinite values (rows {rows.tolist()}...); only finite numbers and "
+                         "NaN (missing) are allowed.")
+    return arr, scalar
+
+
+def check_weights(weights, n, *, name="weights"):
+    """Return sample weights as a float64 ``(n,)`` array (ones if ``weights`` is None).
+
+    Raises
+    ------
+    ValueError
+        If the length differs from ``n``, or a weight is negative, NaN or infinite.
+    TypeError
+        If the weights are not numeric.
+    """
+    if weights is None:
+        return np.ones(n)
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D array of non-negative numbers.") from None
+    if w.ndim == 0:
+        w = w.reshape(1)
+    if w.ndim != 1:
+        raise ValueError(f"{name} must be 1-D of shape (n_samples,); got shape {w.shape}.")
+    if w.shape[0] != n:
+        raise ValueError(f"Size of weight vector does not match size of data: {name} has {w.shape[0]} "
+                         f"entries but X has {n} samples.")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} must be finite; got NaN or infinite values.")
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative; got a minimum of {w.min()!r}.")
+    return w
+
+
+def batch_slices(n, batch_size):
+    """The row slices of consecutive batches of ``batch_size`` rows (the last may be shorter)."""
+    if batch_size is None or batch_size >= n:
+        return [slice(0, n)]
+    return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]

@@ -1,0 +1,368 @@
+"""The thin object around a family's pure kernels, and the stacked evaluation used by mixtures.
+
+A family module defines module-level kernels and a subclass of :class:`Distribution` that declares:
+
+``_param_names``
+    the names of its parameters, in pomegranate 0.x's order (``parameters`` lists them in that order);
+``_check_params(**params) -> dict``
+    validate and normalise parameter values (raises ``ValueError``/``TypeError``);
+``_gather(components) -> dict``
+    the parameters of several components stacked on a leading axis (plus derived caches);
+``_logpdf(X, **stacked) -> (n, k)``
+    the log density of every row under every component of the stack;
+``_suffstats(X, R, **stacked) -> Stats``
+    statistics stacked over components; ``R`` is ``(n, k)`` responsibilities times sample weights;
+``_mle(stats, **options) -> dict or None``
+    the maximum-likelihood parameters of one component (``None``: no information, keep parameters);
+``_sample(rng, n, **params) -> array``
+    ``n`` draws from one component.
+
+Everything else (``summarize``/``from_summaries``, inertia, freezing, copying, serialisation) lives here,
+once. Statistics are values: ``summarize`` only adds a ``Stats`` to ``self.summaries``; ``from_summaries``
+applies the M-step and clears them. Parameter updates are transactional: new values are computed and
+validated, then assigned together, and derived caches are recomputed from the stored values in one
+place (``_set_params``).
+"""
+import copy as _copy
+
+import numpy as np
+
+from .._validation import Interval, as_generator, check_scalar
+from ..data import check_X, check_weights
+
+__all__ = ["Distribution", "group_log_probability", "group_suffstats", "is_stackable"]
+
+_UNIT = Interval(0.0, 1.0)
+_NONNEG = Interval(0.0, np.inf)
+
+
+def is_stackable(obj):
+    """Whether ``obj`` is a genmix distribution evaluated through vectorised kernels."""
+    return isinstance(obj, Distribution)
+
+
+def _groups(components):
+    """Indices of ``components`` grouped by family (``None``: a user object on the slow path)."""
+    groups = {}
+    for i, c in enumerate(components):
+        key = type(c) if is_stackable(c) else None
+        groups.setdefault(key, []).append(i)
+    return groups
+
+
+def _foreign_input(X, c):
+    """What a user-defined component receives: a 1-D column for d == 1, as in pomegranate 0.x."""
+    return X[:, 0] if getattr(c, "d", X.shape[1]) == 1 else X
+
+
+def group_log_probability(components, X):
+    """Log density ``(n, k)`` of rows ``X`` under each of ``components``, one call per family."""
+    n = X.shape[0]
+    out = np.empty((n, len(components)))
+    for cls, idx in _groups(components).items():
+        if cls is None:
+            for i in idx:
+                c = components[i]
+                out[:, i] = np.asarray(c.log_probability(_foreign_input(X, c)), dtype=np.float64).reshape(n)
+        else:
+            out[:, idx] = cls._stack_logpdf(X, [components[i] for i in idx])
+    return out
+
+
+def group_suffstats(components, X, R):
+    """Statistics of each component under responsibilities ``R`` (n, k): a list of ``Stats`` or None.
+
+    Frozen components get ``None`` (nothing to accumulate). User-defined components are summarised
+    through their own ``summarize`` only by :func:`summarize_foreign`; here they get ``None``.
+    """
+    out = [None] * len(components)
+    for cls, idx in _groups(components).items():
+        if cls is None:
+            continue
+        live = [i for i in idx if not components[i].frozen]
+        if live:
+            for i, s in zip(live, cls._stack_suffstats(X, R[:, live], [components[i] for i in live])):
+                out[i] = s
+    return out
+
+
+def summarize_foreign(components, X, R):
+    """Call ``summarize`` on the user-defined (slow-path) components, with their responsibilities."""
+    for i, c in enumerate(components):
+        if not is_stackable(c):
+            c.summarize(_foreign_input(X, c), R[:, i])
+
+
+class Distribution:
+    """Base class of genmix distributions (a stack of size 1 around a family's kernels).
+
+    Attributes
+    ----------
+    name : str
+        The class name, as in pomegranate 0.x's JSON.
+    frozen : bool
+        If True, ``fit`` and ``from_summaries`` leave the parameters unchanged.
+    summaries : Stats or None
+        The statistics accumulated by ``summarize`` since the last ``from_summaries``.
+    """
+
+    _param_names = ()
+
+    def __init__(self, params, frozen=False):
+        self._set_params(self._check_params(**params))
+        self.frozen = bool(frozen)
+        self.summaries = None
+
+    # -- hooks a family may override ------------------------------------------------------------------
+    @classmethod
+    def _stack_logpdf(cls, X, components):
+        return cls._logpdf(X, **cls._gather(components))
+
+    @classmethod
+    def _stack_suffstats(cls, X, R, components):
+        stats = cls._suffstats(X, R, **cls._gather(components))
+        return [stats.take(i) for i in range(len(components))]
+
+    def _mle_options(self):
+        return {}
+
+    def _new_params(self, stats, inertia, pseudocount):
+        """The parameters after an M-step from ``stats`` blended with ``inertia``; ``None`` keeps them."""
+        mle = self._mle(stats, **self._mle_options())
+        if mle is None:
+            return None
+        if inertia > 0.0:
+            old = self._params
+            mle = {k: inertia * np.asarray(old[k]) + (1.0 - inertia) * np.asarray(v) for k, v in mle.items()}
+        return self._check_params(**mle)
+
+    def _set_params(self, params):
+        """Store validated parameters and recompute every derived cache from them."""
+        self._params = params
+
+    def _params_to_list(self):
+        return [np.asarray(self._params[k]).tolist() for k in self._param_names]
+
+    def _extra_dict(self):
+        """genmix-only options serialised beside pomegranate's keys (omitted at their defaults)."""
+        return {}
+
+    # -- public API -----------------------------------------------------------------------------------
+    @property
+    def d(self):
+        """The number of dimensions of a sample."""
+        return 1
+
+    @property
+    def parameters(self):
+        """The parameters, in pomegranate 0.x's order (e.g. ``[mean, std]`` for a Normal)."""
+        return self._params_to_list()
+
+    @parameters.setter
+    def parameters(self, values):
+        values = list(values)
+        if len(values) != len(self._param_names):
+            raise ValueError(f"parameters of {self.name} must be a list of {len(self._param_names)} values "
+                             f"({', '.join(self._param_names)}); got {len(values)}.")
+        self._set_params(self._check_params(**dict(zip(self._param_names, values))))
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def _check_input(self, X, name="X", allow_empty=True):
+        return check_X(X, self.d, name=name, allow_empty=allow_empty)
+
+    def log_probability(self, X):
+        """Log density of each sample.
+
+        Parameters
+        ----------
+        X : float or array-like of shape (n_samples,) or (n_samples, d)
+            The samples. NaN marks a missing value (log density 0 for a univariate family).
+
+        Returns
+        -------
+        logp : float or ndarray of shape (n_samples,)
+            A float for a single scalar (or, for a multivariate family, a single 1-D sample).
+            Points outside the support have log density ``-inf``.
+        """
+        X2, scalar = self._check_input(X)
+        lp = type(self)._stack_logpdf(X2, [self])[:, 0]
+        single = scalar or (self.d > 1 and np.ndim(X) == 1)
+        return float(lp[0]) if single else lp
+
+    def probability(self, X):
+        """Density (or mass) of each sample: ``exp(log_probability(X))``."""
+        lp = self.log_probability(X)
+        with np.errstate(under="ignore"):
+            return np.exp(lp)
+
+    def _stats_of(self, X, weights):
+        """Validated statistics of ``(X, weights)`` under the current parameters."""
+        X2, _ = self._check_input(X)
+        w = check_weights(weights, X2.shape[0])
+        lp = type(self)._stack_logpdf(X2, [self])[:, 0]
+        bad = np.isneginf(lp) & (w > 0)
+        if bad.any():
+            rows = np.nonzero(bad)[0]
+            raise ValueError(f"X rows {rows[:10].tolist()} lie outside the support of {self.name} "
+                             f"({rows.size} rows in all).")
+        return type(self)._suffstats(X2, w[:, None], **type(self)._gather([self]))
+
+    def summarize(self, X, weights=None):
+        """Add the weighted sufficient statistics of ``X`` to ``self.summaries``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, d)
+            The samples; NaN values are ignored.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+
+        Raises
+        ------
+        ValueError
+            For malformed input or a sample outside the support (with positive weight).
+        """
+        stats = self._stats_of(X, weights)
+        self.summaries = stats if self.summaries is None else self.summaries + stats
+
+    def from_summaries(self, inertia=0.0, pseudocount=0.0):
+        """Set the parameters to the maximum-likelihood estimate from ``summaries``, then clear them.
+
+        Parameters
+        ----------
+        inertia : float in [0, 1], default=0.0
+            New parameters are ``inertia * old + (1 - inertia) * estimate`` (per parameter).
+        pseudocount : float >= 0, default=0.0
+            Smoothing for discrete families; continuous families ignore it.
+
+        Notes
+        -----
+        A frozen distribution, or one with no (or zero-weight) statistics, keeps its parameters.
+        """
+        inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
+        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, self.name)
+        if self.summaries is not None and not self.frozen:
+            new = self._new_params(self.summaries, inertia, pseudocount)
+            if new is not None:
+                self._set_params(new)
+        self.summaries = None
+
+    def clear_summaries(self):
+        """Discard the statistics accumulated by ``summarize``."""
+        self.summaries = None
+
+    def fit(self, X, weights=None, inertia=0.0):
+        """Fit the parameters to weighted data by maximum likelihood (blended with ``inertia``).
+
+        Statistics already accumulated by ``summarize`` are left untouched. A frozen distribution is
+        unchanged. If the call raises, the distribution is unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, d)
+        weights : array-like of shape (n_samples,), default=None
+        inertia : float in [0, 1], default=0.0
+
+        Returns
+        -------
+        self : Distribution
+        """
+        inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
+        if self.frozen:
+            return self
+        stats = self._stats_of(X, weights)
+        new = self._new_params(stats, inertia, 0.0)
+        if new is not None:
+            self._set_params(new)
+        return self
+
+    def sample(self, n=None, random_state=None):
+        """Draw samples.
+
+        Parameters
+        ----------
+        n : int or None, default=None
+            The number of samples; None draws a single sample (a float, or a 1-D row for multivariate).
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+            The source of randomness; the global numpy state is never used.
+
+        Returns
+        -------
+        sample : float, ndarray of shape (n,) or ndarray of shape (n, d)
+        """
+        from .._validation import check_int
+
+        rng = as_generator(random_state)
+        m = 1 if n is None else check_int(n, "n", Interval(0, np.inf), self.name)
+        draws = self._sample_n(rng, m)
+        if n is None:
+            return float(draws[0]) if self.d == 1 else draws[0]
+        return draws
+
+    def _sample_n(self, rng, n):
+        """``n`` draws as ``(n,)`` for univariate families, ``(n, d)`` otherwise."""
+        return self._sample(rng, n, **self._params)
+
+    def freeze(self):
+        """Freeze the distribution: fitting no longer changes its parameters."""
+        self.frozen = True
+
+    def thaw(self):
+        """Thaw the distribution, allowing updates again."""
+        self.frozen = False
+
+    def copy(self):
+        """A deep copy (parameters, frozen flag and pending statistics), tied to nothing else."""
+        return _copy.deepcopy(self)
+
+    @classmethod
+    def from_samples(cls, X, weights=None):
+        """A distribution fitted to ``X`` by maximum likelihood, starting from :meth:`blank`."""
+        return cls.blank().fit(X, weights)
+
+    def to_dict(self):
+        """A dict in pomegranate 0.x's layout: ``class``, ``name``, ``parameters``, ``frozen``."""
+        out = {"class": "Distribution", "name": self.name, "parameters": self._params_to_list(),
+               "frozen": bool(self.frozen)}
+        out.update(self._extra_dict())
+        return out
+
+    def to_json(self, separators=(",", " : "), indent=4):
+        """Serialise to JSON text (pomegranate 0.x's layout)."""
+        from ..io import to_json
+
+        return to_json(self, separators=separators, indent=indent)
+
+    def to_yaml(self):
+        """Serialise to YAML text."""
+        from ..io import to_yaml
+
+        return to_yaml(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild a distribution from :meth:`to_dict` output (only known classes are accepted)."""
+        from ..io import from_dict
+
+        return from_dict(d, expected=cls)
+
+    @classmethod
+    def from_json(cls, s):
+        """Rebuild a distribution from JSON text or a JSON file name; nothing is evaluated as code."""
+        from ..io import from_json
+
+        return from_json(s, expected=cls)
+
+    @classmethod
+    def from_yaml(cls, s):
+        """Rebuild a distribution from YAML text (safe loader only)."""
+        from ..io import from_yaml
+
+        return from_yaml(s, expected=cls)
+
+    def __repr__(self):
+        args = ", ".join(repr(np.asarray(self._params[k]).tolist()) for k in self._param_names)
+        return f"{self.name}({args}{', frozen=True' if self.frozen else ''})"

@@ -1,0 +1,196 @@
+r"""Independent components: one univariate distribution per column.
+
+.. math:: \log p(x) = \sum_j w_j \log p_j(x_j)
+
+The column weights ``w_j`` multiply the log densities and are not normalised (pomegranate 0.x's
+behaviour; the default is all ones, a plain product of densities). A missing column contributes 0. In a
+mixture, the ``j``-th children of all components are evaluated as one stack per family, so a mixture of
+``IndependentComponentsDistribution`` of Normals costs one vectorised call per column.
+"""
+import numpy as np
+
+from ._base import Distribution, group_log_probability, group_suffstats, is_stackable
+from ._stats import TupleStats
+
+
+class IndependentComponentsDistribution(Distribution):
+    """A product of independent univariate distributions, one per column.
+
+    Parameters
+    ----------
+    distributions : list of Distribution
+        One initialised univariate distribution per column (their ``d`` must be 1).
+    weights : array-like of shape (n_columns,), default=None
+        Non-negative multipliers of each column's log density (all ones if None; not normalised).
+    frozen : bool, default=False
+        If True, fitting leaves every column unchanged.
+    """
+
+    _param_names = ("distributions", "weights")
+
+    def __init__(self, distributions, weights=None, frozen=False):
+        super().__init__({"distributions": distributions, "weights": weights}, frozen)
+
+    @classmethod
+    def _check_params(cls, distributions, weights):
+        name = cls.__name__
+        if isinstance(distributions, (str, bytes)) or not hasattr(distributions, "__len__"):
+            raise TypeError(f"The 'distributions' parameter of {name} must be a list of distributions.")
+        dists = list(distributions)
+        if not dists:
+            raise ValueError(f"The 'distributions' parameter of {name} must hold at least one distribution.")
+        for j, c in enumerate(dists):
+            if isinstance(c, type):
+                raise TypeError(f"The 'distributions' parameter of {name} must hold initialised distributions; "
+                                f"entry {j} is the class {c.__name__}.")
+            if not hasattr(c, "log_probability"):
+                raise TypeError(f"Entry {j} of the 'distributions' parameter of {name} has no log_probability.")
+            if getattr(c, "d", 1) != 1:
+                raise ValueError(f"Entry {j} of the 'distributions' parameter of {name} must be univariate "
+                                 f"(d == 1); got d={c.d}.")
+        if weights is None:
+            w = np.ones(len(dists))
+        else:
+            try:
+                w = np.array(weights, dtype=np.float64).reshape(-1)
+            except (TypeError, ValueError):
+                raise TypeError(f"The 'weights' parameter of {name} must be numeric.") from None
+            if w.size != len(dists):
+                raise ValueError(f"The 'weights' parameter of {name} must have one entry per distribution "
+                                 f"({len(dists)}); got {w.size}.")
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise ValueError(f"The 'weights' parameter of {name} must be finite and non-negative.")
+        return {"distributions": dists, "weights": w}
+
+    @property
+    def distributions(self):
+        """The per-column distributions."""
+        return self._params["distributions"]
+
+    @property
+    def weights(self):
+        """The per-column multipliers of the log densities."""
+        return self._params["weights"]
+
+    @property
+    def d(self):
+        return len(self._params["distributions"])
+
+    def __getitem__(self, j):
+        return self._params["distributions"][j]
+
+    @classmethod
+    def _stack_logpdf(cls, X, components):
+        out = np.zeros((X.shape[0], len(components)))
+        W = np.stack([c.weights for c in components])
+        for j in range(X.shape[1]):
+            lp = group_log_probability([c.distributions[j] for c in components], X[:, j:j + 1])
+            out += np.where(W[:, j] == 0.0, 0.0, lp * np.where(W[:, j] == 0.0, 1.0, W[:, j]))
+        return out
+
+    @classmethod
+    def _stack_suffstats(cls, X, R, components):
+        per_column = [group_suffstats([c.distributions[j] for c in components], X[:, j:j + 1], R)
+                      for j in range(X.shape[1])]
+        return [TupleStats(tuple(col[i] for col in per_column)) for i in range(len(components))]
+
+    def _stats_of(self, X, weights):
+        from ..data import check_weights
+
+        X2, _ = self._check_input(X)
+        w = check_weights(weights, X2.shape[0])
+        lp = self._stack_logpdf(X2, [self])[:, 0]
+        bad = np.isneginf(lp) & (w > 0)
+        if bad.any():
+            rows = np.nonzero(bad)[0]
+            raise ValueError(f"X rows {rows[:10].tolist()} lie outside the support of {self.name} "
+                             f"({rows.size} rows in all).")
+        return self._stack_suffstats(X2, w[:, None], [self])[0]
+
+    def _new_params(self, stats, inertia, pseudocount):
+        new = []
+        for child, s in zip(self.distributions, stats.children):
+            new.append(None if s is None or child.frozen else child._new_params(s, inertia, pseudocount))
+        return {"children": new}
+
+    def _set_params(self, params):
+        if "children" in params:  # an M-step: update the children in place, all at once
+            for child, p in zip(self._params["distributions"], params["children"]):
+                if p is not None:
+                    child._set_params(p)
+        else:
+            self._params = params
+
+    def summarize(self, X, weights=None):
+        if not all(is_stackable(c) for c in self.distributions):
+            return self._summarize_foreign(X, weights)
+        return super().summarize(X, weights)
+
+    def _summarize_foreign(self, X, weights):
+        from ..data import check_weights
+
+        X2, _ = self._check_input(X)
+        w = check_weights(weights, X2.shape[0])
+        for j, c in enumerate(self.distributions):
+            c.summarize(X2[:, j], w)
+
+    def from_summaries(self, inertia=0.0, pseudocount=0.0):
+        if not all(is_stackable(c) for c in self.distributions):
+            if not self.frozen:
+                for c in self.distributions:
+                    c.from_summaries(inertia)
+            return
+        super().from_summaries(inertia, pseudocount)
+
+    def clear_summaries(self):
+        self.summaries = None
+        for c in self.distributions:
+            c.clear_summaries()
+
+    def fit(self, X, weights=None, inertia=0.0):
+        if not all(is_stackable(c) for c in self.distributions):
+            if not self.frozen:
+                self._summarize_foreign(X, weights)
+                self.from_summaries(inertia)
+            return self
+        return super().fit(X, weights, inertia)
+
+    def _sample_n(self, rng, n):
+        return np.column_stack([c._sample_n(rng, n) if is_stackable(c) else np.asarray(c.sample(n))
+                                for c in self.distributions])
+
+    def _params_to_list(self):
+        return [[c.to_dict() for c in self.distributions], self.weights.tolist()]
+
+    def __repr__(self):
+        return f"{self.name}({self.distributions!r}, weights={self.weights.tolist()!r})"
+
+    @classmethod
+    def blank(cls, d=2):
+        """Standard normals on ``d`` columns."""
+        from .normal import NormalDistribution
+
+        return cls([NormalDistribution(0.0, 1.0) for _ in range(d)])
+
+    @classmethod
+    def from_samples(cls, X, weights=None, distribution_weights=None, distributions=None):
+        """Fit one distribution of the given class(es) per column of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_columns)
+        weights : array-like of shape (n_samples,), default=None
+        distribution_weights : array-like of shape (n_columns,), default=None
+            The column multipliers of the result.
+        distributions : class or list of classes
+            One class for every column, or one class per column (required).
+        """
+        if distributions is None:
+            raise ValueError("IndependentComponentsDistribution.from_samples needs 'distributions': a class or "
+                             "a list of one class per column.")
+        d = np.shape(X)[1] if np.ndim(X) == 2 else 1
+        classes = list(distributions) if isinstance(distributions, (list, tuple)) else [distributions] * d
+        if len(classes) != d:
+            raise ValueError(f"'distributions' must give one class per column ({d}); got {len(classes)}.")
+        model = cls([c.blank() for c in classes], distribution_weights)
+        return model.fit(X, weights)

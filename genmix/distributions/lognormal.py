@@ -1,0 +1,90 @@
+r"""Log-normal distribution: ``log x`` is normal with mean ``mu`` and standard deviation ``sigma``.
+
+.. math:: \log p(x \mid \mu, \sigma) = -\log x - \log\sigma - \tfrac12\log 2\pi
+          - \frac{(\log x-\mu)^2}{2\sigma^2}, \qquad x > 0
+
+``x <= 0`` has log density ``-inf`` (pomegranate 0.x returned NaN). NaN is missing (log density 0). The
+statistics and the M-step are the normal family's, on ``log x``.
+"""
+import numpy as np
+
+from .._validation import Interval, check_scalar
+from . import normal
+from ._base import Distribution
+
+_REAL = Interval(-np.inf, np.inf, closed="neither")
+_POS = Interval(0.0, np.inf, closed="neither")
+_NONNEG = Interval(0.0, np.inf, closed="left")
+
+
+def _log_x(X):
+    x = X[:, :1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.where(np.isnan(x), np.nan, -np.inf))
+
+
+def _logpdf(X, mu, sigma):
+    lx = _log_x(X)
+    lp = normal._logpdf(lx, mu, sigma) - np.where(np.isfinite(lx), lx, 0.0)
+    return np.where(np.isneginf(lx), -np.inf, lp)
+
+
+def _suffstats(X, R, **_):
+    lx = _log_x(X)
+    return normal._suffstats(np.where(np.isneginf(lx), np.nan, lx), R)
+
+
+def _mle(stats, min_std=0.0):
+    est = normal._mle(stats, min_std)
+    return None if est is None else {"mu": est["mean"], "sigma": est["std"]}
+
+
+def _sample(rng, n, mu, sigma):
+    return rng.lognormal(mu, sigma, size=n)
+
+
+class LogNormalDistribution(Distribution):
+    """A log-normal distribution.
+
+    Parameters
+    ----------
+    mu : float
+        The mean of ``log x``.
+    sigma : float > 0
+        The standard deviation of ``log x``.
+    min_std : float >= 0, default=0.0
+        The smallest ``sigma`` a fit may return (note: third positional, as in pomegranate 0.x).
+    frozen : bool, default=False
+        If True, fitting leaves the parameters unchanged.
+    """
+
+    _param_names = ("mu", "sigma")
+    _logpdf = staticmethod(_logpdf)
+    _suffstats = staticmethod(_suffstats)
+    _mle = staticmethod(_mle)
+    _sample = staticmethod(_sample)
+
+    def __init__(self, mu, sigma, min_std=0.0, frozen=False):
+        self.min_std = check_scalar(min_std, "min_std", _NONNEG, "LogNormalDistribution")
+        super().__init__({"mu": mu, "sigma": sigma}, frozen)
+
+    @classmethod
+    def _check_params(cls, mu, sigma):
+        return {"mu": check_scalar(mu, "mu", _REAL, cls.__name__),
+                "sigma": check_scalar(sigma, "sigma", _POS, cls.__name__)}
+
+    @staticmethod
+    def _gather(components):
+        return {"mu": np.array([c._params["mu"] for c in components]),
+                "sigma": np.array([c._params["sigma"] for c in components])}
+
+    def _mle_options(self):
+        return {"min_std": self.min_std}
+
+    def _extra_dict(self):
+        return {"min_std": self.min_std} if self.min_std else {}
+
+    @classmethod
+    def blank(cls):
+        """LogNormal(0, 1)."""
+        return cls(0.0, 1.0)

@@ -1,0 +1,189 @@
+"""The EM driver: the loop, the stop rule, minibatch step sizes, callbacks and history.
+
+It talks to the model only through ``from_summaries`` (M-step) and ``_summarize_arrays`` (E-step on a
+validated batch, which adds statistics), so the same loop serves in-memory, batched and streaming data.
+
+Semantics are pomegranate 0.x's: each epoch is ``from_summaries(step_size, pseudocount)`` (a no-op at
+epoch 0, when nothing has been summarised) followed by an E-step over the epoch's batches; the
+improvement is the difference of the total weighted log-likelihood between consecutive epochs; training
+stops when it is ``<= stop_threshold`` or after ``max_iterations`` M-steps; statistics are cleared at the
+end. ``step_size = 1 - (1 - inertia) * (2 + epoch) ** -lr_decay`` is passed to the M-step as its inertia.
+
+Streaming (``batches_per_epoch`` smaller than the number of batches): epochs walk through the batches
+in order, continuing where the previous epoch stopped and wrapping around, so every row is seen
+(pomegranate 0.x replayed the first batches forever). Consecutive epochs then score different rows, so
+an epoch's improvement is the log-likelihood of its batches now minus the same batches' log-likelihood
+at their previous visit (rows not seen before do not count; an epoch of only new rows reports NaN and
+never stops training).
+"""
+import copy
+import time
+import warnings
+
+import numpy as np
+
+from ._validation import Interval, check_bool, check_int, check_scalar
+from .callbacks import History
+from .data import batch_slices, check_weights, check_X
+from .distributions._base import is_stackable
+from .exceptions import ConvergenceWarning
+
+__all__ = ["fit_em"]
+
+_OWNER = "GeneralMixtureModel.fit"
+
+
+def _objects(model):
+    """Every object whose state a fit may change: the model, its components and nested children."""
+    out, stack = [model], list(model.distributions)
+    while stack:
+        obj = stack.pop()
+        out.append(obj)
+        children = getattr(obj, "_params", {}).get("distributions") if is_stackable(obj) else None
+        if isinstance(children, list):
+            stack.extend(children)
+    return out
+
+
+def snapshot(model):
+    """Capture the model's state so that a failed call can restore it exactly.
+
+    genmix objects never modify their arrays in place (every update assigns new arrays), so a shallow
+    copy of each object's ``__dict__`` is enough; user-defined components are deep-copied.
+    """
+    saved = []
+    for obj in _objects(model):
+        state = dict(obj.__dict__) if (obj is model or is_stackable(obj)) else copy.deepcopy(obj.__dict__)
+        saved.append((obj, state))
+    return saved
+
+
+def restore(saved):
+    for obj, state in saved:
+        obj.__dict__.clear()
+        obj.__dict__.update(state)
+
+
+def _check_callbacks(callbacks):
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"The 'callbacks' parameter of {_OWNER} must be a list of callback objects; "
+                        f"got {type(callbacks).__name__}.")
+    for cb in callbacks:
+        if not any(hasattr(cb, h) for h in ("on_training_begin", "on_epoch_end", "on_training_end")):
+            raise TypeError(f"callback {cb!r} has none of on_training_begin, on_epoch_end, on_training_end.")
+    return list(callbacks)
+
+
+def _call(cbs, hook, *args):
+    for cb in cbs:
+        fn = getattr(cb, hook, None)
+        if fn is not None:
+            fn(*args)
+
+
+def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+           batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
+    """Run EM on ``model`` (see :meth:`GeneralMixtureModel.fit` for the parameters)."""
+    inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), _OWNER)
+    pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), _OWNER)
+    stop_threshold = check_scalar(stop_threshold, "stop_threshold", Interval(0.0, np.inf), _OWNER)
+    max_iterations = check_int(max_iterations, "max_iterations", Interval(0, np.inf), _OWNER)
+    batch_size = check_int(batch_size, "batch_size", Interval(1, np.inf), _OWNER, allow_none=True)
+    batches_per_epoch = check_int(batches_per_epoch, "batches_per_epoch", Interval(1, np.inf), _OWNER,
+                                  allow_none=True)
+    lr_decay = check_scalar(lr_decay, "lr_decay", Interval(0.0, np.inf), _OWNER)
+    callbacks = _check_callbacks(callbacks)
+    return_history = check_bool(return_history, "return_history", _OWNER)
+    verbose = check_bool(verbose, "verbose", _OWNER)
+    n_jobs = check_int(n_jobs, "n_jobs", Interval(-np.inf, np.inf), _OWNER)
+    if n_jobs == 0:
+        raise ValueError(f"The 'n_jobs' parameter of {_OWNER} must be a non-zero int (-1 means all cores); got 0.")
+    X2, _ = check_X(X, model.d, allow_empty=False)
+    w = check_weights(weights, X2.shape[0])
+    if not w.sum() > 0:
+        raise ValueError("weights must not all be zero: there is nothing to fit.")
+
+    saved = snapshot(model)
+    try:
+        history = _run(model, X2, w, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+                       batches_per_epoch, lr_decay, callbacks, verbose)
+    except BaseException:
+        restore(saved)
+        raise
+    return (model, history) if return_history else model
+
+
+def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batch_size, batches_per_epoch,
+         lr_decay, callbacks, verbose):
+    history = History()
+    cbs = [history] + callbacks
+    for cb in cbs:
+        try:
+            cb.model = model
+        except AttributeError:
+            pass
+    _call(cbs, "on_training_begin")
+
+    slices = batch_slices(X.shape[0], batch_size)
+    n_batches = len(slices)
+    streaming = batches_per_epoch is not None and batches_per_epoch < n_batches
+    previous_visit = np.full(n_batches, np.nan)  # each batch's log-likelihood when last summarised
+    position = 0
+
+    improvement, total_improvement = np.inf, 0.0
+    iteration, last_logp, initial_logp, logs = 0, None, None, None
+    training_start = time.time()
+    while not improvement <= stop_threshold and iteration < max_iterations + 1:
+        epoch_start = time.time()
+        step_size = 1.0 - (1.0 - inertia) * (2.0 + iteration) ** (-lr_decay)
+        model.from_summaries(step_size, pseudocount)
+        if streaming:
+            batch_ids = [(position + i) % n_batches for i in range(batches_per_epoch)]
+            position = (position + batches_per_epoch) % n_batches
+        else:
+            batch_ids = range(n_batches)
+        batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]]) for b in batch_ids])
+        logp = float(batch_logp.sum())
+        epoch_end = time.time()
+
+        if iteration == 0:
+            initial_logp = logp
+        else:
+            if streaming:
+                before = previous_visit[list(batch_ids)]
+                seen = ~np.isnan(before)
+                improvement = float((batch_logp[seen] - before[seen]).sum()) if seen.any() else np.nan
+            else:
+                improvement = logp - last_logp
+                if step_size == 0.0 and improvement < -1e-9 * max(1.0, abs(logp)):
+                    warnings.warn(f"EM epoch {iteration} decreased the log-likelihood by {-improvement:.6g}; "
+                                  "this indicates a numerical problem.", ConvergenceWarning, stacklevel=4)
+            if np.isfinite(improvement):
+                total_improvement += improvement
+            logs = {"learning_rate": step_size, "n_seen_batches": len(batch_ids), "epoch": iteration,
+                    "improvement": improvement, "total_improvement": total_improvement,
+                    "log_probability": logp, "last_log_probability": last_logp,
+                    "initial_log_probability": initial_logp, "epoch_start_time": epoch_start,
+                    "epoch_end_time": epoch_end, "duration": epoch_end - epoch_start}
+            if verbose:
+                print("[{}] Improvement: {}\tTime (s): {:.4}".format(iteration, improvement,
+                                                                     epoch_end - epoch_start))
+            _call(cbs, "on_epoch_end", logs)
+        if streaming:
+            previous_visit[list(batch_ids)] = batch_logp
+        iteration += 1
+        last_logp = logp
+
+    if logs is None:  # max_iterations=0: only the initial E-step ran
+        logs = {"learning_rate": inertia, "n_seen_batches": None, "epoch": 0, "improvement": np.nan,
+                "total_improvement": 0.0, "log_probability": initial_logp, "last_log_probability": None,
+                "initial_log_probability": initial_logp, "epoch_start_time": training_start,
+                "epoch_end_time": time.time(), "duration": time.time() - training_start}
+    _call(cbs, "on_training_end", logs)
+    model.clear_summaries()
+    if verbose:
+        print("Total Improvement: {}".format(total_improvement))
+        print("Total Time (s): {:.4f}".format(time.time() - training_start))
+    return history

@@ -1,0 +1,554 @@
+"""GeneralMixtureModel: p(x) = Σ_k w_k p_k(x) over components of any family.
+
+The E-step evaluates all components of one family in one stacked call (a mixture of different
+families makes one call per family), combines them with a guarded log-sum-exp, and hands each family
+its responsibilities to turn into sufficient statistics. ``summarize`` only adds statistics (the
+responsibility sums here, a ``Stats`` value in each component); ``from_summaries`` is the M-step.
+"""
+import copy as _copy
+
+import numpy as np
+
+from ._math import logsumexp_rows
+from ._validation import Interval, as_generator, check_int, check_scalar
+from .data import batch_slices, check_weights, check_X
+from .distributions._base import (group_log_probability, group_suffstats, is_stackable,
+                                  summarize_foreign)
+
+__all__ = ["GeneralMixtureModel"]
+
+_UNIT = Interval(0.0, 1.0)
+_NONNEG = Interval(0.0, np.inf)
+
+
+def _check_batch_size(batch_size):
+    return check_int(batch_size, "batch_size", Interval(1, np.inf), "GeneralMixtureModel", allow_none=True)
+
+
+class GeneralMixtureModel:
+    """A mixture of arbitrary distributions, fitted by expectation–maximisation.
+
+    Parameters
+    ----------
+    distributions : array-like of shape (n_components,)
+        Initialised component distributions, all of the same dimensionality ``d``. They may be of
+        different families, and any object with ``d``, ``log_probability``, ``summarize``,
+        ``from_summaries`` and ``clear_summaries`` works as a component (on a slower path).
+    weights : array-like of shape (n_components,), default=None
+        The prior probability of each component; normalised to sum to one (uniform if None).
+
+    Attributes
+    ----------
+    distributions : ndarray of object, shape (n_components,)
+        The component distributions.
+    weights : ndarray of shape (n_components,)
+        The component probabilities, summing to one. (pomegranate 0.x stored their logs here; see
+        ``log_weights``.)
+    log_weights : ndarray of shape (n_components,)
+        ``log(weights)``.
+    summaries : ndarray of shape (n_components,)
+        The responsibility mass accumulated by ``summarize`` since the last ``from_summaries``.
+    n : int
+        The number of components.
+    d : int
+        The dimensionality of a sample.
+    frozen : bool
+        If True, ``from_summaries`` (and so ``fit``) changes neither weights nor components.
+
+    Examples
+    --------
+    >>> from genmix import GeneralMixtureModel, NormalDistribution
+    >>> clf = GeneralMixtureModel([NormalDistribution(5, 2), NormalDistribution(1, 1)])
+    >>> round(clf.log_probability(5), 12)
+    -2.304562194038
+    """
+
+    def __init__(self, distributions, weights=None):
+        if isinstance(distributions, (str, bytes, dict)) or not hasattr(distributions, "__len__") \
+                or hasattr(distributions, "log_probability"):
+            raise TypeError("distributions must be a list of initialised distributions.")
+        dists = list(distributions)
+        if not dists:
+            raise ValueError("distributions must hold at least one distribution.")
+        for i, c in enumerate(dists):
+            if isinstance(c, type):
+                raise TypeError(f"must have initialized distributions in list: entry {i} is the class "
+                                f"{c.__name__}; pass an instance, or use GeneralMixtureModel.from_samples.")
+            if not callable(getattr(c, "log_probability", None)):
+                raise TypeError(f"entry {i} of distributions has no log_probability method.")
+        d = getattr(dists[0], "d", 1)
+        if any(getattr(c, "d", 1) != d for c in dists):
+            raise TypeError("mis-matching dimensions between distributions in list: "
+                            f"{[getattr(c, 'd', 1) for c in dists]}.")
+        self.distributions = np.empty(len(dists), dtype=object)
+        self.distributions[:] = dists
+        self.d = int(d)
+        self.n = len(dists)
+        self.weights = weights
+        self.summaries = np.zeros(self.n)
+        self.frozen = False
+
+    # -- weights ----------------------------------------------------------------------------------------
+    @property
+    def weights(self):
+        """The component probabilities (sum to one)."""
+        return self._weights
+
+    @weights.setter
+    def weights(self, value):
+        self._weights = self._check_mixture_weights(value, self.n)
+
+    @staticmethod
+    def _check_mixture_weights(value, k):
+        if value is None:
+            return np.full(k, 1.0 / k)
+        try:
+            w = np.array(value, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise TypeError("weights must be a 1-D array of non-negative numbers.") from None
+        if w.size != k:
+            raise ValueError(f"weights must have one entry per component ({k}); got {w.size}.")
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError(f"weights must be finite and non-negative; got {w.tolist()}.")
+        if not w.sum() > 0:
+            raise ValueError("weights must not all be zero.")
+        return w / w.sum()
+
+    @property
+    def log_weights(self):
+        """``log(weights)`` (``-inf`` for a component of weight 0)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self._weights)
+
+    # -- evaluation -------------------------------------------------------------------------------------
+    def _weighted_log_prob(self, X):
+        """``log w_k + log p_k(x_i)``, shape (n, k); zero-weight components are ``-inf``."""
+        lp = group_log_probability(self.distributions, X)
+        return np.where(self._weights > 0, lp + self.log_weights, -np.inf)
+
+    def _chunks(self, X, batch_size):
+        return batch_slices(X.shape[0], _check_batch_size(batch_size))
+
+    def _checked(self, X, n_jobs):
+        check_int(n_jobs, "n_jobs", Interval(-np.inf, np.inf), "GeneralMixtureModel")
+        if n_jobs == 0:
+            raise ValueError("The 'n_jobs' parameter of GeneralMixtureModel must be a non-zero int "
+                             "(-1 means all cores); got 0.")
+        return check_X(X, self.d)
+
+    def log_probability(self, X, n_jobs=1, batch_size=None):
+        """Log density of each sample under the mixture: ``logsumexp_k(log w_k + log p_k(x))``.
+
+        Parameters
+        ----------
+        X : float or array-like of shape (n_samples,) or (n_samples, d)
+            The samples; NaN marks a missing value. For a univariate model a 1-D array is
+            ``n_samples`` samples.
+        n_jobs : int, default=1
+            Accepted for compatibility; the results do not depend on it.
+        batch_size : int or None, default=None
+            Evaluate in chunks of this many rows to bound memory.
+
+        Returns
+        -------
+        logp : float or ndarray of shape (n_samples,)
+            A float for a scalar input. A sample no component can produce has ``-inf``.
+        """
+        X2, scalar = self._checked(X, n_jobs)
+        out = np.empty(X2.shape[0])
+        for sl in self._chunks(X2, batch_size):
+            out[sl] = logsumexp_rows(self._weighted_log_prob(X2[sl]))
+        single = scalar or (self.d > 1 and np.ndim(X) == 1)
+        return float(out[0]) if single else out
+
+    def probability(self, X, n_jobs=1, batch_size=None):
+        """Density of each sample under the mixture, ``exp(log_probability(X))``."""
+        lp = self.log_probability(X, n_jobs=n_jobs, batch_size=batch_size)
+        with np.errstate(under="ignore"):
+            return np.exp(lp)
+
+    @staticmethod
+    def _raise_impossible(lse, mask=None):
+        bad = np.isneginf(lse) if mask is None else np.isneginf(lse) & mask
+        if bad.any():
+            rows = np.nonzero(bad)[0]
+            raise ValueError(f"X rows {rows[:10].tolist()} ({rows.size} in all) have probability 0 under every "
+                             "component (outside every component's support), so their posterior is undefined.")
+
+    def predict_log_proba(self, X, n_jobs=1, batch_size=None):
+        """Posterior log probability ``log P(component | x)`` of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+        n_jobs : int, default=1
+        batch_size : int or None, default=None
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_components)
+
+        Raises
+        ------
+        ValueError
+            If a sample has probability 0 under every component.
+        """
+        X2, _ = self._checked(X, n_jobs)
+        out = np.empty((X2.shape[0], self.n))
+        for sl in self._chunks(X2, batch_size):
+            wlp = self._weighted_log_prob(X2[sl])
+            lse = logsumexp_rows(wlp)
+            self._raise_impossible(lse)
+            out[sl] = wlp - lse[:, None]
+        return out
+
+    def predict_proba(self, X, n_jobs=1, batch_size=None):
+        """Posterior probability ``P(component | x)``; each row sums to one.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_components)
+        """
+        lp = self.predict_log_proba(X, n_jobs=n_jobs, batch_size=batch_size)
+        with np.errstate(under="ignore"):
+            return np.exp(lp)
+
+    def predict(self, X, n_jobs=1, batch_size=None):
+        """The most probable component of each sample (ties go to the lowest index).
+
+        Returns
+        -------
+        y : ndarray of int of shape (n_samples,)
+        """
+        X2, _ = self._checked(X, n_jobs)
+        out = np.empty(X2.shape[0], dtype=np.int64)
+        for sl in self._chunks(X2, batch_size):
+            wlp = self._weighted_log_prob(X2[sl])
+            self._raise_impossible(np.max(wlp, axis=1))
+            out[sl] = np.argmax(wlp, axis=1)
+        return out
+
+    def score(self, X, y):
+        """Accuracy of :meth:`predict` against labels ``y`` (as in pomegranate 0.x).
+
+        Returns
+        -------
+        accuracy : float
+        """
+        y = np.asarray(y).reshape(-1)
+        pred = self.predict(X)
+        if y.shape[0] != pred.shape[0]:
+            raise ValueError(f"y has {y.shape[0]} labels but X has {pred.shape[0]} samples.")
+        return float(np.mean(pred == y))
+
+    # -- EM pieces ------------------------------------------------------------------------------------------
+    def _estep(self, X, w):
+        """Pure E-step on validated arrays: ``(logp, responsibilities, per-component Stats)``."""
+        wlp = self._weighted_log_prob(X)
+        lse = logsumexp_rows(wlp)
+        active = w > 0
+        self._raise_impossible(lse, active)
+        lse_safe = np.where(active, lse, 0.0)
+        with np.errstate(under="ignore"):
+            R = np.exp(wlp - lse_safe[:, None])
+        R *= w[:, None]
+        R[~active] = 0.0
+        logp = float(w[active] @ lse[active])
+        return logp, R, group_suffstats(self.distributions, X, R)
+
+    def _summarize_arrays(self, X, w):
+        logp, R, stats = self._estep(X, w)
+        self.summaries = self.summaries + R.sum(axis=0)
+        for c, s in zip(self.distributions, stats):
+            if s is not None:
+                c.summaries = s if c.summaries is None else c.summaries + s
+        summarize_foreign(self.distributions, X, R)
+        return logp
+
+    def summarize(self, X, weights=None):
+        """E-step on a batch: accumulate responsibility sums and each component's statistics.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+        weights : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        logp : float
+            The weighted log-likelihood ``Σ_i w_i log p(x_i)`` of the batch under the current model.
+
+        Raises
+        ------
+        ValueError
+            For malformed input or a sample (with positive weight) that no component can produce; the
+            model is then unchanged.
+        """
+        X2, _ = check_X(X, self.d)
+        w = check_weights(weights, X2.shape[0])
+        return self._summarize_arrays(X2, w)
+
+    def from_summaries(self, inertia=0.0, pseudocount=0.0):
+        """M-step from the accumulated statistics, then clear them.
+
+        Parameters
+        ----------
+        inertia : float in [0, 1], default=0.0
+            Passed to every component: ``new = inertia * old + (1 - inertia) * estimate``. As in
+            pomegranate 0.x it does not apply to the mixture weights.
+        pseudocount : float >= 0, default=0.0
+            Added to every component's responsibility mass before normalising the weights, and passed to
+            the components (discrete families use it to smooth their probabilities).
+
+        Notes
+        -----
+        A frozen mixture changes nothing. With no accumulated mass nothing changes. Frozen components
+        keep their parameters while the weights still update.
+        """
+        inertia = check_scalar(inertia, "inertia", _UNIT, "GeneralMixtureModel")
+        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, "GeneralMixtureModel")
+        if self.frozen or not self.summaries.sum() > 0:
+            return
+        mass = self.summaries + pseudocount
+        new_weights = mass / mass.sum()
+        updates = []
+        for c in self.distributions:
+            if is_stackable(c) and not c.frozen and c.summaries is not None:
+                updates.append((c, c._new_params(c.summaries, inertia, pseudocount)))
+        for c, p in updates:  # every estimate computed and validated before anything is assigned
+            if p is not None:
+                c._set_params(p)
+        for c in self.distributions:
+            if is_stackable(c):
+                c.summaries = None
+            else:
+                c.from_summaries(inertia)
+        self._weights = new_weights
+        self.summaries = np.zeros(self.n)
+
+    def clear_summaries(self):
+        """Discard the accumulated statistics of the mixture and of every component."""
+        self.summaries = np.zeros(self.n)
+        for c in self.distributions:
+            c.clear_summaries()
+
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1, max_iterations=1e8,
+            batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[], return_history=False,
+            verbose=False, n_jobs=1):
+        """Fit the model by expectation–maximisation.
+
+        Each epoch is an M-step from the accumulated statistics followed by an E-step over the data;
+        training stops when an epoch improves the total weighted log-likelihood by no more than
+        ``stop_threshold``, or after ``max_iterations`` epochs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The training data; NaN marks a missing value.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (they act as replication counts).
+        inertia : float in [0, 1], default=0.0
+            ``new = inertia * old + (1 - inertia) * estimate`` for the components' parameters.
+        pseudocount : float >= 0, default=0.0
+            Smoothing of the mixture weights (and of discrete components).
+        stop_threshold : float >= 0, default=0.1
+            Stop when the improvement of the total log-likelihood is at most this (an absolute
+            difference of sums, not a ratio).
+        max_iterations : int >= 0, default=1e8
+            The maximum number of M-steps.
+        batch_size : int or None, default=None
+            Summarise the data in batches of this many rows (exact: statistics are summed). None is
+            one batch.
+        batches_per_epoch : int or None, default=None
+            Minibatch EM: the number of batches summarised between M-steps. Successive epochs
+            continue through the data where the last one stopped, wrapping around, so every row is
+            seen. Then an epoch's improvement compares the log-likelihood of the same rows at this and
+            at their previous visit (NaN until rows are revisited, which never stops training).
+            None (or at least the number of batches in the data) is full-batch EM.
+        lr_decay : float >= 0, default=0.0
+            The step-size decay: epoch ``t`` uses inertia ``1 - (1 - inertia) * (2 + t) ** -lr_decay``.
+        callbacks : list, default=[]
+            Objects with ``on_training_begin``, ``on_epoch_end(logs)``, ``on_training_end(logs)``.
+        return_history : bool, default=False
+            Also return the :class:`genmix.callbacks.History`.
+        verbose : bool, default=False
+            Print the improvement and time of each epoch.
+        n_jobs : int, default=1
+            Accepted for compatibility; results are identical for every value (the E-step currently
+            runs in the calling thread).
+
+        Returns
+        -------
+        self : GeneralMixtureModel
+            The fitted model, or ``(self, history)`` if ``return_history``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For invalid input or options, or data a component cannot produce; the model is then
+            exactly as it was before the call.
+        """
+        from .em import fit_em
+
+        return fit_em(self, X, weights=weights, inertia=inertia, pseudocount=pseudocount,
+                      stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
+                      batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
+                      return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+
+    @classmethod
+    def from_samples(cls, distributions, n_components=None, X=None, weights=None, n_init=1, init="kmeans++",
+                     max_kmeans_iterations=1, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
+                     max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[],
+                     return_history=False, verbose=False, n_jobs=1, *, random_state=None):
+        """Learn a mixture from data alone: k-means seeding, per-cluster fits, then EM.
+
+        Parameters
+        ----------
+        distributions : class or list of classes
+            One class gives ``n_components`` components of that class (a univariate class on
+            multivariate data gives one :class:`IndependentComponentsDistribution` per component,
+            i.e. a diagonal model). A list of one class per column gives per-column families; a list
+            of classes on univariate data gives one component per class.
+        n_components : int
+            The number of components (ignored for a list of classes on univariate data).
+        X : array-like of shape (n_samples, d)
+            The training data.
+        weights : array-like of shape (n_samples,), default=None
+            Sample weights, used by k-means and EM.
+        n_init : int, default=1
+            k-means restarts; the one with the lowest k-means objective is kept.
+        init : {'kmeans++', 'first-k', 'random'}, default='kmeans++'
+            The k-means seeding.
+        max_kmeans_iterations : int, default=1
+            Lloyd iterations after seeding.
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, keyword-only
+            Seeds k-means; the same seed gives the same model.
+
+        Other parameters are those of :meth:`fit`.
+
+        Returns
+        -------
+        model : GeneralMixtureModel
+            Or ``(model, history)`` if ``return_history``.
+        """
+        from .init import initial_mixture
+
+        model = initial_mixture(cls, distributions, n_components, X, weights, n_init=n_init, init=init,
+                                max_kmeans_iterations=max_kmeans_iterations, random_state=random_state)
+        return model.fit(X, weights=weights, inertia=inertia, pseudocount=pseudocount,
+                         stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
+                         batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
+                         return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+
+    # -- sampling ---------------------------------------------------------------------------------------------
+    def sample(self, n=1, random_state=None):
+        """Draw samples: multinomial component counts, each component's draws, then a shuffle.
+
+        Parameters
+        ----------
+        n : int, default=1
+            The number of samples.
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+            The source of randomness; the global numpy state is never used.
+
+        Returns
+        -------
+        sample : float, ndarray of shape (d,), ndarray of shape (n,) or ndarray of shape (n, d)
+            A single sample when ``n == 1`` (as in pomegranate 0.x), else an array of ``n`` samples
+            (1-D for a univariate model).
+        """
+        n = check_int(n, "n", Interval(0, np.inf), "GeneralMixtureModel.sample")
+        rng = as_generator(random_state)
+        counts = rng.multinomial(n, self._weights)
+        parts = []
+        for c, m in zip(self.distributions, counts):
+            if m == 0:
+                continue
+            draws = c._sample_n(rng, m) if is_stackable(c) else np.asarray(c.sample(int(m)), dtype=np.float64)
+            parts.append(np.asarray(draws, dtype=np.float64).reshape(m, self.d))
+        out = np.concatenate(parts) if parts else np.empty((0, self.d))
+        out = out[rng.permutation(n)]
+        if self.d == 1:
+            out = out[:, 0]
+        if n == 1:
+            return float(out[0]) if self.d == 1 else out[0]
+        return out
+
+    # -- state ------------------------------------------------------------------------------------------------
+    def freeze(self):
+        """Freeze the model: ``fit``/``from_summaries`` change neither weights nor components."""
+        self.frozen = True
+
+    def thaw(self):
+        """Thaw the model, allowing updates again."""
+        self.frozen = False
+
+    def copy(self):
+        """A deep copy: components, weights, frozen flags and pending statistics included."""
+        return _copy.deepcopy(self)
+
+    def to_dict(self):
+        """A dict in pomegranate 0.x's layout (``weights`` as probabilities)."""
+        out = {"class": "GeneralMixtureModel",
+               "distributions": [self._component_dict(c) for c in self.distributions],
+               "weights": self._weights.tolist()}
+        if self.frozen:
+            out["frozen"] = True
+        return out
+
+    @staticmethod
+    def _component_dict(c):
+        if not callable(getattr(c, "to_dict", None)):
+            raise TypeError(f"component {type(c).__name__} has no to_dict method, so the mixture cannot be "
+                            "serialised.")
+        return c.to_dict()
+
+    def to_json(self, separators=(",", " : "), indent=4):
+        """Serialise to JSON text in pomegranate 0.x's layout.
+
+        Parameters
+        ----------
+        separators : tuple of str, default=(',', ' : ')
+        indent : int, default=4
+
+        Returns
+        -------
+        json : str
+        """
+        from .io import to_json
+
+        return to_json(self, separators=separators, indent=indent)
+
+    def to_yaml(self):
+        """Serialise to YAML text."""
+        from .io import to_yaml
+
+        return to_yaml(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """Rebuild a mixture from :meth:`to_dict` output; only known classes are accepted."""
+        from .io import from_dict
+
+        return from_dict(d, expected=cls)
+
+    @classmethod
+    def from_json(cls, s):
+        """Rebuild a mixture from JSON text or a JSON file name (pomegranate 0.x files load unchanged).
+
+        Nothing is evaluated as code: unknown classes or malformed parameters raise ``ValueError``.
+        """
+        from .io import from_json
+
+        return from_json(s, expected=cls)
+
+    @classmethod
+    def from_yaml(cls, s):
+        """Rebuild a mixture from YAML text (safe loader only)."""
+        from .io import from_yaml
+
+        return from_yaml(s, expected=cls)
+
+    def __repr__(self):
+        comps = ", ".join(repr(c) for c in self.distributions)
+        return f"GeneralMixtureModel([{comps}], weights={np.round(self._weights, 6).tolist()})"
