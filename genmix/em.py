@@ -9,12 +9,19 @@ improvement is the difference of the total weighted log-likelihood between conse
 stops when it is ``<= stop_threshold`` or after ``max_iterations`` M-steps; statistics are cleared at the
 end. ``step_size = 1 - (1 - inertia) * (2 + epoch) ** -lr_decay`` is passed to the M-step as its inertia.
 
-Streaming (``batches_per_epoch`` smaller than the number of batches): epochs walk through the batches
-in order, continuing where the previous epoch stopped and wrapping around, so every row is seen
-(pomegranate 0.x replayed the first batches forever). Consecutive epochs then score different rows, so
-an epoch's improvement is the log-likelihood of its batches now minus the same batches' log-likelihood
-at their previous visit (rows not seen before do not count; an epoch of only new rows reports NaN and
-never stops training).
+Streaming (``batches_per_epoch`` smaller than the number of batches) is incremental EM (Neal & Hinton,
+1998): epochs walk through the batches in order, continuing where the previous epoch stopped and
+wrapping around, so every row is seen (pomegranate 0.x replayed the first batches forever). The driver
+keeps each batch's latest statistics (a few small ``Stats`` values per batch, never data) and every
+M-step uses their sum, so each update reflects every row seen so far, the mixture weights included,
+and the fixed points are those of full-batch EM. Consecutive epochs score different
+rows, so the stop rule compares whole passes: each batch keeps its log-likelihood at its latest visit,
+and at the epoch that completes a pass over the data the improvement is the sum of those over all rows
+minus the same sum at the end of the previous pass; training stops when its absolute value is at most
+``stop_threshold`` (a pass that lowers that sum by more, which incremental EM allows while the early
+batches' statistics are stale, does not stop training). Other epochs report NaN and never stop training.
+With user-defined components, whose statistics are not values, streaming falls back to
+M-steps from the epoch's batches alone.
 """
 import copy
 import time
@@ -83,6 +90,20 @@ def _call(cbs, hook, *args):
             fn(*args)
 
 
+def _total(batch_stats):
+    """The sum of the stored per-batch statistics (batches not yet visited are skipped)."""
+    resp, stats = None, None
+    for entry in batch_stats:
+        if entry is None:
+            continue
+        if resp is None:
+            resp, stats = entry[0], list(entry[1])
+            continue
+        resp = resp + entry[0]
+        stats = [a if b is None else b if a is None else a + b for a, b in zip(stats, entry[1])]
+    return resp, stats
+
+
 def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
            batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
     """Run EM on ``model`` (see :meth:`GeneralMixtureModel.fit` for the parameters)."""
@@ -129,13 +150,16 @@ def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batc
     slices = batch_slices(X.shape[0], batch_size)
     n_batches = len(slices)
     streaming = batches_per_epoch is not None and batches_per_epoch < n_batches
-    previous_visit = np.full(n_batches, np.nan)  # each batch's log-likelihood when last summarised
-    position = 0
+    latest_visit = np.full(n_batches, np.nan)  # each batch's log-likelihood at its latest visit
+    position, visited, last_pass_logp = 0, 0, None
+    incremental = streaming and all(is_stackable(c) for c in _objects(model)[1:])
+    batch_stats = [None] * n_batches  # incremental EM: each batch's latest (responsibility sums, Stats)
 
     improvement, total_improvement = np.inf, 0.0
     iteration, last_logp, initial_logp, logs = 0, None, None, None
     training_start = time.time()
-    while not improvement <= stop_threshold and iteration < max_iterations + 1:
+    while not (abs(improvement) if streaming else improvement) <= stop_threshold \
+            and iteration < max_iterations + 1:
         epoch_start = time.time()
         step_size = 1.0 - (1.0 - inertia) * (2.0 + iteration) ** (-lr_decay)
         model.from_summaries(step_size, pseudocount)
@@ -144,17 +168,31 @@ def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batc
             position = (position + batches_per_epoch) % n_batches
         else:
             batch_ids = range(n_batches)
-        batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]]) for b in batch_ids])
+        if incremental:
+            batch_logp = np.empty(len(batch_ids))
+            for i, b in enumerate(batch_ids):
+                batch_logp[i], R, stats = model._estep(X[slices[b]], w[slices[b]])
+                batch_stats[b] = (R.sum(axis=0), stats)
+            model._replace_summaries(*_total(batch_stats))
+        else:
+            batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]]) for b in batch_ids])
         logp = float(batch_logp.sum())
         epoch_end = time.time()
+        pass_improvement = np.nan
+        if streaming:
+            latest_visit[list(batch_ids)] = batch_logp
+            if (visited + len(batch_ids)) // n_batches > visited // n_batches:  # this epoch completes a pass
+                pass_logp = float(latest_visit.sum())
+                if last_pass_logp is not None:
+                    pass_improvement = pass_logp - last_pass_logp
+                last_pass_logp = pass_logp
+            visited += len(batch_ids)
 
         if iteration == 0:
             initial_logp = logp
         else:
             if streaming:
-                before = previous_visit[list(batch_ids)]
-                seen = ~np.isnan(before)
-                improvement = float((batch_logp[seen] - before[seen]).sum()) if seen.any() else np.nan
+                improvement = pass_improvement
             else:
                 improvement = logp - last_logp
                 if step_size == 0.0 and improvement < -1e-9 * max(1.0, abs(logp)):
@@ -171,8 +209,6 @@ def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batc
                 print("[{}] Improvement: {}\tTime (s): {:.4}".format(iteration, improvement,
                                                                      epoch_end - epoch_start))
             _call(cbs, "on_epoch_end", logs)
-        if streaming:
-            previous_visit[list(batch_ids)] = batch_logp
         iteration += 1
         last_logp = logp
 

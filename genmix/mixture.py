@@ -265,6 +265,12 @@ class GeneralMixtureModel:
         summarize_foreign(self.distributions, X, R)
         return logp
 
+    def _replace_summaries(self, resp_sum, stats):
+        """Set the pending statistics to the given totals (used by incremental EM)."""
+        self.summaries = resp_sum
+        for c, s in zip(self.distributions, stats):
+            c.summaries = s
+
     def summarize(self, X, weights=None):
         """E-step on a batch: accumulate responsibility sums and each component's statistics.
 
