@@ -1,0 +1,115 @@
+"""from_samples and k-means seeding."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+from genmix import (ExponentialDistribution, GeneralMixtureModel, IndependentComponentsDistribution,
+                    LogNormalDistribution, MultivariateGaussianDistribution, NormalDistribution)
+from genmix.datasets import load_old_faithful
+from genmix.init import kmeans
+
+
+def blobs(rng, n=300):
+    centres = np.array([[0, 0], [6, 0], [0, 6.0]])
+    return np.vstack([rng.normal(c, 0.7, (n // 3, 2)) for c in centres]) + np.array([10.0, 20.0])
+
+
+def test_lloyd_matches_sklearn_kmeans_from_the_same_seeds(rng):
+    from sklearn.cluster import KMeans
+
+    X = blobs(rng)
+    X = X[rng.permutation(len(X))]
+    centres, labels = kmeans(X, 3, init="first-k", max_iterations=100)
+    km = KMeans(3, init=X[:3], n_init=1, max_iter=100, tol=0.0, algorithm="lloyd").fit(X)
+    assert_allclose(centres, km.cluster_centers_, rtol=1e-12)
+    assert_array_equal(labels, km.labels_)
+
+
+def test_weighted_kmeans_equals_repeated_rows(rng):
+    X = blobs(rng, 90)
+    counts = rng.integers(1, 3, 90)
+    c1, _ = kmeans(X, 3, counts.astype(float), init="first-k", max_iterations=20)
+    c2, _ = kmeans(np.repeat(X, counts, axis=0), 3, init="first-k", max_iterations=20)
+    assert_allclose(c1, c2, rtol=1e-12)
+
+
+@pytest.mark.parametrize("init", ["kmeans++", "random", "first-k"])
+def test_seeding_finds_separated_clusters(rng, init):
+    X = blobs(rng)
+    centres, labels = kmeans(X, 3, init=init, n_init=5, max_iterations=50, random_state=1)
+    found = sorted(map(tuple, np.round(centres - [10, 20])))
+    assert_allclose(found, [(0, 0), (0, 6), (6, 0)], atol=0.5)
+
+
+def test_kmeans_ignores_missing_coordinates(rng):
+    X = blobs(rng)
+    X_nan = X.copy()
+    X_nan[::7, 1] = np.nan
+    centres, _ = kmeans(X_nan, 3, init="kmeans++", n_init=3, max_iterations=50, random_state=0)
+    assert np.all(np.isfinite(centres))
+    assert_allclose(sorted(map(tuple, np.round(centres - [10, 20]))), [(0, 0), (0, 6), (6, 0)], atol=0.5)
+
+
+def test_from_samples_full_covariance_on_old_faithful():
+    from sklearn.mixture import GaussianMixture
+
+    X, _ = load_old_faithful()
+    model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X, max_kmeans_iterations=10,
+                                             stop_threshold=1e-9, random_state=0)
+    gm = GaussianMixture(2, covariance_type="full", reg_covar=0.0, tol=1e-12, max_iter=2000, n_init=3,
+                         random_state=0).fit(X)
+    assert_allclose(model.log_probability(X).sum(), gm.score(X) * len(X), rtol=1e-7)
+    ours = sorted((c.parameters[0][0], c.parameters[0][1]) for c in model.distributions)
+    assert_allclose(ours, sorted(map(tuple, gm.means_)), rtol=1e-4)
+
+
+def test_component_specifications(rng):
+    X = np.abs(blobs(rng, 90))
+    diag = GeneralMixtureModel.from_samples(NormalDistribution, 3, X, random_state=0)
+    assert all(isinstance(c, IndependentComponentsDistribution) for c in diag.distributions)
+    assert all(isinstance(ch, NormalDistribution) for c in diag.distributions for ch in c.distributions)
+    per_column = GeneralMixtureModel.from_samples([NormalDistribution, LogNormalDistribution], 2, X, random_state=0)
+    assert [type(ch) for ch in per_column.distributions[0].distributions] == [NormalDistribution,
+                                                                             LogNormalDistribution]
+    full = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X, random_state=0)
+    assert all(isinstance(c, MultivariateGaussianDistribution) for c in full.distributions)
+    x = np.abs(rng.normal(3, 1, 100))
+    hetero = GeneralMixtureModel.from_samples([NormalDistribution, ExponentialDistribution], None, x[:, None],
+                                              random_state=0)
+    assert [type(c) for c in hetero.distributions] == [NormalDistribution, ExponentialDistribution]
+    one = GeneralMixtureModel.from_samples(NormalDistribution, 1, x[:, None])
+    assert_allclose(one.distributions[0].parameters, [x.mean(), x.std()], rtol=1e-12)
+
+
+def test_bad_specifications(rng):
+    X = blobs(rng, 30)
+    with pytest.raises(ValueError, match="one distribution per dimension"):
+        GeneralMixtureModel.from_samples([NormalDistribution] * 3, 2, X)
+    with pytest.raises(ValueError, match="uninitialized"):
+        GeneralMixtureModel.from_samples([NormalDistribution(0, 1), NormalDistribution], 2, X)
+    with pytest.raises(ValueError, match="class or a list"):
+        GeneralMixtureModel.from_samples(NormalDistribution(0, 1), 2, X)
+    with pytest.raises(ValueError, match="n_components is required"):
+        GeneralMixtureModel.from_samples(NormalDistribution, None, X)
+    with pytest.raises(ValueError, match="larger than the number of samples"):
+        GeneralMixtureModel.from_samples(NormalDistribution, 31, X)
+    with pytest.raises(ValueError, match="init must be one of"):
+        GeneralMixtureModel.from_samples(NormalDistribution, 2, X, init="kmeans+")
+    with pytest.raises(ValueError, match="X is required"):
+        GeneralMixtureModel.from_samples(NormalDistribution, 2)
+
+
+def test_from_samples_is_reproducible_and_leaves_global_rng(rng):
+    X = blobs(rng)
+    state = np.random.get_state()[1].copy()
+    a = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, random_state=5)
+    b = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, random_state=5)
+    assert a.to_dict() == b.to_dict()
+    GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X)
+    assert_array_equal(np.random.get_state()[1], state)
+
+
+def test_from_samples_returns_history(rng):
+    X = blobs(rng, 60)
+    model, history = GeneralMixtureModel.from_samples(NormalDistribution, 2, X, return_history=True, random_state=0)
+    assert isinstance(model, GeneralMixtureModel) and len(history.epochs) >= 1
