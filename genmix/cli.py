@@ -24,10 +24,15 @@ def _demo(args):
         random_state=args.seed)
     elapsed = time.perf_counter() - start
     loglik = float(np.sum(model.log_probability(X)))
-    np.set_printoptions(precision=4, suppress=True)
+    with np.printoptions(precision=4, suppress=True):
+        _report(X, columns, model, history, loglik, elapsed, args.seed)
+    return 0
+
+
+def _report(X, columns, model, history, loglik, elapsed, seed):
     print(f"Old Faithful: {X.shape[0]} eruptions, columns {columns}")
     print(f"Fitted a {model.n}-component full-covariance Gaussian mixture by EM "
-          f"(k-means++ seed {args.seed}).")
+          f"(k-means++ seed {seed}).")
     order = np.argsort([c.parameters[0][0] for c in model.distributions])
     for rank, i in enumerate(order):
         c = model.distributions[i]
@@ -39,7 +44,6 @@ def _demo(args):
     print(f"log-likelihood: {loglik:.6f}  ({loglik / X.shape[0]:.6f} per sample)")
     print(f"EM iterations: {len(history.epochs)}")
     print(f"time: {elapsed:.4f} s")
-    return 0
 
 
 def _parser():

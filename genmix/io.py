@@ -52,6 +52,8 @@ def _numeric(value, path, depth=0):
     if isinstance(value, list):
         for i, v in enumerate(value):
             _numeric(v, f"{path}[{i}]", depth + 1)
+    elif isinstance(value, numbers.Integral) and abs(value) > 2 ** 1023:
+        raise ValueError(f"{path} is an integer too large for a float ({len(str(value))} digits).")
     return value
 
 
@@ -100,7 +102,10 @@ def _build_distribution(d, depth, path):
             raise ValueError(f"{path}: the first parameter of {name} must be a list of distributions.")
         built = [_build_distribution(c, depth + 1, f"{path}.parameters[0][{i}]") for i, c in enumerate(children)]
         weights = None if weights is None else _numeric(weights, f"{path}.parameters[1]")
-        return cls(built, weights, frozen=frozen)
+        try:
+            return cls(built, weights, frozen=frozen)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: invalid parameters for {name}: {exc}") from None
     params = [_numeric(p, f"{path}.parameters[{i}]") for i, p in enumerate(params)]
     try:
         return cls(*params, frozen=frozen, **kwargs)

@@ -103,9 +103,11 @@ class GeneralMixtureModel:
         if value is None:
             return np.full(k, 1.0 / k)
         try:
-            w = np.array(value, dtype=np.float64).reshape(-1)
+            w = np.array(value, dtype=np.float64)
         except (TypeError, ValueError):
             raise TypeError("weights must be a 1-D array of non-negative numbers.") from None
+        if w.ndim != 1:
+            raise ValueError(f"weights must be 1-D of shape ({k},); got shape {w.shape}.")
         if w.size != k:
             raise ValueError(f"weights must have one entry per component ({k}); got {w.size}.")
         if not np.all(np.isfinite(w)) or np.any(w < 0):

@@ -216,33 +216,35 @@ def test_copy_is_deep():
     assert model.summaries.sum() > 0
 
 
+class PyNormal:
+    """A pomegranate-0.x-style custom component: d, log_probability, summarize, from_summaries."""
+
+    d = 1
+
+    def __init__(self, mu, sigma):
+        self.mu, self.sigma, self.stats = mu, sigma, np.zeros(3)
+
+    def log_probability(self, X):
+        return stats.norm(self.mu, self.sigma).logpdf(np.asarray(X, dtype=float))
+
+    def summarize(self, X, weights):
+        self.stats += [weights.sum(), weights @ X, weights @ (X * X)]
+
+    def from_summaries(self, inertia=0.0):
+        w, s, ss = self.stats
+        self.mu = s / w
+        self.sigma = np.sqrt(ss / w - self.mu ** 2)
+        self.stats = np.zeros(3)
+
+    def clear_summaries(self):
+        self.stats = np.zeros(3)
+
+    def sample(self, n):
+        return np.random.default_rng(0).normal(self.mu, self.sigma, n)
+
+
+
 def test_user_defined_component_matches_builtin(rng):
-    class PyNormal:
-        """A pomegranate-0.x-style custom component: d, log_probability, summarize, from_summaries."""
-
-        d = 1
-
-        def __init__(self, mu, sigma):
-            self.mu, self.sigma, self.stats = mu, sigma, np.zeros(3)
-
-        def log_probability(self, X):
-            return stats.norm(self.mu, self.sigma).logpdf(np.asarray(X, dtype=float))
-
-        def summarize(self, X, weights):
-            self.stats += [weights.sum(), weights @ X, weights @ (X * X)]
-
-        def from_summaries(self, inertia=0.0):
-            w, s, ss = self.stats
-            self.mu = s / w
-            self.sigma = np.sqrt(ss / w - self.mu ** 2)
-            self.stats = np.zeros(3)
-
-        def clear_summaries(self):
-            self.stats = np.zeros(3)
-
-        def sample(self, n):
-            return np.random.default_rng(0).normal(self.mu, self.sigma, n)
-
     X = np.concatenate([rng.normal(0, 1, 100), rng.normal(5, 1, 100)])[:, None]
     custom = GeneralMixtureModel([PyNormal(1.0, 1.0), NormalDistribution(4.0, 1.0)])
     builtin = GeneralMixtureModel([NormalDistribution(1.0, 1.0), NormalDistribution(4.0, 1.0)])
@@ -254,3 +256,21 @@ def test_user_defined_component_matches_builtin(rng):
     assert custom.sample(10, random_state=0).shape == (10,)
     with pytest.raises(TypeError, match="to_dict"):
         custom.to_json()
+
+
+def test_user_defined_column_inside_independent_components(rng):
+    X = np.column_stack([np.concatenate([rng.normal(0, 1, 80), rng.normal(5, 1, 80)]),
+                         np.concatenate([rng.exponential(1, 80), rng.exponential(4, 80)])])
+
+    def build(first):
+        return GeneralMixtureModel([IndependentComponentsDistribution([first(1.0, 1.0), ExponentialDistribution(1.0)]),
+                                    IndependentComponentsDistribution([NormalDistribution(4.0, 1.0),
+                                                                       ExponentialDistribution(0.5)])])
+
+    custom = build(PyNormal).fit(X, max_iterations=15)
+    builtin = build(NormalDistribution).fit(X, max_iterations=15)
+    child = custom.distributions[0].distributions[0]
+    assert_allclose([child.mu, child.sigma], builtin.distributions[0].distributions[0].parameters, rtol=1e-9)
+    assert_allclose(custom.distributions[1].distributions[1].parameters,
+                    builtin.distributions[1].distributions[1].parameters, rtol=1e-9)
+    assert_allclose(custom.weights, builtin.weights, rtol=1e-9)

@@ -37,8 +37,12 @@ _NONNEG = Interval(0.0, np.inf)
 
 
 def is_stackable(obj):
-    """Whether ``obj`` is a genmix distribution evaluated through vectorised kernels."""
-    return isinstance(obj, Distribution)
+    """Whether ``obj`` is a genmix distribution evaluated through vectorised kernels.
+
+    Anything else (a user-defined component, or a composite holding one) takes the slow path: its own
+    ``log_probability``, ``summarize`` and ``from_summaries`` are called.
+    """
+    return isinstance(obj, Distribution) and obj._stackable()
 
 
 def _groups(components):
@@ -114,6 +118,9 @@ class Distribution:
         self.summaries = None
 
     # -- hooks a family may override ------------------------------------------------------------------
+    def _stackable(self):
+        return True
+
     @classmethod
     def _stack_logpdf(cls, X, components):
         return cls._logpdf(X, **cls._gather(components))

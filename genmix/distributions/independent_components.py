@@ -52,9 +52,11 @@ class IndependentComponentsDistribution(Distribution):
             w = np.ones(len(dists))
         else:
             try:
-                w = np.array(weights, dtype=np.float64).reshape(-1)
+                w = np.array(weights, dtype=np.float64)
             except (TypeError, ValueError):
                 raise TypeError(f"The 'weights' parameter of {name} must be numeric.") from None
+            if w.ndim != 1:
+                raise ValueError(f"The 'weights' parameter of {name} must be 1-D; got shape {w.shape}.")
             if w.size != len(dists):
                 raise ValueError(f"The 'weights' parameter of {name} must have one entry per distribution "
                                  f"({len(dists)}); got {w.size}.")
@@ -75,6 +77,9 @@ class IndependentComponentsDistribution(Distribution):
     @property
     def d(self):
         return len(self._params["distributions"])
+
+    def _stackable(self):
+        return all(is_stackable(c) for c in self.distributions)
 
     def __getitem__(self, j):
         return self._params["distributions"][j]
@@ -122,7 +127,7 @@ class IndependentComponentsDistribution(Distribution):
             self._params = params
 
     def summarize(self, X, weights=None):
-        if not all(is_stackable(c) for c in self.distributions):
+        if not self._stackable():
             return self._summarize_foreign(X, weights)
         return super().summarize(X, weights)
 
@@ -135,7 +140,7 @@ class IndependentComponentsDistribution(Distribution):
             c.summarize(X2[:, j], w)
 
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
-        if not all(is_stackable(c) for c in self.distributions):
+        if not self._stackable():
             if not self.frozen:
                 for c in self.distributions:
                     c.from_summaries(inertia)
@@ -148,7 +153,7 @@ class IndependentComponentsDistribution(Distribution):
             c.clear_summaries()
 
     def fit(self, X, weights=None, inertia=0.0):
-        if not all(is_stackable(c) for c in self.distributions):
+        if not self._stackable():
             if not self.frozen:
                 self._summarize_foreign(X, weights)
                 self.from_summaries(inertia)
