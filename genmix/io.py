@@ -17,13 +17,6 @@ __all__ = ["to_json", "to_yaml", "from_dict", "from_json", "from_yaml", "MAX_DOC
 MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
 _MAX_DEPTH = 64
 
-# Optional genmix keys a distribution document may carry beside pomegranate's, per class.
-_EXTRA_KEYS = {
-    "NormalDistribution": ("min_std",),
-    "LogNormalDistribution": ("min_std",),
-    "MultivariateGaussianDistribution": ("min_covar",),
-}
-
 
 def _registry():
     from . import distributions as D
@@ -87,10 +80,10 @@ def _build_distribution(d, depth, path):
     if d.get("class") != "Distribution" or not isinstance(name, str) or name not in registry:
         raise ValueError(f"{path} names an unknown class ({d.get('class')!r:.60}, {name!r:.60}); known "
                          f"distributions are {sorted(registry)}.")
-    extras = _EXTRA_KEYS.get(name, ())
+    cls = registry[name]
+    extras = tuple(cls._options)  # genmix-only options a document may carry beside pomegranate's keys
     _expect_keys(d, ("class", "name", "parameters"), ("frozen",) + extras, path)
     params = d["parameters"]
-    cls = registry[name]
     if not isinstance(params, list) or len(params) != len(cls._param_names):
         raise ValueError(f"{path}: 'parameters' of {name} must be a list of {len(cls._param_names)} values "
                          f"({', '.join(cls._param_names)}).")
@@ -202,3 +195,4 @@ def from_yaml(s, expected=None):
                              f"{str(exc)[:300]}") from None
 
     return from_dict(_parse(s, loads, "yaml"), expected)
+

@@ -5,13 +5,12 @@ families makes one call per family), combines them with a guarded log-sum-exp, a
 its responsibilities to turn into sufficient statistics. ``summarize`` only adds statistics (the
 responsibility sums here, a ``Stats`` value in each component); ``from_summaries`` is the M-step.
 """
-import copy as _copy
-
 import numpy as np
 
 from ._math import logsumexp_rows
 from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_weights, check_X
+from ._model import Model
 from .distributions._base import (group_log_probability, group_suffstats, is_stackable,
                                   summarize_foreign)
 
@@ -25,7 +24,7 @@ def _check_batch_size(batch_size):
     return check_int(batch_size, "batch_size", Interval(1, np.inf), "GeneralMixtureModel", allow_none=True)
 
 
-class GeneralMixtureModel:
+class GeneralMixtureModel(Model):
     """A mixture of arbitrary distributions, fitted by expectation–maximisation.
 
     Parameters
@@ -482,19 +481,7 @@ class GeneralMixtureModel:
             return float(out[0]) if self.d == 1 else out[0]
         return out
 
-    # -- state ------------------------------------------------------------------------------------------------
-    def freeze(self):
-        """Freeze the model: ``fit``/``from_summaries`` change neither weights nor components."""
-        self.frozen = True
-
-    def thaw(self):
-        """Thaw the model, allowing updates again."""
-        self.frozen = False
-
-    def copy(self):
-        """A deep copy: components, weights, frozen flags and pending statistics included."""
-        return _copy.deepcopy(self)
-
+    # -- serialisation ---------------------------------------------------------------------------------------
     def to_dict(self):
         """A dict in pomegranate 0.x's layout (``weights`` as probabilities)."""
         out = {"class": "GeneralMixtureModel",
@@ -510,52 +497,6 @@ class GeneralMixtureModel:
             raise TypeError(f"component {type(c).__name__} has no to_dict method, so the mixture cannot be "
                             "serialised.")
         return c.to_dict()
-
-    def to_json(self, separators=(",", " : "), indent=4):
-        """Serialise to JSON text in pomegranate 0.x's layout.
-
-        Parameters
-        ----------
-        separators : tuple of str, default=(',', ' : ')
-        indent : int, default=4
-
-        Returns
-        -------
-        json : str
-        """
-        from .io import to_json
-
-        return to_json(self, separators=separators, indent=indent)
-
-    def to_yaml(self):
-        """Serialise to YAML text."""
-        from .io import to_yaml
-
-        return to_yaml(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a mixture from :meth:`to_dict` output; only known classes are accepted."""
-        from .io import from_dict
-
-        return from_dict(d, expected=cls)
-
-    @classmethod
-    def from_json(cls, s):
-        """Rebuild a mixture from JSON text or a JSON file name (pomegranate 0.x files load unchanged).
-
-        Nothing is evaluated as code: unknown classes or malformed parameters raise ``ValueError``.
-        """
-        from .io import from_json
-
-        return from_json(s, expected=cls)
-
-    @classmethod
-    def from_yaml(cls, s):
-        """Rebuild a mixture from YAML text (safe loader only)."""
-        from .io import from_yaml
-
-        return from_yaml(s, expected=cls)
 
     def __repr__(self):
         comps = ", ".join(repr(c) for c in self.distributions)

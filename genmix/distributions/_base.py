@@ -23,12 +23,11 @@ applies the M-step and clears them. Parameter updates are transactional: new val
 validated, then assigned together, and derived caches are recomputed from the stored values in one
 place (``_set_params``).
 """
-import copy as _copy
-
 import numpy as np
 
 from .._validation import Interval, as_generator, check_scalar
 from ..data import check_X, check_weights
+from .._model import Model
 
 __all__ = ["Distribution", "group_log_probability", "group_suffstats", "is_stackable"]
 
@@ -97,7 +96,7 @@ def summarize_foreign(components, X, R):
             c.summarize(_foreign_input(X, c), R[:, i])
 
 
-class Distribution:
+class Distribution(Model):
     """Base class of genmix distributions (a stack of size 1 around a family's kernels).
 
     Attributes
@@ -111,6 +110,8 @@ class Distribution:
     """
 
     _param_names = ()
+    #: genmix-only options (keyword arguments) with their defaults; serialised when not at the default
+    _options = {}
 
     def __init__(self, params, frozen=False):
         self._set_params(self._check_params(**params))
@@ -130,8 +131,13 @@ class Distribution:
         stats = cls._suffstats(X, R, **cls._gather(components))
         return [stats.take(i) for i in range(len(components))]
 
+    @classmethod
+    def _gather(cls, components):
+        """Each parameter of ``components`` stacked on a leading axis (families with caches override)."""
+        return {k: np.array([c._params[k] for c in components]) for k in cls._param_names}
+
     def _mle_options(self):
-        return {}
+        return {k: getattr(self, k) for k in self._options}
 
     def _new_params(self, stats, inertia, pseudocount):
         """The parameters after an M-step from ``stats`` blended with ``inertia``; ``None`` keeps them."""
@@ -152,7 +158,7 @@ class Distribution:
 
     def _extra_dict(self):
         """genmix-only options serialised beside pomegranate's keys (omitted at their defaults)."""
-        return {}
+        return {k: getattr(self, k) for k, default in self._options.items() if getattr(self, k) != default}
 
     # -- public API -----------------------------------------------------------------------------------
     @property
@@ -313,18 +319,6 @@ class Distribution:
         """``n`` draws as ``(n,)`` for univariate families, ``(n, d)`` otherwise."""
         return self._sample(rng, n, **self._params)
 
-    def freeze(self):
-        """Freeze the distribution: fitting no longer changes its parameters."""
-        self.frozen = True
-
-    def thaw(self):
-        """Thaw the distribution, allowing updates again."""
-        self.frozen = False
-
-    def copy(self):
-        """A deep copy (parameters, frozen flag and pending statistics), tied to nothing else."""
-        return _copy.deepcopy(self)
-
     @classmethod
     def from_samples(cls, X, weights=None):
         """A distribution fitted to ``X`` by maximum likelihood, starting from :meth:`blank`."""
@@ -336,39 +330,6 @@ class Distribution:
                "frozen": bool(self.frozen)}
         out.update(self._extra_dict())
         return out
-
-    def to_json(self, separators=(",", " : "), indent=4):
-        """Serialise to JSON text (pomegranate 0.x's layout)."""
-        from ..io import to_json
-
-        return to_json(self, separators=separators, indent=indent)
-
-    def to_yaml(self):
-        """Serialise to YAML text."""
-        from ..io import to_yaml
-
-        return to_yaml(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        """Rebuild a distribution from :meth:`to_dict` output (only known classes are accepted)."""
-        from ..io import from_dict
-
-        return from_dict(d, expected=cls)
-
-    @classmethod
-    def from_json(cls, s):
-        """Rebuild a distribution from JSON text or a JSON file name; nothing is evaluated as code."""
-        from ..io import from_json
-
-        return from_json(s, expected=cls)
-
-    @classmethod
-    def from_yaml(cls, s):
-        """Rebuild a distribution from YAML text (safe loader only)."""
-        from ..io import from_yaml
-
-        return from_yaml(s, expected=cls)
 
     def __repr__(self):
         args = ", ".join(repr(np.asarray(self._params[k]).tolist()) for k in self._param_names)

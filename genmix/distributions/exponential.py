@@ -66,10 +66,6 @@ class ExponentialDistribution(Distribution):
     def _check_params(cls, rate):
         return {"rate": check_scalar(rate, "rate", _POS, cls.__name__)}
 
-    @staticmethod
-    def _gather(components):
-        return {"rate": np.array([c._params["rate"] for c in components])}
-
     @classmethod
     def blank(cls):
         """Exponential(1)."""

@@ -58,6 +58,7 @@ class LogNormalDistribution(Distribution):
         If True, fitting leaves the parameters unchanged.
     """
 
+    _options = {"min_std": 0.0}
     _param_names = ("mu", "sigma")
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
@@ -72,17 +73,6 @@ class LogNormalDistribution(Distribution):
     def _check_params(cls, mu, sigma):
         return {"mu": check_scalar(mu, "mu", _REAL, cls.__name__),
                 "sigma": check_scalar(sigma, "sigma", _POS, cls.__name__)}
-
-    @staticmethod
-    def _gather(components):
-        return {"mu": np.array([c._params["mu"] for c in components]),
-                "sigma": np.array([c._params["sigma"] for c in components])}
-
-    def _mle_options(self):
-        return {"min_std": self.min_std}
-
-    def _extra_dict(self):
-        return {"min_std": self.min_std} if self.min_std else {}
 
     @classmethod
     def blank(cls):

@@ -144,6 +144,7 @@ class MultivariateGaussianDistribution(Distribution):
         ``0`` turns a singular fit into a ``ValueError``.
     """
 
+    _options = {"min_covar": 1e-6}
     _param_names = ("means", "covariance")
     _multivariate = True
     _logpdf = staticmethod(_logpdf)
@@ -190,12 +191,6 @@ class MultivariateGaussianDistribution(Distribution):
                 "prec_chol": np.stack([c._cache["prec_chol"] for c in components]),
                 "log_det_prec": np.array([c._cache["log_det_prec"] for c in components]),
                 "covariances": np.stack([c._params["covariance"] for c in components])}
-
-    def _mle_options(self):
-        return {"min_covar": self.min_covar}
-
-    def _extra_dict(self):
-        return {"min_covar": self.min_covar} if self.min_covar != 1e-6 else {}
 
     def _sample_n(self, rng, n):
         z = rng.standard_normal((n, self.d))

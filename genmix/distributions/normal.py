@@ -64,6 +64,7 @@ class NormalDistribution(Distribution):
     -1.612085713764
     """
 
+    _options = {"min_std": 0.0}
     _param_names = ("mean", "std")
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
@@ -78,17 +79,6 @@ class NormalDistribution(Distribution):
     def _check_params(cls, mean, std):
         return {"mean": check_scalar(mean, "mean", _REAL, cls.__name__),
                 "std": check_scalar(std, "std", _POS, cls.__name__)}
-
-    @staticmethod
-    def _gather(components):
-        return {"mean": np.array([c._params["mean"] for c in components]),
-                "std": np.array([c._params["std"] for c in components])}
-
-    def _mle_options(self):
-        return {"min_std": self.min_std}
-
-    def _extra_dict(self):
-        return {"min_std": self.min_std} if self.min_std else {}
 
     @classmethod
     def blank(cls):
