@@ -18,6 +18,7 @@ from scipy import linalg
 
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
 from .._validation import Interval, check_scalar
+from ..data import check_weights
 from ..exceptions import NumericalWarning
 from ._base import Distribution
 from ._stats import MomentStats, moment_stats
@@ -199,6 +200,46 @@ class MultivariateGaussianDistribution(Distribution):
     @property
     def d(self):
         return int(self._params["means"].size)
+
+    def fit(self, X, weights=None, inertia=0.0):
+        """Fit by maximum likelihood (blended with ``inertia``); NaN marks a missing value.
+
+        With complete data this is the closed-form weighted MLE. With missing values the MLE has no closed
+        form: EM (conditional expectations of the missing coordinates) is iterated from the
+        available-case estimate until the parameters change by less than 1e-10 relative (at most 1000
+        iterations), which maximises the observed-data likelihood under missing-at-random. A frozen
+        distribution is unchanged; if the call raises, the distribution is unchanged.
+        """
+        inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), self.name)
+        X2, _ = self._check_input(X)
+        if self.frozen or not np.isnan(X2).any():
+            return super().fit(X2, weights, inertia)
+        w = check_weights(weights, X2.shape[0])
+        trial = self.copy()
+        observed = ~np.isnan(X2) & (w[:, None] > 0)
+        if not observed.any(axis=0).all():
+            raise ValueError("X has a column with no observed value (with positive weight): its mean cannot be "
+                             "estimated.")
+        X0 = np.where(observed, X2, 0.0)
+        mean = (w @ X0) / (w @ observed)
+        var = (w @ np.where(observed, (X2 - mean) ** 2, 0.0)) / (w @ observed)
+        scale = float(np.mean(var)) if np.mean(var) > 0 else 1.0
+        trial._set_params({"means": mean, "covariance": np.diag(np.maximum(var, 1e-6 * scale))})
+        for _ in range(1000):
+            new = trial._new_params(trial._stats_of(X2, w), 0.0, 0.0)
+            if new is None:
+                return self
+            old = trial._params
+            trial._set_params(new)
+            change = max(np.max(np.abs(new["means"] - old["means"])) / (np.max(np.abs(old["means"])) + scale ** 0.5),
+                         np.max(np.abs(new["covariance"] - old["covariance"])) / scale)
+            if change < 1e-10:
+                break
+        params = trial._params
+        if inertia > 0.0:
+            params = self._check_params(**{k: inertia * self._params[k] + (1 - inertia) * params[k] for k in params})
+        self._set_params(params)
+        return self
 
     @classmethod
     def blank(cls, d=2):

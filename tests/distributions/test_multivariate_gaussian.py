@@ -146,3 +146,10 @@ def test_em_with_missing_values_reaches_the_observed_data_mle(rng):
     assert_allclose(d.parameters[0], res.x[:2], atol=1e-5)
     assert_allclose(d.parameters[1], L @ L.T, atol=1e-5)
     assert_allclose(previous, -res.fun, rtol=1e-10)
+    # fit() iterates EM itself, so a single call gives the observed-data MLE
+    fitted = MultivariateGaussianDistribution.from_samples(X)
+    assert_allclose(fitted.parameters[0], res.x[:2], atol=1e-5)
+    assert_allclose(fitted.parameters[1], L @ L.T, atol=1e-5)
+    assert_allclose(fitted.log_probability(X).sum(), -res.fun, rtol=1e-10)
+    with pytest.raises(ValueError, match="no observed value"):
+        MultivariateGaussianDistribution.blank(2).fit(np.array([[1.0, np.nan], [2.0, np.nan]]))
