@@ -18,7 +18,13 @@ class Model:
         self.frozen = False
 
     def copy(self):
-        """A deep copy tied to nothing else: parameters, frozen flags and pending statistics included."""
+        """A deep copy tied to nothing else: parameters, frozen flags and pending statistics included.
+
+        Returns
+        -------
+        copy : object
+            An independent object of the same class.
+        """
         return copy.deepcopy(self)
 
     def to_json(self, separators=(",", " : "), indent=4):
@@ -34,16 +40,33 @@ class Model:
         Returns
         -------
         json : str
+            The JSON document.
         """
         return to_json(self, separators=separators, indent=indent)
 
     def to_yaml(self):
-        """Serialise to YAML text (the same document as :meth:`to_json`)."""
+        """Serialise to YAML text (the same document as :meth:`to_json`).
+
+        Returns
+        -------
+        yaml : str
+            The YAML document.
+        """
         return to_yaml(self)
 
     @classmethod
     def from_dict(cls, d):
         """Rebuild an object from :meth:`to_dict` output; only known classes are accepted.
+
+        Parameters
+        ----------
+        d : dict
+            A document as written by ``to_dict`` (or by pomegranate 0.x).
+
+        Returns
+        -------
+        obj : object
+            An instance of this class.
 
         Raises
         ------
@@ -58,10 +81,31 @@ class Model:
 
         pomegranate 0.x files load unchanged. Nothing is evaluated as code: unknown classes or
         malformed parameters raise ``ValueError``.
+
+        Parameters
+        ----------
+        s : str, bytes or path-like
+            JSON text, or the name of a JSON file.
+
+        Returns
+        -------
+        obj : object
+            An instance of this class.
         """
         return from_json(s, expected=cls)
 
     @classmethod
     def from_yaml(cls, s):
-        """Rebuild an object from YAML text (safe loader only: Python tags are refused)."""
+        """Rebuild an object from YAML text (safe loader only: Python tags are refused).
+
+        Parameters
+        ----------
+        s : str, bytes or path-like
+            YAML text, or a path to a YAML file.
+
+        Returns
+        -------
+        obj : object
+            An instance of this class.
+        """
         return from_yaml(s, expected=cls)

@@ -22,10 +22,22 @@ class Callback:
         """Called once before the first E-step."""
 
     def on_epoch_end(self, logs):
-        """Called after every epoch (an M-step followed by an E-step) with that epoch's ``logs``."""
+        """Called after every epoch (an M-step followed by an E-step).
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's log entries (see the module docstring for the keys).
+        """
 
     def on_training_end(self, logs):
-        """Called once when training stops, with the last epoch's ``logs``."""
+        """Called once when training stops.
+
+        Parameters
+        ----------
+        logs : dict
+            The last epoch's log entries (the initial E-step's if no epoch ran).
+        """
 
 
 class History(Callback):
@@ -67,3 +79,8 @@ class History(Callback):
     def on_training_end(self, logs):
         if logs is not None:
             self.initial_log_probability = logs["initial_log_probability"]
+
+
+History.on_training_begin.__doc__ = """Reset every record."""
+History.on_epoch_end.__doc__ = Callback.on_epoch_end.__doc__
+History.on_training_end.__doc__ = Callback.on_training_end.__doc__

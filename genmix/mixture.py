@@ -163,7 +163,22 @@ class GeneralMixtureModel(Model):
         return float(out[0]) if single else out
 
     def probability(self, X, n_jobs=1, batch_size=None):
-        """Density of each sample under the mixture, ``exp(log_probability(X))``."""
+        """Density of each sample under the mixture, ``exp(log_probability(X))``.
+
+        Parameters
+        ----------
+        X : float or array-like of shape (n_samples,) or (n_samples, d)
+            The samples; NaN marks a missing value.
+        n_jobs : int, default=1
+            Accepted for compatibility; the results do not depend on it.
+        batch_size : int or None, default=None
+            Evaluate in chunks of this many rows to bound memory.
+
+        Returns
+        -------
+        p : float or ndarray of shape (n_samples,)
+            The densities.
+        """
         lp = self.log_probability(X, n_jobs=n_jobs, batch_size=batch_size)
         with np.errstate(under="ignore"):
             return np.exp(lp)
@@ -182,12 +197,16 @@ class GeneralMixtureModel(Model):
         Parameters
         ----------
         X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
         n_jobs : int, default=1
+            Accepted for compatibility; the results do not depend on it.
         batch_size : int or None, default=None
+            Evaluate in chunks of this many rows to bound memory.
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_components)
+            Normalised log posteriors (each row's exponentials sum to one).
 
         Raises
         ------
@@ -206,9 +225,19 @@ class GeneralMixtureModel(Model):
     def predict_proba(self, X, n_jobs=1, batch_size=None):
         """Posterior probability ``P(component | x)``; each row sums to one.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
+        n_jobs : int, default=1
+            Accepted for compatibility; the results do not depend on it.
+        batch_size : int or None, default=None
+            Evaluate in chunks of this many rows to bound memory.
+
         Returns
         -------
         proba : ndarray of shape (n_samples, n_components)
+            The posterior probabilities.
         """
         lp = self.predict_log_proba(X, n_jobs=n_jobs, batch_size=batch_size)
         with np.errstate(under="ignore"):
@@ -217,9 +246,19 @@ class GeneralMixtureModel(Model):
     def predict(self, X, n_jobs=1, batch_size=None):
         """The most probable component of each sample (ties go to the lowest index).
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
+        n_jobs : int, default=1
+            Accepted for compatibility; the results do not depend on it.
+        batch_size : int or None, default=None
+            Evaluate in chunks of this many rows to bound memory.
+
         Returns
         -------
         y : ndarray of int of shape (n_samples,)
+            The index of the most probable component.
         """
         X2, _ = self._checked(X, n_jobs)
         out = np.empty(X2.shape[0], dtype=np.int64)
@@ -232,9 +271,17 @@ class GeneralMixtureModel(Model):
     def score(self, X, y):
         """Accuracy of :meth:`predict` against labels ``y`` (as in pomegranate 0.x).
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples.
+        y : array-like of shape (n_samples,)
+            The component index of each sample.
+
         Returns
         -------
         accuracy : float
+            The fraction of samples whose predicted component equals ``y``.
         """
         y = np.asarray(y).reshape(-1)
         pred = self.predict(X)
@@ -278,7 +325,9 @@ class GeneralMixtureModel(Model):
         Parameters
         ----------
         X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
         weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
 
         Returns
         -------
@@ -354,35 +403,7 @@ class GeneralMixtureModel(Model):
             The training data; NaN marks a missing value.
         weights : array-like of shape (n_samples,), default=None
             Non-negative sample weights (they act as replication counts).
-        inertia : float in [0, 1], default=0.0
-            ``new = inertia * old + (1 - inertia) * estimate`` for the components' parameters.
-        pseudocount : float >= 0, default=0.0
-            Smoothing of the mixture weights (and of discrete components).
-        stop_threshold : float >= 0, default=0.1
-            Stop when the improvement of the total log-likelihood is at most this (an absolute
-            difference of sums, not a ratio).
-        max_iterations : int >= 0, default=1e8
-            The maximum number of M-steps.
-        batch_size : int or None, default=None
-            Summarise the data in batches of this many rows (exact: statistics are summed). None is
-            one batch.
-        batches_per_epoch : int or None, default=None
-            Minibatch EM: the number of batches summarised between M-steps. Successive epochs
-            continue through the data where the last one stopped, wrapping around, so every row is
-            seen. Then an epoch's improvement compares the log-likelihood of the same rows at this and
-            at their previous visit (NaN until rows are revisited, which never stops training).
-            None (or at least the number of batches in the data) is full-batch EM.
-        lr_decay : float >= 0, default=0.0
-            The step-size decay: epoch ``t`` uses inertia ``1 - (1 - inertia) * (2 + t) ** -lr_decay``.
-        callbacks : list, default=[]
-            Objects with ``on_training_begin``, ``on_epoch_end(logs)``, ``on_training_end(logs)``.
-        return_history : bool, default=False
-            Also return the :class:`genmix.callbacks.History`.
-        verbose : bool, default=False
-            Print the improvement and time of each epoch.
-        n_jobs : int, default=1
-            Accepted for compatibility; results are identical for every value (the E-step currently
-            runs in the calling thread).
+        {em_parameters}
 
         Returns
         -------
@@ -428,10 +449,9 @@ class GeneralMixtureModel(Model):
             The k-means seeding.
         max_kmeans_iterations : int, default=1
             Lloyd iterations after seeding.
+        {em_parameters}
         random_state : None, int, numpy.random.Generator or numpy.random.RandomState, keyword-only
             Seeds k-means; the same seed gives the same model.
-
-        Other parameters are those of :meth:`fit`.
 
         Returns
         -------
@@ -483,7 +503,13 @@ class GeneralMixtureModel(Model):
 
     # -- serialisation ---------------------------------------------------------------------------------------
     def to_dict(self):
-        """A dict in pomegranate 0.x's layout (``weights`` as probabilities)."""
+        """A dict in pomegranate 0.x's layout (``weights`` as probabilities).
+
+        Returns
+        -------
+        d : dict
+            ``class``, ``distributions`` (each component's ``to_dict``) and ``weights``.
+        """
         out = {"class": "GeneralMixtureModel",
                "distributions": [self._component_dict(c) for c in self.distributions],
                "weights": self._weights.tolist()}
@@ -501,3 +527,41 @@ class GeneralMixtureModel(Model):
     def __repr__(self):
         comps = ", ".join(repr(c) for c in self.distributions)
         return f"GeneralMixtureModel([{comps}], weights={np.round(self._weights, 6).tolist()})"
+
+
+# fit and from_samples share the documentation of the EM options.
+_EM_PARAMETERS_DOC = """\
+        inertia : float in [0, 1], default=0.0
+            ``new = inertia * old + (1 - inertia) * estimate`` for the components' parameters.
+        pseudocount : float >= 0, default=0.0
+            Smoothing of the mixture weights (and of discrete components).
+        stop_threshold : float >= 0, default=0.1
+            Stop when the improvement of the total log-likelihood is at most this (an absolute
+            difference of sums, not a ratio).
+        max_iterations : int >= 0, default=1e8
+            The maximum number of M-steps.
+        batch_size : int or None, default=None
+            Summarise the data in batches of this many rows (exact: statistics are summed). None is
+            one batch.
+        batches_per_epoch : int or None, default=None
+            Streaming EM: the number of batches summarised between M-steps. Successive epochs
+            continue through the data where the last one stopped, wrapping around, so every row is
+            seen; each M-step uses every batch's latest statistics (incremental EM, which converges
+            where full-batch EM does). The stop rule then compares whole passes over the data: the
+            epoch that completes a pass reports the change of the summed log-likelihoods of all
+            batches at their latest visits and stops training if its absolute value is at most
+            ``stop_threshold``; other epochs report NaN. None (or at least the number of batches in
+            the data) is full-batch EM.
+        lr_decay : float >= 0, default=0.0
+            The step-size decay: epoch ``t`` uses inertia ``1 - (1 - inertia) * (2 + t) ** -lr_decay``.
+        callbacks : list, default=[]
+            Objects with ``on_training_begin``, ``on_epoch_end(logs)``, ``on_training_end(logs)``.
+        return_history : bool, default=False
+            Also return the :class:`genmix.callbacks.History`.
+        verbose : bool, default=False
+            Print the improvement and time of each epoch.
+        n_jobs : int, default=1
+            Accepted for compatibility; results are identical for every value (the E-step currently
+            runs in the calling thread)."""
+for _method in (GeneralMixtureModel.fit, GeneralMixtureModel.from_samples.__func__):
+    _method.__doc__ = _method.__doc__.replace("        {em_parameters}\n", _EM_PARAMETERS_DOC + "\n")

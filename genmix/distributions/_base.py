@@ -99,6 +99,13 @@ def summarize_foreign(components, X, R):
 class Distribution(Model):
     """Base class of genmix distributions (a stack of size 1 around a family's kernels).
 
+    Parameters
+    ----------
+    params : dict
+        The family's parameters by name; validated by the family's ``_check_params``.
+    frozen : bool, default=False
+        If True, fitting leaves the parameters unchanged.
+
     Attributes
     ----------
     name : str
@@ -181,6 +188,7 @@ class Distribution(Model):
 
     @property
     def name(self):
+        """The class name, as written in pomegranate 0.x's JSON."""
         return type(self).__name__
 
     def _check_input(self, X, name="X", allow_empty=True):
@@ -206,7 +214,18 @@ class Distribution(Model):
         return float(lp[0]) if single else lp
 
     def probability(self, X):
-        """Density (or mass) of each sample: ``exp(log_probability(X))``."""
+        """Density (or mass) of each sample: ``exp(log_probability(X))``.
+
+        Parameters
+        ----------
+        X : float or array-like of shape (n_samples,) or (n_samples, d)
+            The samples; NaN marks a missing value.
+
+        Returns
+        -------
+        p : float or ndarray of shape (n_samples,)
+            The densities.
+        """
         lp = self.log_probability(X)
         with np.errstate(under="ignore"):
             return np.exp(lp)
@@ -276,12 +295,16 @@ class Distribution(Model):
         Parameters
         ----------
         X : array-like of shape (n_samples,) or (n_samples, d)
+            The samples; NaN values are ignored.
         weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
         inertia : float in [0, 1], default=0.0
+            New parameters are ``inertia * old + (1 - inertia) * estimate``.
 
         Returns
         -------
         self : Distribution
+            The fitted distribution.
         """
         inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
         if self.frozen:
@@ -305,6 +328,7 @@ class Distribution(Model):
         Returns
         -------
         sample : float, ndarray of shape (n,) or ndarray of shape (n, d)
+            The draws.
         """
         from .._validation import check_int
 
@@ -321,11 +345,30 @@ class Distribution(Model):
 
     @classmethod
     def from_samples(cls, X, weights=None):
-        """A distribution fitted to ``X`` by maximum likelihood, starting from :meth:`blank`."""
+        """A distribution fitted to ``X`` by maximum likelihood, starting from :meth:`blank`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,) or (n_samples, d)
+            The samples; NaN values are ignored.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+
+        Returns
+        -------
+        distribution : Distribution
+            The fitted distribution.
+        """
         return cls.blank().fit(X, weights)
 
     def to_dict(self):
-        """A dict in pomegranate 0.x's layout: ``class``, ``name``, ``parameters``, ``frozen``."""
+        """A dict in pomegranate 0.x's layout: ``class``, ``name``, ``parameters``, ``frozen``.
+
+        Returns
+        -------
+        d : dict
+            The document; genmix-only options appear only when not at their defaults.
+        """
         out = {"class": "Distribution", "name": self.name, "parameters": self._params_to_list(),
                "frozen": bool(self.frozen)}
         out.update(self._extra_dict())

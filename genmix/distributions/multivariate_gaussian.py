@@ -199,11 +199,28 @@ class MultivariateGaussianDistribution(Distribution):
 
     @property
     def d(self):
+        """The number of dimensions."""
         return int(self._params["means"].size)
 
     def fit(self, X, weights=None, inertia=0.0):
         """Fit by maximum likelihood (blended with ``inertia``); NaN marks a missing value.
 
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+        inertia : float in [0, 1], default=0.0
+            New parameters are ``inertia * old + (1 - inertia) * estimate``.
+
+        Returns
+        -------
+        self : MultivariateGaussianDistribution
+            The fitted distribution.
+
+        Notes
+        -----
         With complete data this is the closed-form weighted MLE. With missing values the MLE has no closed
         form: EM (conditional expectations of the missing coordinates) is iterated from the
         available-case estimate until the parameters change by less than 1e-10 relative (at most 1000
@@ -243,11 +260,35 @@ class MultivariateGaussianDistribution(Distribution):
 
     @classmethod
     def blank(cls, d=2):
-        """The standard Gaussian N(0, I) in ``d`` dimensions."""
+        """The standard Gaussian N(0, I) in ``d`` dimensions.
+
+        Parameters
+        ----------
+        d : int, default=2
+            The number of dimensions.
+
+        Returns
+        -------
+        distribution : MultivariateGaussianDistribution
+            N(0, I).
+        """
         return cls(np.zeros(d), np.eye(d))
 
     @classmethod
     def from_samples(cls, X, weights=None):
-        """The maximum-likelihood Gaussian of weighted rows ``X`` of shape (n_samples, d)."""
+        """The maximum-likelihood Gaussian of weighted rows ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+
+        Returns
+        -------
+        distribution : MultivariateGaussianDistribution
+            The fitted distribution.
+        """
         d = np.shape(X)[1] if np.ndim(X) == 2 else 1
         return cls.blank(d).fit(X, weights)

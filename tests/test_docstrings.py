@@ -1,0 +1,35 @@
+"""Every public class, method and property has a numpydoc docstring documenting its parameters and returns."""
+import inspect
+
+import pytest
+
+import genmix
+
+numpydoc_validate = pytest.importorskip("numpydoc.validate")
+
+# GL08 no docstring; PR01 a parameter not documented; PR02 a documented parameter that does not exist;
+# PR07 a parameter without description; RT01 no Returns section; RT03 a return without description;
+# SS01 no summary line.
+CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01", "RT03", "SS01"}
+
+
+def _public_names():
+    names = []
+    for cname in genmix.__all__:
+        obj = getattr(genmix, cname)
+        if not inspect.isclass(obj):
+            continue
+        names.append(f"genmix.{cname}")
+        for m in dir(obj):
+            if m.startswith("_"):
+                continue
+            static = inspect.getattr_static(obj, m)
+            if callable(getattr(obj, m)) or isinstance(static, property):
+                names.append(f"genmix.{cname}.{m}")
+    return names
+
+
+@pytest.mark.parametrize("name", _public_names())
+def test_docstring(name):
+    errors = [f"{code}: {msg}" for code, msg in numpydoc_validate.validate(name)["errors"] if code in CHECKS]
+    assert not errors, "\n".join(errors)
