@@ -5,12 +5,17 @@
 from . import callbacks
 from .callbacks import Callback, History
 from .distributions import (
+    BernoulliDistribution,
+    BetaDistribution,
     Distribution,
     ExponentialDistribution,
+    GammaDistribution,
     IndependentComponentsDistribution,
     LogNormalDistribution,
     MultivariateGaussianDistribution,
     NormalDistribution,
+    PoissonDistribution,
+    UniformDistribution,
 )
 from .exceptions import ConvergenceWarning, NumericalWarning
 from .io import from_dict, from_json, from_yaml
@@ -25,6 +30,11 @@ __all__ = [
     "ExponentialDistribution",
     "MultivariateGaussianDistribution",
     "IndependentComponentsDistribution",
+    "GammaDistribution",
+    "BetaDistribution",
+    "UniformDistribution",
+    "PoissonDistribution",
+    "BernoulliDistribution",
     "Distribution",
     "Callback",
     "History",

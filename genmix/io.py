@@ -19,11 +19,9 @@ _MAX_DEPTH = 64
 
 
 def _registry():
-    from . import distributions as D
+    from .distributions import REGISTRY
 
-    return {cls.__name__: cls for cls in (D.NormalDistribution, D.LogNormalDistribution,
-                                          D.ExponentialDistribution, D.MultivariateGaussianDistribution,
-                                          D.IndependentComponentsDistribution)}
+    return REGISTRY
 
 
 def to_json(obj, separators=(",", " : "), indent=4):

@@ -1,16 +1,28 @@
 """Distribution families: one module per family, each pure kernels under a thin object."""
-from ._base import Distribution
+from ._base import REGISTRY, Distribution, register
+from .bernoulli import BernoulliDistribution
+from .beta import BetaDistribution
 from .exponential import ExponentialDistribution
+from .gamma import GammaDistribution
 from .independent_components import IndependentComponentsDistribution
 from .lognormal import LogNormalDistribution
 from .multivariate_gaussian import MultivariateGaussianDistribution
 from .normal import NormalDistribution
+from .poisson import PoissonDistribution
+from .uniform import UniformDistribution
 
 __all__ = [
     "Distribution",
+    "REGISTRY",
+    "register",
     "NormalDistribution",
     "LogNormalDistribution",
     "ExponentialDistribution",
     "MultivariateGaussianDistribution",
     "IndependentComponentsDistribution",
+    "GammaDistribution",
+    "BetaDistribution",
+    "UniformDistribution",
+    "PoissonDistribution",
+    "BernoulliDistribution",
 ]

@@ -29,7 +29,16 @@ from .._validation import Interval, as_generator, check_scalar
 from ..data import check_X, check_weights
 from .._model import Model
 
-__all__ = ["Distribution", "group_log_probability", "group_suffstats", "is_stackable"]
+__all__ = ["Distribution", "group_log_probability", "group_suffstats", "is_stackable", "register", "REGISTRY"]
+
+#: The families serialisation may name, by class name. Only classes registered here can be loaded.
+REGISTRY = {}
+
+
+def register(cls):
+    """Class decorator: make a family known to serialisation (and to the generic tests) by its name."""
+    REGISTRY[cls.__name__] = cls
+    return cls
 
 _UNIT = Interval(0.0, 1.0)
 _NONNEG = Interval(0.0, np.inf)
@@ -117,6 +126,9 @@ class Distribution(Model):
     """
 
     _param_names = ()
+    #: False for families whose support is itself a parameter (Uniform, Discrete): fitting such a family
+    #: to data outside its current support simply gives the MLE.
+    _fixed_support = True
     #: genmix-only options (keyword arguments) with their defaults; serialised when not at the default
     _options = {}
 
@@ -234,13 +246,17 @@ class Distribution(Model):
         """Validated statistics of ``(X, weights)`` under the current parameters."""
         X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
-        lp = type(self)._stack_logpdf(X2, [self])[:, 0]
+        if self._fixed_support:
+            self._check_support(X2, w)
+        return type(self)._suffstats(X2, w[:, None], **type(self)._gather([self]))
+
+    def _check_support(self, X, w):
+        lp = type(self)._stack_logpdf(X, [self])[:, 0]
         bad = np.isneginf(lp) & (w > 0)
         if bad.any():
             rows = np.nonzero(bad)[0]
             raise ValueError(f"X rows {rows[:10].tolist()} lie outside the support of {self.name} "
                              f"({rows.size} rows in all).")
-        return type(self)._suffstats(X2, w[:, None], **type(self)._gather([self]))
 
     def summarize(self, X, weights=None):
         """Add the weighted sufficient statistics of ``X`` to ``self.summaries``.

@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["Stats", "SumStats", "MomentStats", "TupleStats"]
+__all__ = ["Stats", "SumStats", "MomentStats", "TupleStats", "RangeStats"]
 
 
 class Stats:
@@ -75,6 +75,23 @@ class MomentStats(Stats):
 
 
 @dataclasses.dataclass(frozen=True)
+class RangeStats(Stats):
+    """Σw and the smallest and largest value with positive weight (``+`` takes the min and max)."""
+
+    w: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+
+    def __add__(self, other):
+        return RangeStats(self.w + other.w, np.minimum(self.lo, other.lo), np.maximum(self.hi, other.hi))
+
+    def __mul__(self, c):
+        return RangeStats(self.w * c, self.lo, self.hi)
+
+    __rmul__ = __mul__
+
+
+@dataclasses.dataclass(frozen=True)
 class TupleStats(Stats):
     """The statistics of a composite distribution: one ``Stats`` (or None when frozen) per child."""
 
@@ -93,6 +110,19 @@ class TupleStats(Stats):
     def total_weight(self):
         ws = [c.total_weight for c in self.children if c is not None]
         return ws[0] if ws else np.zeros(1)
+
+
+def sum_stats_1d(x, R, transform=None):
+    """``SumStats`` of a column ``x`` (n,) under ``R`` (n, k), NaN skipped: Σw and Σw·t(x).
+
+    ``transform`` maps the valid values to ``t(x)`` of shape (n,) or (n, m) (default: ``x`` itself);
+    the sums then have shape (k,) or (k, m).
+    """
+    valid = ~np.isnan(x)
+    if not valid.all():
+        x, R = x[valid], R[valid]
+    T = x if transform is None else transform(x)
+    return SumStats(R.sum(axis=0), (R.T @ T) if T.ndim == 2 else T @ R)
 
 
 def moment_stats_1d(x, R):

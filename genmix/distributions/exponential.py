@@ -9,8 +9,8 @@ weighted sum is 0 (all zeros) carry no information about the scale: the rate is 
 import numpy as np
 
 from .._validation import Interval, check_scalar
-from ._base import Distribution
-from ._stats import SumStats
+from ._base import Distribution, register
+from ._stats import sum_stats_1d
 
 _POS = Interval(0.0, np.inf, closed="neither")
 
@@ -24,11 +24,7 @@ def _logpdf(X, rate):
 
 
 def _suffstats(X, R, **_):
-    x = X[:, 0]
-    valid = ~np.isnan(x)
-    if not valid.all():
-        x, R = x[valid], R[valid]
-    return SumStats(R.sum(axis=0), x @ R)
+    return sum_stats_1d(X[:, 0], R)
 
 
 def _mle(stats):
@@ -42,6 +38,7 @@ def _sample(rng, n, rate):
     return rng.exponential(1.0 / rate, size=n)
 
 
+@register
 class ExponentialDistribution(Distribution):
     """An exponential distribution.
 

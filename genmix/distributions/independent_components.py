@@ -9,10 +9,11 @@ mixture, the ``j``-th children of all components are evaluated as one stack per 
 """
 import numpy as np
 
-from ._base import Distribution, group_log_probability, group_suffstats, is_stackable
+from ._base import Distribution, group_log_probability, group_suffstats, is_stackable, register
 from ._stats import TupleStats
 
 
+@register
 class IndependentComponentsDistribution(Distribution):
     """A product of independent univariate distributions, one per column.
 
@@ -105,12 +106,9 @@ class IndependentComponentsDistribution(Distribution):
 
         X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
-        lp = self._stack_logpdf(X2, [self])[:, 0]
-        bad = np.isneginf(lp) & (w > 0)
-        if bad.any():
-            rows = np.nonzero(bad)[0]
-            raise ValueError(f"X rows {rows[:10].tolist()} lie outside the support of {self.name} "
-                             f"({rows.size} rows in all).")
+        for j, child in enumerate(self.distributions):
+            if child._fixed_support:
+                child._check_support(X2[:, j:j + 1], w)
         return self._stack_suffstats(X2, w[:, None], [self])[0]
 
     def _new_params(self, stats, inertia, pseudocount):

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._validation import Interval, check_scalar
 from . import normal
-from ._base import Distribution
+from ._base import Distribution, register
 
 _REAL = Interval(-np.inf, np.inf, closed="neither")
 _POS = Interval(0.0, np.inf, closed="neither")
@@ -43,6 +43,7 @@ def _sample(rng, n, mu, sigma):
     return rng.lognormal(mu, sigma, size=n)
 
 
+@register
 class LogNormalDistribution(Distribution):
     """A log-normal distribution.
 

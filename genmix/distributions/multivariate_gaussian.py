@@ -20,7 +20,7 @@ from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_choles
 from .._validation import Interval, check_scalar
 from ..data import check_weights
 from ..exceptions import NumericalWarning
-from ._base import Distribution
+from ._base import Distribution, register
 from ._stats import MomentStats, moment_stats
 
 _NONNEG = Interval(0.0, np.inf, closed="left")
@@ -127,6 +127,7 @@ def _mle(stats, min_covar=1e-6):
     return {"means": stats.mean[0].copy(), "covariance": cov}
 
 
+@register
 class MultivariateGaussianDistribution(Distribution):
     """A multivariate Gaussian with full covariance.
 

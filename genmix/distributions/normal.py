@@ -10,7 +10,7 @@ import numpy as np
 
 from .._math import LOG_2PI, spread_floor
 from .._validation import Interval, check_scalar
-from ._base import Distribution
+from ._base import Distribution, register
 from ._stats import moment_stats_1d
 
 _REAL = Interval(-np.inf, np.inf, closed="neither")
@@ -42,6 +42,7 @@ def _sample(rng, n, mean, std):
     return rng.normal(mean, std, size=n)
 
 
+@register
 class NormalDistribution(Distribution):
     """A normal distribution.
 

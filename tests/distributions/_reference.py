@@ -1,8 +1,31 @@
-"""The family table for the generic contract tests: genmix class, parameters, scipy reference, data."""
-import numpy as np
-from scipy import stats
+"""The family table for the generic contract tests: genmix class, parameters, scipy reference, data.
 
-from genmix import ExponentialDistribution, LogNormalDistribution, NormalDistribution
+A new univariate family adds one row here and is then checked by every test in ``test_contract.py``.
+"""
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy import optimize, stats
+
+from genmix import (BernoulliDistribution, BetaDistribution, ExponentialDistribution, GammaDistribution,
+                    LogNormalDistribution, NormalDistribution, PoissonDistribution, UniformDistribution)
+
+
+def numeric_mle(ref, x, w, start, positive):
+    """Maximise Σ w·logpdf_scipy(x; θ) with scipy.optimize (θ on a log scale where it must be positive)."""
+    positive = np.asarray(positive)
+
+    def unpack(t):
+        return np.where(positive, np.exp(t), t)
+
+    def nll(t):
+        return -(w @ ref(*unpack(t)).logpdf(x))
+
+    t0 = np.where(positive, np.log(start), start)
+    res = optimize.minimize(nll, t0, method="Nelder-Mead",
+                            options={"xatol": 1e-12, "fatol": 1e-13, "maxiter": 20000, "maxfev": 40000})
+    return unpack(res.x)
 
 
 def _normal_mle(x, w):
@@ -10,22 +33,57 @@ def _normal_mle(x, w):
     return [mean, np.sqrt(np.average((x - mean) ** 2, weights=w))]
 
 
-def _lognormal_mle(x, w):
-    return _normal_mle(np.log(x), w)
+@dataclass
+class Family:
+    cls: type
+    args: tuple
+    ref: Callable                      # args -> frozen scipy distribution
+    gen: Callable                      # (rng, n) -> data inside the support
+    mle: Callable                      # (x, w) -> weighted MLE (closed form, or numeric via scipy)
+    mle_rtol: float                    # tolerance of the MLE comparison (looser for iterative M-steps)
+    outside: list                      # points outside the support
+    invalid: list                      # invalid constructor arguments
+    wrong: tuple                       # other parameters a goodness-of-fit test must tell apart
+    discrete: bool = False             # sample checked by χ² (True) or Kolmogorov–Smirnov (False)
+    unweighted_scipy_fit: Callable = None  # x -> scipy's own fit, in genmix's parameterisation
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def id(self):
+        return self.cls.__name__
 
 
-def _exponential_mle(x, w):
-    return [w.sum() / (w @ x)]
-
-
-# (class, constructor args, scipy frozen factory from args, data generator, closed-form weighted MLE,
-#  points outside the support, invalid constructor args)
-UNIVARIATE = [
-    (NormalDistribution, (1.5, 2.0), lambda m, s: stats.norm(m, s),
-     lambda rng, n: rng.normal(1.5, 2.0, n), _normal_mle, [], [(0.0, 0.0), (0.0, -1.0), (np.nan, 1.0)]),
-    (LogNormalDistribution, (0.4, 0.3), lambda mu, s: stats.lognorm(s=s, scale=np.exp(mu)),
-     lambda rng, n: rng.lognormal(0.4, 0.3, n), _lognormal_mle, [0.0, -1.0], [(0.0, 0.0), (np.inf, 1.0)]),
-    (ExponentialDistribution, (2.5,), lambda r: stats.expon(scale=1.0 / r),
-     lambda rng, n: rng.exponential(1 / 2.5, n), _exponential_mle, [-1e-9, -3.0], [(0.0,), (-1.0,), (np.inf,)]),
+FAMILIES = [
+    Family(NormalDistribution, (1.5, 2.0), lambda m, s: stats.norm(m, s), lambda rng, n: rng.normal(1.5, 2.0, n),
+           _normal_mle, 1e-12, [], [(0.0, 0.0), (0.0, -1.0), (np.nan, 1.0)], (1.9, 2.5),
+           unweighted_scipy_fit=lambda x: stats.norm.fit(x)),
+    Family(LogNormalDistribution, (0.4, 0.3), lambda mu, s: stats.lognorm(s=s, scale=np.exp(mu)),
+           lambda rng, n: rng.lognormal(0.4, 0.3, n), lambda x, w: _normal_mle(np.log(x), w), 1e-12, [0.0, -1.0],
+           [(0.0, 0.0), (np.inf, 1.0)], (0.5, 0.375),
+           unweighted_scipy_fit=lambda x: (lambda s, loc, scale: [np.log(scale), s])(*stats.lognorm.fit(x, floc=0))),
+    Family(ExponentialDistribution, (2.5,), lambda r: stats.expon(scale=1.0 / r),
+           lambda rng, n: rng.exponential(1 / 2.5, n), lambda x, w: [w.sum() / (w @ x)], 1e-12, [-1e-9, -3.0],
+           [(0.0,), (-1.0,), (np.inf,)], (3.1,),
+           unweighted_scipy_fit=lambda x: [1 / stats.expon.fit(x, floc=0)[1]]),
+    Family(GammaDistribution, (3.0, 2.0), lambda a, b: stats.gamma(a, scale=1.0 / b),
+           lambda rng, n: rng.gamma(3.0, 0.5, n),
+           lambda x, w: numeric_mle(lambda a, b: stats.gamma(a, scale=1 / b), x, w, (3.0, 2.0), (True, True)),
+           1e-6, [0.0, -2.0], [(0.0, 1.0), (1.0, 0.0), (-1.0, 1.0)], (3.5, 2.5),
+           unweighted_scipy_fit=lambda x: (lambda a, loc, scale: [a, 1 / scale])(*stats.gamma.fit(x, floc=0))),
+    Family(BetaDistribution, (2.0, 5.0), lambda a, b: stats.beta(a, b), lambda rng, n: rng.beta(2.0, 5.0, n),
+           lambda x, w: numeric_mle(stats.beta, x, w, (2.0, 5.0), (True, True)), 1e-6, [0.0, 1.0, -0.5, 1.5],
+           [(0.0, 1.0), (1.0, -1.0)], (2.5, 6.25),
+           unweighted_scipy_fit=lambda x: list(stats.beta.fit(x, floc=0, fscale=1)[:2])),
+    Family(UniformDistribution, (-1.0, 2.0), lambda a, b: stats.uniform(a, b - a),
+           lambda rng, n: rng.uniform(-1.0, 2.0, n), lambda x, w: [x[w > 0].min(), x[w > 0].max()], 1e-15,
+           [-1.5, 2.0001], [(1.0, 1.0), (2.0, 1.0), (np.nan, 1.0)], (-1.0, 2.4),
+           unweighted_scipy_fit=lambda x: (lambda loc, scale: [loc, loc + scale])(*stats.uniform.fit(x))),
+    Family(PoissonDistribution, (3.5,), lambda lam: stats.poisson(lam),
+           lambda rng, n: rng.poisson(3.5, n).astype(float), lambda x, w: [(w @ x) / w.sum()], 1e-12,
+           [-1.0, 2.5, 0.1], [(-1.0,), (np.inf,)], (3.9,), discrete=True,
+           unweighted_scipy_fit=lambda x: [x.mean()]),
+    Family(BernoulliDistribution, (0.3,), lambda p: stats.bernoulli(p),
+           lambda rng, n: (rng.random(n) < 0.3).astype(float), lambda x, w: [(w @ x) / w.sum()], 1e-12,
+           [-1.0, 0.5, 2.0], [(-0.1,), (1.1,), (np.nan,)], (0.36,), discrete=True,
+           unweighted_scipy_fit=lambda x: [x.mean()]),
 ]
-IDS = [row[0].__name__ for row in UNIVARIATE]

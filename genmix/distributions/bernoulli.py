@@ -1,0 +1,70 @@
+r"""Bernoulli distribution with success probability ``p``.
+
+.. math:: \log p(x \mid p) = x\log p + (1-x)\log(1-p), \qquad x \in \{0, 1\}
+
+Any other value has log density ``-inf`` (pomegranate 0.x read out of bounds). NaN is missing.
+"""
+import numpy as np
+from scipy.special import xlog1py, xlogy
+
+from .._validation import Interval, check_scalar
+from ._base import Distribution, register
+from .poisson import _suffstats
+
+_UNIT = Interval(0.0, 1.0)
+
+
+def _logpdf(X, p):
+    x = X[:, :1]
+    ok = (x == 0.0) | (x == 1.0)
+    xs = np.where(ok, x, 0.0)
+    lp = xlogy(xs, p) + xlog1py(1.0 - xs, -p)
+    return np.where(np.isnan(x), 0.0, np.where(ok, lp, -np.inf))
+
+
+def _mle(stats):
+    w = float(stats.w[0])
+    if not w > 0.0:
+        return None
+    return {"p": min(max(float(stats.sums[0]) / w, 0.0), 1.0)}
+
+
+def _sample(rng, n, p):
+    return (rng.random(n) < p).astype(np.float64)
+
+
+@register
+class BernoulliDistribution(Distribution):
+    """A Bernoulli distribution on {0, 1}.
+
+    Parameters
+    ----------
+    p : float in [0, 1]
+        The probability of 1.
+    frozen : bool, default=False
+        If True, fitting leaves the parameters unchanged.
+    """
+
+    _param_names = ("p",)
+    _logpdf = staticmethod(_logpdf)
+    _suffstats = staticmethod(_suffstats)
+    _mle = staticmethod(_mle)
+    _sample = staticmethod(_sample)
+
+    def __init__(self, p, frozen=False):
+        super().__init__({"p": p}, frozen)
+
+    @classmethod
+    def _check_params(cls, p):
+        return {"p": check_scalar(p, "p", _UNIT, cls.__name__)}
+
+    @classmethod
+    def blank(cls):
+        """Bernoulli(0.5).
+
+        Returns
+        -------
+        distribution : BernoulliDistribution
+            A fair coin.
+        """
+        return cls(0.5)

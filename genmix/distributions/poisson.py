@@ -1,0 +1,82 @@
+r"""Poisson distribution with mean ``lam``.
+
+.. math:: \log p(x \mid \lambda) = x\log\lambda - \lambda - \log x!, \qquad x \in \{0, 1, 2, \dots\}
+
+A negative or non-integer ``x`` has log density ``-inf`` (pomegranate 0.x evaluated 2.5 through lgamma).
+``lam = 0`` is the point mass at 0 (0.x gave ``-inf`` even at 0), so a fit to all-zero data is exact.
+NaN is missing (log density 0).
+"""
+import numpy as np
+from scipy.special import gammaln, xlogy
+
+from .._validation import Interval, check_scalar
+from ._base import Distribution, register
+from ._stats import sum_stats_1d
+
+_NONNEG = Interval(0.0, np.inf, closed="left")
+
+
+def _integer_support(x):
+    """Rows holding a non-negative integer (NaN is False)."""
+    with np.errstate(invalid="ignore"):
+        return (x >= 0) & (x == np.floor(x))
+
+
+def _logpdf(X, lam):
+    x = X[:, :1]
+    ok = _integer_support(x)
+    xs = np.where(ok, x, 0.0)
+    lp = xlogy(xs, lam) - lam - gammaln(xs + 1.0)
+    return np.where(np.isnan(x), 0.0, np.where(ok, lp, -np.inf))
+
+
+def _suffstats(X, R, **_):
+    return sum_stats_1d(X[:, 0], R)
+
+
+def _mle(stats):
+    w = float(stats.w[0])
+    if not w > 0.0:
+        return None
+    return {"lam": float(stats.sums[0]) / w}
+
+
+def _sample(rng, n, lam):
+    return rng.poisson(lam, size=n).astype(np.float64)
+
+
+@register
+class PoissonDistribution(Distribution):
+    """A Poisson distribution.
+
+    Parameters
+    ----------
+    lam : float >= 0
+        The mean (0 is the point mass at zero).
+    frozen : bool, default=False
+        If True, fitting leaves the parameters unchanged.
+    """
+
+    _param_names = ("lam",)
+    _logpdf = staticmethod(_logpdf)
+    _suffstats = staticmethod(_suffstats)
+    _mle = staticmethod(_mle)
+    _sample = staticmethod(_sample)
+
+    def __init__(self, lam, frozen=False):
+        super().__init__({"lam": lam}, frozen)
+
+    @classmethod
+    def _check_params(cls, lam):
+        return {"lam": check_scalar(lam, "lam", _NONNEG, cls.__name__)}
+
+    @classmethod
+    def blank(cls):
+        """Poisson(1).
+
+        Returns
+        -------
+        distribution : PoissonDistribution
+            A Poisson distribution with mean 1.
+        """
+        return cls(1.0)
