@@ -38,9 +38,9 @@ def _report(X, columns, model, history, loglik, elapsed, seed):
         c = model.distributions[i]
         mean, cov = np.asarray(c.parameters[0]), np.asarray(c.parameters[1])
         print(f"  component {rank}: weight {model.weights[i]:.4f}")
-        print(f"    mean       {mean}")
-        print(f"    covariance {cov[0]}")
-        print(f"               {cov[1]}")
+        print(f"    mean       {np.array2string(mean, precision=4, floatmode='fixed')}")
+        matrix = np.array2string(cov, precision=4, floatmode="fixed", prefix="    covariance ")
+        print(f"    covariance {matrix}")
     print(f"log-likelihood: {loglik:.6f}  ({loglik / X.shape[0]:.6f} per sample)")
     print(f"EM iterations: {len(history.epochs)}")
     print(f"time: {elapsed:.4f} s")

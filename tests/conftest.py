@@ -13,3 +13,15 @@ def seed():
 @pytest.fixture
 def rng(seed):
     return np.random.default_rng(seed)
+
+
+try:
+    from hypothesis import settings
+
+    # Deterministic by default, so that a run of the suite is reproducible; HYPOTHESIS_PROFILE=explore
+    # searches new random examples (run it by hand when changing the numerics).
+    settings.register_profile("genmix", derandomize=True, database=None, deadline=None)
+    settings.register_profile("explore", max_examples=2000, database=None, deadline=None)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "genmix"))
+except ImportError:  # pragma: no cover - hypothesis is in the test extra
+    pass

@@ -319,7 +319,7 @@ BAD_JSON = [
     ("eval-parameter", '{"class":"Distribution","name":"NormalDistribution","parameters":["len([1,2,3])",1],'
                        '"frozen":false}', r"parameters\[0\] must be a number"),
     ("code-name", json.dumps(_doc(name="__import__('os').system('touch X')")), "unknown class"),
-    ("unknown-name", json.dumps(_doc(name="PoissonDistribution")), "unknown class"),
+    ("unknown-name", json.dumps(_doc(name="StudentTDistribution")), "unknown class"),
     ("base-name", json.dumps(_doc(name="Distribution")), "unknown class"),
     ("dunder-name", json.dumps(_doc(name="__class__")), "unknown class"),
     ("name-not-str", json.dumps(_doc(name=["NormalDistribution"])), "unknown class"),

@@ -24,6 +24,9 @@ from ._base import Distribution, register
 from ._stats import MomentStats, moment_stats
 
 _NONNEG = Interval(0.0, np.inf, closed="left")
+#: An absolute eigenvalue floor under the relative ones, so that data with no (or subnormal) spread
+#: still give a factorisable covariance (the univariate families floor the std at 1e-150).
+_MIN_VARIANCE = 1e-150
 
 
 def _patterns(nanmask):
@@ -89,20 +92,24 @@ def _suffstats(X, R, means, covariances, **_):
     return MomentStats(w, mean, m2)
 
 
-def _repair_covariance(cov, min_covar):
-    """Return ``(cov, repaired)``: ``cov`` if numerically positive definite, else its eigenvalue floor."""
+def _repair_covariance(cov, mean, min_covar):
+    """Return ``(cov, repaired)``: ``cov`` if numerically positive definite, else its eigenvalue floor.
+
+    The floor is ``max(min_covar · trace/d, (4·eps·max|mean|)², 1e-150)``: relative to the spread where
+    there is one, and for data without spread at the rounding level of the location (as the univariate
+    families' standard-deviation floor), never below an absolute 1e-150.
+    """
     cov = 0.5 * (cov + cov.T)
     if _is_well_conditioned(cov):
         return cov, False
     scale = np.trace(cov) / cov.shape[0]
-    if not scale > 0:
-        scale = 1.0
     if min_covar == 0.0:
         raise ValueError(
             "The fitted covariance of a MultivariateGaussianDistribution is singular (e.g. fewer points "
             "than dimensions, or collinear columns) and min_covar=0 forbids repairing it. Pass "
             "min_covar > 0 (an eigenvalue floor relative to the mean variance), or use fewer dimensions.")
-    return floor_eigenvalues(cov, min_covar * scale), True
+    rounding = (4.0 * np.finfo(np.float64).eps * np.max(np.abs(mean))) ** 2
+    return floor_eigenvalues(cov, max(min_covar * scale, rounding, _MIN_VARIANCE)), True
 
 
 def _is_well_conditioned(cov):
@@ -117,7 +124,7 @@ def _mle(stats, min_covar=1e-6):
     w = float(stats.w[0])
     if not w > 0.0:
         return None
-    cov, repaired = _repair_covariance(stats.m2[0] / w, min_covar)
+    cov, repaired = _repair_covariance(stats.m2[0] / w, stats.mean[0], min_covar)
     if repaired:
         import warnings
 
@@ -142,7 +149,7 @@ class MultivariateGaussianDistribution(Distribution):
     min_covar : float >= 0, default=1e-6, keyword-only
         When a fitted covariance is not numerically positive definite, its eigenvalues are floored at
         ``min_covar`` times its mean variance (``trace / d``) and a :class:`genmix.NumericalWarning` is
-        issued. A covariance that factorises cleanly is never changed, so fits equal the exact MLE.
+        issued. Data without any spread get ``max((4·eps·max|mean|)², 1e-150)`` instead. A covariance that factorises cleanly is never changed, so fits equal the exact MLE.
         ``0`` turns a singular fit into a ``ValueError``.
     """
 
