@@ -149,8 +149,9 @@ class MultivariateGaussianDistribution(Distribution):
     min_covar : float >= 0, default=1e-6, keyword-only
         When a fitted covariance is not numerically positive definite, its eigenvalues are floored at
         ``min_covar`` times its mean variance (``trace / d``) and a :class:`genmix.NumericalWarning` is
-        issued. Data without any spread get ``max((4·eps·max|mean|)², 1e-150)`` instead. A covariance that factorises cleanly is never changed, so fits equal the exact MLE.
-        ``0`` turns a singular fit into a ``ValueError``.
+        issued; the floor is never below ``(4·eps·max|mean|)²`` nor 1e-150, so data without any spread
+        still give a finite density. A covariance that factorises cleanly is never changed, so fits
+        equal the exact MLE. ``0`` turns a singular fit into a ``ValueError``.
     """
 
     _options = {"min_covar": 1e-6}
