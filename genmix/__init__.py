@@ -7,6 +7,7 @@ from .callbacks import Callback, History
 from .distributions import (
     BernoulliDistribution,
     BetaDistribution,
+    DiscreteDistribution,
     Distribution,
     ExponentialDistribution,
     GammaDistribution,
@@ -35,6 +36,7 @@ __all__ = [
     "UniformDistribution",
     "PoissonDistribution",
     "BernoulliDistribution",
+    "DiscreteDistribution",
     "Distribution",
     "Callback",
     "History",

@@ -6,10 +6,41 @@ layout has to change.
 """
 import numpy as np
 
-__all__ = ["check_X", "check_weights", "batch_slices"]
+__all__ = ["check_X", "check_weights", "batch_slices", "as_float"]
 
 
-def check_X(X, d, *, name="X", allow_empty=True):
+def as_float(X, name="X"):
+    """Convert an object array (numeric columns of mixed-type data) to float64; None becomes NaN.
+
+    Raises
+    ------
+    TypeError
+        If a value is not a number.
+    ValueError
+        If a value is infinite.
+    """
+    try:
+        out = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        bad = next(v for v in np.ravel(X) if not _is_number_or_none(v))
+        raise TypeError(f"{name} holds the non-numeric value {bad!r:.40} where its distribution expects numbers."
+                        ) from None
+    if np.isinf(out).any():
+        raise ValueError(f"{name} contains infinite values; only finite numbers and NaN (missing) are allowed.")
+    return out
+
+
+def _is_number_or_none(v):
+    if v is None:
+        return True
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
     """Return ``(X2, scalar)``: ``X`` as a float64 ``(n, d)`` array, and whether it was one scalar.
 
     Parameters
@@ -24,6 +55,10 @@ def check_X(X, d, *, name="X", allow_empty=True):
         The argument name used in error messages.
     allow_empty : bool, default=True
         Whether zero samples are acceptable.
+    allow_object : bool, default=False
+        Whether non-numeric values (categories of a discrete column, as in a pandas DataFrame with
+        categorical columns) are acceptable; such input is returned as an object array whose numeric
+        columns each family converts itself.
 
     Raises
     ------
@@ -32,7 +67,7 @@ def check_X(X, d, *, name="X", allow_empty=True):
     ValueError
         If ``X`` is ragged, has the wrong number of dimensions or columns, or holds infinities.
     """
-    if isinstance(X, (str, bytes)):
+    if isinstance(X, (str, bytes)) and not allow_object:
         raise TypeError(f"{name} must be numeric array-like; got a {type(X).__name__}.")
     try:
         arr = np.asarray(X)
@@ -42,12 +77,15 @@ def check_X(X, d, *, name="X", allow_empty=True):
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
-            raise TypeError(
-                f"{name} must contain only numbers (NaN marks a missing value); got dtype {arr.dtype}."
-            ) from None
+            if not allow_object:
+                raise TypeError(
+                    f"{name} must contain only numbers (NaN marks a missing value); got dtype {arr.dtype}."
+                ) from None
+            arr = arr.astype(object)
     elif arr.dtype.kind == "b":
         arr = arr.astype(np.float64)
-    arr = np.asarray(arr, dtype=np.float64)
+    if arr.dtype != object:
+        arr = np.asarray(arr, dtype=np.float64)
     scalar = arr.ndim == 0
     if scalar:
         if d != 1:
@@ -62,7 +100,7 @@ def check_X(X, d, *, name="X", allow_empty=True):
                          f"expected shape (n_samples, {d}).")
     if not allow_empty and arr.shape[0] == 0:
         raise ValueError(f"{name} must contain at least one sample; got an empty array.")
-    if np.isinf(arr).any():
+    if arr.dtype != object and np.isinf(arr).any():
         rows = np.unique(np.nonzero(np.isinf(arr))[0])[:5]
         raise ValueError(f"{name} contains infinite values (rows {rows.tolist()}...); only finite numbers and "
                          "NaN (missing) are allowed.")

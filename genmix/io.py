@@ -34,7 +34,7 @@ def to_yaml(obj):
     return yaml.safe_dump(obj.to_dict())
 
 
-def _numeric(value, path, depth=0):
+def numeric(value, path, depth=0):
     """Check that ``value`` is a number or a nested list of numbers."""
     if depth > _MAX_DEPTH:
         raise ValueError(f"{path} is nested too deeply.")
@@ -42,7 +42,7 @@ def _numeric(value, path, depth=0):
         raise ValueError(f"{path} must be a number or a list of numbers; got {type(value).__name__} {value!r:.60}.")
     if isinstance(value, list):
         for i, v in enumerate(value):
-            _numeric(v, f"{path}[{i}]", depth + 1)
+            numeric(v, f"{path}[{i}]", depth + 1)
     elif isinstance(value, numbers.Integral) and abs(value) > 2 ** 1023:
         raise ValueError(f"{path} is an integer too large for a float ({len(str(value))} digits).")
     return value
@@ -80,24 +80,14 @@ def _build_distribution(d, depth, path):
                          f"distributions are {sorted(registry)}.")
     cls = registry[name]
     extras = tuple(cls._options)  # genmix-only options a document may carry beside pomegranate's keys
-    _expect_keys(d, ("class", "name", "parameters"), ("frozen",) + extras, path)
+    _expect_keys(d, ("class", "name", "parameters"), ("frozen",) + extras + tuple(cls._document_keys), path)
     params = d["parameters"]
     if not isinstance(params, list) or len(params) != len(cls._param_names):
         raise ValueError(f"{path}: 'parameters' of {name} must be a list of {len(cls._param_names)} values "
                          f"({', '.join(cls._param_names)}).")
     frozen = _frozen(d, path)
-    kwargs = {k: _numeric(d[k], f"{path}.{k}") for k in extras if k in d}
-    if name == "IndependentComponentsDistribution":
-        children, weights = params
-        if not isinstance(children, list):
-            raise ValueError(f"{path}: the first parameter of {name} must be a list of distributions.")
-        built = [_build_distribution(c, depth + 1, f"{path}.parameters[0][{i}]") for i, c in enumerate(children)]
-        weights = None if weights is None else _numeric(weights, f"{path}.parameters[1]")
-        try:
-            return cls(built, weights, frozen=frozen)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{path}: invalid parameters for {name}: {exc}") from None
-    params = [_numeric(p, f"{path}.parameters[{i}]") for i, p in enumerate(params)]
+    kwargs = {k: numeric(d[k], f"{path}.{k}") for k in extras if k in d}
+    params = cls._document_args(params, d, path, lambda doc, where: _build_distribution(doc, depth + 1, where))
     try:
         return cls(*params, frozen=frozen, **kwargs)
     except (TypeError, ValueError) as exc:
@@ -112,7 +102,7 @@ def _build_mixture(d, depth, path):
     if not isinstance(dists, list) or not dists:
         raise ValueError(f"{path}: 'distributions' must be a non-empty list.")
     built = [_build_distribution(c, depth + 1, f"{path}.distributions[{i}]") for i, c in enumerate(dists)]
-    weights = _numeric(d["weights"], f"{path}.weights")
+    weights = numeric(d["weights"], f"{path}.weights")
     try:
         model = GeneralMixtureModel(built, weights)
     except (TypeError, ValueError) as exc:

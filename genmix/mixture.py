@@ -135,7 +135,12 @@ class GeneralMixtureModel(Model):
         if n_jobs == 0:
             raise ValueError("The 'n_jobs' parameter of GeneralMixtureModel must be a non-zero int "
                              "(-1 means all cores); got 0.")
-        return check_X(X, self.d)
+        return check_X(X, self.d, allow_object=self._accepts_objects)
+
+    @property
+    def _accepts_objects(self):
+        """Whether a component reads non-numeric values (categories, or anything a user object takes)."""
+        return any(getattr(c, "_accepts_objects", True) for c in self.distributions)
 
     def log_probability(self, X, n_jobs=1, batch_size=None):
         """Log density of each sample under the mixture: ``logsumexp_k(log w_k + log p_k(x))``.
@@ -340,7 +345,7 @@ class GeneralMixtureModel(Model):
             For malformed input or a sample (with positive weight) that no component can produce; the
             model is then unchanged.
         """
-        X2, _ = check_X(X, self.d)
+        X2, _ = check_X(X, self.d, allow_object=self._accepts_objects)
         w = check_weights(weights, X2.shape[0])
         return self._summarize_arrays(X2, w)
 
@@ -491,9 +496,11 @@ class GeneralMixtureModel(Model):
         for c, m in zip(self.distributions, counts):
             if m == 0:
                 continue
-            draws = c._sample_n(rng, m) if is_stackable(c) else np.asarray(c.sample(int(m)), dtype=np.float64)
-            parts.append(np.asarray(draws, dtype=np.float64).reshape(m, self.d))
-        out = np.concatenate(parts) if parts else np.empty((0, self.d))
+            draws = np.asarray(c._sample_n(rng, m) if is_stackable(c) else c.sample(int(m)))
+            parts.append(draws.reshape(m, self.d))
+        kinds = {p.dtype.kind for p in parts}
+        dtype = np.float64 if kinds <= set("biuf") else object  # categories keep their Python values
+        out = np.concatenate([p.astype(dtype) for p in parts]) if parts else np.empty((0, self.d))
         out = out[rng.permutation(n)]
         if self.d == 1:
             out = out[:, 0]

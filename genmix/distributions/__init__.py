@@ -1,6 +1,7 @@
 """Distribution families: one module per family, each pure kernels under a thin object."""
 from ._base import REGISTRY, Distribution, register
 from .bernoulli import BernoulliDistribution
+from .discrete import DiscreteDistribution
 from .beta import BetaDistribution
 from .exponential import ExponentialDistribution
 from .gamma import GammaDistribution
@@ -25,4 +26,5 @@ __all__ = [
     "UniformDistribution",
     "PoissonDistribution",
     "BernoulliDistribution",
+    "DiscreteDistribution",
 ]

@@ -62,6 +62,15 @@ def _groups(components):
     return groups
 
 
+def _input_for(cls, X):
+    """``X`` as the family expects it: object columns become float64 unless the family reads categories."""
+    if X.dtype == object and cls is not None and not cls._accepts_objects:
+        from ..data import as_float
+
+        return as_float(X, name=f"the data of {cls.__name__}")
+    return X
+
+
 def _foreign_input(X, c):
     """What a user-defined component receives: a 1-D column for d == 1, as in pomegranate 0.x."""
     return X[:, 0] if getattr(c, "d", X.shape[1]) == 1 else X
@@ -77,7 +86,7 @@ def group_log_probability(components, X):
                 c = components[i]
                 out[:, i] = np.asarray(c.log_probability(_foreign_input(X, c)), dtype=np.float64).reshape(n)
         else:
-            out[:, idx] = cls._stack_logpdf(X, [components[i] for i in idx])
+            out[:, idx] = cls._stack_logpdf(_input_for(cls, X), [components[i] for i in idx])
     return out
 
 
@@ -93,7 +102,8 @@ def group_suffstats(components, X, R):
             continue
         live = [i for i in idx if not components[i].frozen]
         if live:
-            for i, s in zip(live, cls._stack_suffstats(X, R[:, live], [components[i] for i in live])):
+            Xc = _input_for(cls, X)
+            for i, s in zip(live, cls._stack_suffstats(Xc, R[:, live], [components[i] for i in live])):
                 out[i] = s
     return out
 
@@ -129,8 +139,12 @@ class Distribution(Model):
     #: False for families whose support is itself a parameter (Uniform, Discrete): fitting such a family
     #: to data outside its current support simply gives the MLE.
     _fixed_support = True
+    #: True for families that read non-numeric values (categories); others get float64 columns
+    _accepts_objects = False
     #: genmix-only options (keyword arguments) with their defaults; serialised when not at the default
     _options = {}
+    #: other keys a document of this family may carry (e.g. pomegranate's ``dtype`` for Discrete)
+    _document_keys = ()
 
     def __init__(self, params, frozen=False):
         self._set_params(self._check_params(**params))
@@ -175,6 +189,16 @@ class Distribution(Model):
     def _params_to_list(self):
         return [np.asarray(self._params[k]).tolist() for k in self._param_names]
 
+    @classmethod
+    def _document_args(cls, params, doc, path, build_child):
+        """Constructor arguments from a document's ``parameters`` (numbers or lists of numbers only).
+
+        ``build_child(document, path)`` builds a nested distribution for composite families.
+        """
+        from ..io import numeric
+
+        return [numeric(p, f"{path}.parameters[{i}]") for i, p in enumerate(params)]
+
     def _extra_dict(self):
         """genmix-only options serialised beside pomegranate's keys (omitted at their defaults)."""
         return {k: getattr(self, k) for k, default in self._options.items() if getattr(self, k) != default}
@@ -204,7 +228,7 @@ class Distribution(Model):
         return type(self).__name__
 
     def _check_input(self, X, name="X", allow_empty=True):
-        return check_X(X, self.d, name=name, allow_empty=allow_empty)
+        return check_X(X, self.d, name=name, allow_empty=allow_empty, allow_object=self._accepts_objects)
 
     def log_probability(self, X):
         """Log density of each sample.

@@ -28,6 +28,7 @@ class IndependentComponentsDistribution(Distribution):
     """
 
     _param_names = ("distributions", "weights")
+    _accepts_objects = True  # columns are converted per child family (categories stay for Discrete)
 
     def __init__(self, distributions, weights=None, frozen=False):
         super().__init__({"distributions": distributions, "weights": weights}, frozen)
@@ -163,6 +164,16 @@ class IndependentComponentsDistribution(Distribution):
     def _sample_n(self, rng, n):
         return np.column_stack([c._sample_n(rng, n) if is_stackable(c) else np.asarray(c.sample(n))
                                 for c in self.distributions])
+
+    @classmethod
+    def _document_args(cls, params, doc, path, build_child):
+        from ..io import numeric
+
+        children, weights = params
+        if not isinstance(children, list):
+            raise ValueError(f"{path}: the first parameter of {cls.__name__} must be a list of distributions.")
+        built = [build_child(c, f"{path}.parameters[0][{i}]") for i, c in enumerate(children)]
+        return [built, None if weights is None else numeric(weights, f"{path}.parameters[1]")]
 
     def _params_to_list(self):
         return [[c.to_dict() for c in self.distributions], self.weights.tolist()]
