@@ -153,18 +153,55 @@ def _component_factories(distributions, n_components, d):
                      "for initialised distributions).")
 
 
+def _column_classes(distributions, d):
+    """The class that models each column (for univariate data with a list of classes: the first)."""
+    if isinstance(distributions, type):
+        return [distributions] * d
+    return list(distributions) if len(distributions) == d else [distributions[0]] * d
+
+
+def kmeans_features(X, classes):
+    """Numeric features for k-means: float data as they are; for mixed-type (object) data, numeric
+    columns standardised and each categorical column one-hot encoded (scaled by 1/√2, so that two
+    different categories are at distance 1), missing values NaN."""
+    from .data import as_float
+    from .distributions.discrete import _is_missing
+
+    if X.dtype != object:
+        return X
+    columns = []
+    for j, cls in enumerate(classes):
+        col = X[:, j]
+        if getattr(cls, "_accepts_objects", False):
+            missing = np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.size)
+            cats = list(dict.fromkeys(v for v, m in zip(col.tolist(), missing) if not m))
+            lookup = {c: i for i, c in enumerate(cats)}
+            onehot = np.zeros((col.size, len(cats)))
+            rows = np.nonzero(~missing)[0]
+            onehot[rows, [lookup[v] for v in col[rows]]] = np.sqrt(0.5)
+            onehot[missing] = np.nan
+            columns.append(onehot)
+        else:
+            x = as_float(col, name=f"column {j} of X")
+            std = np.nanstd(x) if np.isfinite(x).any() else 0.0
+            columns.append(((x - np.nanmean(x)) / (std if std > 0 else 1.0))[:, None])
+    return np.hstack(columns)
+
+
 def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, init, max_kmeans_iterations,
                     random_state):
     """A mixture seeded by k-means: each component fitted to its cluster, weights the cluster shares."""
     if X is None:
         raise ValueError("X is required: the data to learn the mixture from.")
     d = np.shape(X)[1] if np.ndim(X) == 2 else 1
-    X2, _ = check_X(X, d, allow_empty=False)
-    w = check_weights(weights, X2.shape[0])
     factories = _component_factories(distributions, n_components, d)
+    classes = _column_classes(distributions, d)
+    X2, _ = check_X(X, d, allow_empty=False,
+                    allow_object=any(getattr(c, "_accepts_objects", False) for c in classes))
+    w = check_weights(weights, X2.shape[0])
     k = len(factories)
-    _, labels = kmeans(X2, k, w, init=init, n_init=n_init, max_iterations=max_kmeans_iterations,
-                       random_state=random_state)
+    _, labels = kmeans(kmeans_features(X2, classes), k, w, init=init, n_init=n_init,
+                       max_iterations=max_kmeans_iterations, random_state=random_state)
     components, shares = [], np.zeros(k)
     for i, make in enumerate(factories):
         rows = labels == i

@@ -275,7 +275,7 @@ class Distribution(Model):
         return type(self)._suffstats(X2, w[:, None], **type(self)._gather([self]))
 
     def _check_support(self, X, w):
-        lp = type(self)._stack_logpdf(X, [self])[:, 0]
+        lp = type(self)._stack_logpdf(_input_for(type(self), X), [self])[:, 0]
         bad = np.isneginf(lp) & (w > 0)
         if bad.any():
             rows = np.nonzero(bad)[0]
