@@ -7,16 +7,21 @@ from .callbacks import Callback, History
 from .distributions import (
     BernoulliDistribution,
     BetaDistribution,
+    DirichletDistribution,
     DiscreteDistribution,
     Distribution,
     ExponentialDistribution,
     GammaDistribution,
+    GaussianKernelDensity,
     IndependentComponentsDistribution,
+    KernelDensity,
     LogNormalDistribution,
     MultivariateGaussianDistribution,
     NormalDistribution,
     PoissonDistribution,
+    TriangleKernelDensity,
     UniformDistribution,
+    UniformKernelDensity,
 )
 from .exceptions import ConvergenceWarning, NumericalWarning
 from .io import from_dict, from_json, from_yaml
@@ -37,6 +42,11 @@ __all__ = [
     "PoissonDistribution",
     "BernoulliDistribution",
     "DiscreteDistribution",
+    "DirichletDistribution",
+    "GaussianKernelDensity",
+    "UniformKernelDensity",
+    "TriangleKernelDensity",
+    "KernelDensity",
     "Distribution",
     "Callback",
     "History",

@@ -96,3 +96,26 @@ def beta_mle(mean_log_x, mean_log_1mx, a, b, max_iter=200, rtol=1e-14):
         if done:
             break
     return a, b
+
+
+def inverse_digamma(y, iterations=6):
+    """The ``x > 0`` with ``ψ(x) = y``, elementwise (Minka's start, then Newton's method)."""
+    from scipy.special import digamma, polygamma
+
+    y = np.asarray(y, dtype=np.float64)
+    x = np.where(y >= -2.22, np.exp(y) + 0.5, -1.0 / (y + 0.5772156649015329))
+    for _ in range(iterations):
+        x = x - (digamma(x) - y) / polygamma(1, x)
+    return x
+
+
+def dirichlet_mle(mean_log, alpha, max_iter=100000, rtol=1e-13):
+    """Minka's fixed point ``α_j ← ψ⁻¹(ψ(Σα) + E[log x_j])`` from ``alpha``; converges to the MLE."""
+    from scipy.special import digamma
+
+    for _ in range(max_iter):
+        new = inverse_digamma(digamma(alpha.sum()) + mean_log)
+        if np.all(np.abs(new - alpha) <= rtol * new):
+            return new
+        alpha = new
+    return alpha

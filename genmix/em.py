@@ -153,6 +153,8 @@ def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batc
     latest_visit = np.full(n_batches, np.nan)  # each batch's log-likelihood at its latest visit
     position, visited, last_pass_logp = 0, 0, None
     incremental = streaming and all(is_stackable(c) for c in _objects(model)[1:])
+    # EM cannot lower the likelihood when every component's fit maximises it: a drop is then reported
+    monotone = all(getattr(c, "_maximises_likelihood", False) for c in _objects(model)[1:])
     batch_stats = [None] * n_batches  # incremental EM: each batch's latest (responsibility sums, Stats)
 
     improvement, total_improvement = np.inf, 0.0
@@ -195,7 +197,7 @@ def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batc
                 improvement = pass_improvement
             else:
                 improvement = logp - last_logp
-                if step_size == 0.0 and improvement < -1e-9 * max(1.0, abs(logp)):
+                if step_size == 0.0 and monotone and improvement < -1e-9 * max(1.0, abs(logp)):
                     warnings.warn(f"EM epoch {iteration} decreased the log-likelihood by {-improvement:.6g}; "
                                   "this indicates a numerical problem.", ConvergenceWarning, stacklevel=4)
             if np.isfinite(improvement):

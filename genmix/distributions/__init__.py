@@ -1,11 +1,13 @@
 """Distribution families: one module per family, each pure kernels under a thin object."""
 from ._base import REGISTRY, Distribution, register
 from .bernoulli import BernoulliDistribution
+from .dirichlet import DirichletDistribution
 from .discrete import DiscreteDistribution
 from .beta import BetaDistribution
 from .exponential import ExponentialDistribution
 from .gamma import GammaDistribution
 from .independent_components import IndependentComponentsDistribution
+from .kernel_densities import GaussianKernelDensity, KernelDensity, TriangleKernelDensity, UniformKernelDensity
 from .lognormal import LogNormalDistribution
 from .multivariate_gaussian import MultivariateGaussianDistribution
 from .normal import NormalDistribution
@@ -27,4 +29,9 @@ __all__ = [
     "PoissonDistribution",
     "BernoulliDistribution",
     "DiscreteDistribution",
+    "DirichletDistribution",
+    "KernelDensity",
+    "GaussianKernelDensity",
+    "UniformKernelDensity",
+    "TriangleKernelDensity",
 ]

@@ -139,6 +139,9 @@ class Distribution(Model):
     #: False for families whose support is itself a parameter (Uniform, Discrete): fitting such a family
     #: to data outside its current support simply gives the MLE.
     _fixed_support = True
+    #: False for families whose fit is not a maximum-likelihood step (kernel densities): EM with such a
+    #: component may lower the likelihood, so the driver does not warn about it
+    _maximises_likelihood = True
     #: True for families that read non-numeric values (categories); others get float64 columns
     _accepts_objects = False
     #: genmix-only options (keyword arguments) with their defaults; serialised when not at the default
