@@ -16,7 +16,6 @@ from itertools import chain
 
 import numpy as np
 
-from .._validation import Interval, check_scalar
 from ._base import Distribution, register
 from ._stats import Stats
 

@@ -127,6 +127,11 @@ class KernelDensity(Distribution):
     def _gather(cls, components):
         return {}
 
+    def _sample_n(self, rng, n):
+        p = self._params
+        centres = p["points"][rng.choice(p["points"].size, size=n, p=p["weights"])]
+        return centres + self._kernel_noise(rng, p["bandwidth"], n)
+
     def _params_to_list(self):
         p = self._params
         return [p["points"].tolist(), p["bandwidth"], p["weights"].tolist()]
@@ -157,9 +162,9 @@ class GaussianKernelDensity(KernelDensity):
         with np.errstate(divide="ignore"):
             return logsumexp_rows(-0.5 * z * z + np.log(weights)) - np.log(bandwidth) - 0.5 * LOG_2PI
 
-    def _sample_n(self, rng, n):
-        p = self._params
-        return p["points"][rng.choice(p["points"].size, size=n, p=p["weights"])] + rng.normal(0, p["bandwidth"], n)
+    @staticmethod
+    def _kernel_noise(rng, bandwidth, n):
+        return rng.normal(0.0, bandwidth, n)
 
 
 @register
@@ -173,10 +178,9 @@ class UniformKernelDensity(KernelDensity):
         with np.errstate(divide="ignore"):
             return np.log(mass) - np.log(2.0 * bandwidth)
 
-    def _sample_n(self, rng, n):
-        p = self._params
-        centres = p["points"][rng.choice(p["points"].size, size=n, p=p["weights"])]
-        return centres + rng.uniform(-p["bandwidth"], p["bandwidth"], n)
+    @staticmethod
+    def _kernel_noise(rng, bandwidth, n):
+        return rng.uniform(-bandwidth, bandwidth, n)
 
 
 @register
@@ -190,7 +194,6 @@ class TriangleKernelDensity(KernelDensity):
         with np.errstate(divide="ignore"):
             return np.log(mass) - 2.0 * np.log(bandwidth)
 
-    def _sample_n(self, rng, n):
-        p = self._params
-        centres = p["points"][rng.choice(p["points"].size, size=n, p=p["weights"])]
-        return centres + rng.triangular(-p["bandwidth"], 0.0, p["bandwidth"], n)
+    @staticmethod
+    def _kernel_noise(rng, bandwidth, n):
+        return rng.triangular(-bandwidth, 0.0, bandwidth, n)

@@ -14,7 +14,8 @@ def test_log_probability_matches_scipy(rng):
     assert_allclose(d.log_probability(X), stats.dirichlet(ALPHA).logpdf(X.T), rtol=1e-12)
     assert isinstance(d.log_probability(X[0]), float)
     # pomegranate 0.x gave -0.88015 here (alpha instead of alpha - 1)
-    assert_allclose(DirichletDistribution([2, 3]).log_probability([0.4, 0.6]), stats.dirichlet([2, 3]).logpdf([0.4, 0.6]))
+    two = DirichletDistribution([2, 3])
+    assert_allclose(two.log_probability([0.4, 0.6]), stats.dirichlet([2, 3]).logpdf([0.4, 0.6]))
     assert_allclose(DirichletDistribution([2, 3]).log_probability([0.4, 0.6]), 0.54696, atol=1e-5)
 
 
