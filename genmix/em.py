@@ -31,7 +31,7 @@ import numpy as np
 
 from ._validation import Interval, check_bool, check_int, check_scalar
 from .callbacks import History
-from .data import batch_slices, check_weights, check_X
+from .data import batch_slices, check_weights
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning
 
@@ -121,7 +121,7 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     n_jobs = check_int(n_jobs, "n_jobs", Interval(-np.inf, np.inf), _OWNER)
     if n_jobs == 0:
         raise ValueError(f"The 'n_jobs' parameter of {_OWNER} must be a non-zero int (-1 means all cores); got 0.")
-    X2, _ = check_X(X, model.d, allow_empty=False, allow_object=model._accepts_objects)
+    X2, _ = model._check_input(X, allow_empty=False)
     w = check_weights(weights, X2.shape[0])
     if not w.sum() > 0:
         raise ValueError("weights must not all be zero: there is nothing to fit.")

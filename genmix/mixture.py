@@ -135,7 +135,28 @@ class GeneralMixtureModel(Model):
         if n_jobs == 0:
             raise ValueError("The 'n_jobs' parameter of GeneralMixtureModel must be a non-zero int "
                              "(-1 means all cores); got 0.")
-        return check_X(X, self.d, allow_object=self._accepts_objects)
+        return self._check_input(X)
+
+    def _check_input(self, X, allow_empty=True):
+        """``(X2, scalar)``: validated data, or a column of sequences for user-defined components."""
+        if self._is_sequence_list(X):
+            column = np.empty((len(X), 1), dtype=object)
+            column[:, 0] = list(X)
+            if not allow_empty and not len(X):
+                raise ValueError("X must contain at least one sample; got an empty list.")
+            return column, False
+        return check_X(X, self.d, allow_object=self._accepts_objects, allow_empty=allow_empty)
+
+    def _is_sequence_list(self, X):
+        """A list of variable-length sequences (e.g. for mixtures of HMM-like user components) is passed
+        through item by item when every component is user-defined and the items do not form an
+        ``(n, d)`` array."""
+        if not isinstance(X, (list, tuple)) or not X or any(is_stackable(c) for c in self.distributions):
+            return False
+        if any(np.ndim(item) == 0 for item in X):
+            return False
+        shapes = {np.shape(item) for item in X}
+        return not (len(shapes) == 1 and shapes.pop() == (self.d,))
 
     @property
     def _accepts_objects(self):
@@ -345,7 +366,7 @@ class GeneralMixtureModel(Model):
             For malformed input or a sample (with positive weight) that no component can produce; the
             model is then unchanged.
         """
-        X2, _ = check_X(X, self.d, allow_object=self._accepts_objects)
+        X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
         return self._summarize_arrays(X2, w)
 

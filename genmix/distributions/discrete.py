@@ -177,6 +177,8 @@ class DiscreteDistribution(Distribution):
 
     def _sample_n(self, rng, n):
         keys = self._params["keys"]
+        if not keys:
+            raise ValueError(f"{self.name} has no keys to sample from; fit it first.")
         out = np.empty(n, dtype=object)
         out[:] = [keys[i] for i in rng.choice(len(keys), size=n, p=self._params["probs"])]
         return out
