@@ -1,0 +1,51 @@
+"""Degenerate data give finite, documented fits, never NaN (issue: families, item 2)."""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from genmix import (BetaDistribution, DiscreteDistribution, ExponentialDistribution, GammaDistribution,
+                    GeneralMixtureModel, LogNormalDistribution, NormalDistribution, PoissonDistribution,
+                    UniformDistribution)
+
+
+def test_poisson_all_zero_is_the_point_mass_at_zero():
+    d = PoissonDistribution.from_samples([0, 0, 0])
+    assert d.parameters == [0.0]
+    assert d.log_probability(0.0) == 0.0 and np.isneginf(d.log_probability(1.0))
+
+
+def test_uniform_on_one_point_is_narrow_and_finite():
+    d = UniformDistribution.from_samples([2.0, 2.0])
+    start, end = d.parameters
+    assert start < 2.0 < end and end - start <= 8 * np.finfo(float).eps * 2.0 + 1e-300
+    assert np.isfinite(d.log_probability(2.0))
+
+
+@pytest.mark.parametrize("cls, value", [(GammaDistribution, 3.0), (BetaDistribution, 0.3), (NormalDistribution, 5.0),
+                                        (LogNormalDistribution, 5.0)])
+def test_constant_data_give_finite_parameters(cls, value):
+    d = cls.from_samples(np.full(10, value))
+    assert np.all(np.isfinite(d.parameters))
+    assert np.isfinite(d.log_probability(value)) and d.log_probability(value) > 10
+    assert np.isfinite(d.log_probability(value * 1.01))
+
+
+def test_exponential_on_zeros_keeps_its_rate():
+    assert ExponentialDistribution(2.0).fit([0.0, 0.0]).parameters == [2.0]
+
+
+def test_discrete_unseen_key():
+    d = DiscreteDistribution({"a": 0.5, "b": 0.5})
+    assert np.isneginf(d.log_probability("c"))
+    assert d.fit(["c"]).parameters == [{"a": 0.0, "b": 0.0, "c": 1.0}]
+
+
+@pytest.mark.parametrize("far", [NormalDistribution(1e6, 1.0), GammaDistribution(1e6, 1e-2),
+                                 PoissonDistribution(1e5), UniformDistribution(1e6, 1e6 + 1)])
+def test_component_without_responsibility_keeps_its_parameters(far):
+    x = np.random.default_rng(0).poisson(3.0, 100).astype(float) + 1.0
+    before = far.parameters
+    model = GeneralMixtureModel([GammaDistribution(2.0, 1.0), far]).fit(x, max_iterations=5)
+    assert model.distributions[1].parameters == before
+    assert np.all(np.isfinite(model.distributions[0].parameters))
+    assert_allclose(model.weights[1], 0.0, atol=1e-12)
