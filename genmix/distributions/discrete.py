@@ -267,6 +267,32 @@ class DiscreteDistribution(Distribution):
         return [out]
 
     @classmethod
+    def from_samples(cls, X, weights=None, pseudocount=0.0, keys=None):
+        """The (smoothed) maximum-likelihood distribution of weighted values, as in pomegranate 0.x.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples,)
+            The values; ``None``, NaN and ``'nan'`` are missing.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+        pseudocount : float >= 0, default=0.0
+            Added to the count of every key.
+        keys : iterable, default=None
+            Keys to include even if absent from ``X`` (they then get only the pseudocount).
+
+        Returns
+        -------
+        distribution : DiscreteDistribution
+            The fitted distribution.
+        """
+        keys = list(dict.fromkeys(keys)) if keys is not None else []
+        d = cls({k: 1.0 / len(keys) for k in keys})
+        d.summarize(X, weights)
+        d.from_summaries(pseudocount=pseudocount)
+        return d
+
+    @classmethod
     def blank(cls):
         """The empty distribution (no keys), which a fit fills in.
 

@@ -36,6 +36,13 @@ def test_pseudocount_matches_pomegranate_examples():
     assert d.parameters[0] == pytest.approx({"A": 3 / 6, "B": 2 / 6, "C": 1 / 6}, rel=1e-14)
 
 
+def test_from_samples_keys_and_pseudocount():
+    d = DiscreteDistribution.from_samples(["A", "B", "A", "A"], pseudocount=0.5)
+    assert d.parameters[0] == pytest.approx({"A": 0.7, "B": 0.3}, rel=1e-14)
+    d = DiscreteDistribution.from_samples(["A", "B", "A", "A"], keys=["A", "B", "C"], pseudocount=1)
+    assert d.parameters[0] == pytest.approx({"A": 4 / 7, "B": 2 / 7, "C": 1 / 7}, rel=1e-14)
+
+
 def test_new_key_gets_its_mle_and_unseen_keys_keep_zero():
     d = DiscreteDistribution({"A": 0.5, "B": 0.5}).fit(["A", "C", "A", "C"])
     assert d.parameters[0] == {"A": 0.5, "B": 0.0, "C": 0.5}
