@@ -23,8 +23,7 @@ def numeric_mle(ref, x, w, start, positive):
         return -(w @ ref(*unpack(t)).logpdf(x))
 
     t0 = np.where(positive, np.log(start), start)
-    res = optimize.minimize(nll, t0, method="Nelder-Mead",
-                            options={"xatol": 1e-12, "fatol": 1e-13, "maxiter": 20000, "maxfev": 40000})
+    res = optimize.minimize(nll, t0, method="BFGS", options={"gtol": 1e-9})
     return unpack(res.x)
 
 
