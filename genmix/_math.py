@@ -18,9 +18,9 @@ def logsumexp_rows(a):
 
 def cholesky_lower(cov):
     """Lower Cholesky factor of a symmetric matrix, or ``None`` if it is not numerically positive definite."""
-    try:
-        L = linalg.cholesky(cov, lower=True, check_finite=False)
-    except linalg.LinAlgError:
+    try:  # numpy's LAPACK: the same thread pool as the E-step's GEMMs
+        L = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
         return None
     if not np.all(np.isfinite(L)) or np.any(np.diag(L) <= 0):
         return None

@@ -125,7 +125,8 @@ class GeneralMixtureModel(Model):
     def _weighted_log_prob(self, X):
         """``log w_k + log p_k(x_i)``, shape (n, k); zero-weight components are ``-inf``."""
         lp = group_log_probability(self.distributions, X)
-        return np.where(self._weights > 0, lp + self.log_weights, -np.inf)
+        lp += self.log_weights  # log 0 = -inf, and no log density is +inf
+        return lp
 
     def _chunks(self, X, batch_size):
         return batch_slices(X.shape[0], _check_batch_size(batch_size))
@@ -318,16 +319,22 @@ class GeneralMixtureModel(Model):
     # -- EM pieces ------------------------------------------------------------------------------------------
     def _estep(self, X, w):
         """Pure E-step on validated arrays: ``(logp, responsibilities, per-component Stats)``."""
-        wlp = self._weighted_log_prob(X)
-        lse = logsumexp_rows(wlp)
+        R = self._weighted_log_prob(X)
+        lse = logsumexp_rows(R)
         active = w > 0
-        self._raise_impossible(lse, active)
-        lse_safe = np.where(active, lse, 0.0)
+        if active.all():  # the common case: no masking, no copies
+            self._raise_impossible(lse)
+            R -= lse[:, None]
+            logp = float(w @ lse)
+        else:
+            self._raise_impossible(lse, active)
+            R -= np.where(active, lse, 0.0)[:, None]
+            logp = float(w[active] @ lse[active])
         with np.errstate(under="ignore"):
-            R = np.exp(wlp - lse_safe[:, None])
-        R *= w[:, None]
-        R[~active] = 0.0
-        logp = float(w[active] @ lse[active])
+            np.exp(R, out=R)
+        if not np.all(w == 1.0):
+            R *= w[:, None]
+            R[~active] = 0.0
         return logp, R, group_suffstats(self.distributions, X, R)
 
     def _summarize_arrays(self, X, w):

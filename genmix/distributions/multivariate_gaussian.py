@@ -45,12 +45,14 @@ def _logpdf(X, means, prec_chol, log_det_prec, covariances):
     out = np.empty((n, k))
     nanmask = np.isnan(X)
     complete = ~nanmask.any(axis=1)
-    Xc = X if complete.all() else X[complete]
+    every = bool(complete.all())
+    Xc = X if every else X[complete]
     if Xc.shape[0]:
+        rows = slice(None) if every else complete
         for j in range(k):
             y = Xc @ prec_chol[j]
             y -= means[j] @ prec_chol[j]
-            out[complete, j] = -0.5 * (d * LOG_2PI + np.einsum("ij,ij->i", y, y)) + log_det_prec[j]
+            out[rows, j] = -0.5 * (d * LOG_2PI + np.einsum("ij,ij->i", y, y)) + log_det_prec[j]
     for obs, rows in _patterns(nanmask):
         n_obs = int(obs.sum())
         if n_obs == 0:
@@ -184,13 +186,16 @@ class MultivariateGaussianDistribution(Distribution):
         if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12 * np.abs(cov).max()):
             raise ValueError(f"The 'covariance' parameter of {name} must be symmetric.")
         cov = 0.5 * (cov + cov.T)
-        if cholesky_lower(cov) is None:
+        L = cholesky_lower(cov)
+        if L is None:
             raise ValueError(f"The 'covariance' parameter of {name} must be positive definite (its Cholesky "
                              "factorisation failed): the matrix is not invertible.")
-        return {"means": mu, "covariance": cov}
+        return {"means": mu, "covariance": cov, "_chol": L}
 
     def _set_params(self, params):
-        L = cholesky_lower(params["covariance"])
+        params = dict(params)
+        L = params.pop("_chol", None)
+        L = cholesky_lower(params["covariance"]) if L is None else L
         prec = precision_cholesky(L)
         self._params = params
         self._cache = {"prec_chol": prec, "log_det_prec": float(np.log(np.diag(prec)).sum()), "chol": L}

@@ -20,9 +20,15 @@ _NONNEG = Interval(0.0, np.inf, closed="left")
 
 def _logpdf(X, mean, std):
     x = X[:, :1]
-    z = (x - mean) / std
-    lp = -0.5 * z * z - np.log(std) - 0.5 * LOG_2PI
-    return np.where(np.isnan(x), 0.0, lp)
+    lp = x - mean  # one (n, k) array, updated in place
+    lp /= std
+    lp *= lp
+    lp *= -0.5
+    lp -= np.log(std) + 0.5 * LOG_2PI
+    missing = np.isnan(x[:, 0])
+    if missing.any():
+        lp[missing] = 0.0
+    return lp
 
 
 def _suffstats(X, R, **_):
