@@ -93,7 +93,10 @@ class IndependentComponentsDistribution(Distribution):
         W = np.stack([c.weights for c in components])
         for j in range(X.shape[1]):
             lp = group_log_probability([c.distributions[j] for c in components], X[:, j:j + 1])
-            out += np.where(W[:, j] == 0.0, 0.0, lp * np.where(W[:, j] == 0.0, 1.0, W[:, j]))
+            if np.all(W[:, j] == 1.0):  # the usual plain product of densities
+                out += lp
+            else:  # a zero weight drops the column (also where its log density is -inf)
+                out += np.where(W[:, j] == 0.0, 0.0, lp * np.where(W[:, j] == 0.0, 1.0, W[:, j]))
         return out
 
     @classmethod
