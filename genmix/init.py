@@ -10,64 +10,140 @@ from .data import check_weights, check_X
 
 __all__ = ["kmeans", "initial_mixture", "INITS"]
 
-INITS = ("kmeans++", "first-k", "random")
+INITS = ("kmeans++", "first-k", "random", "kmeans||")
 _CHUNK = 65536
 
 
-def _sq_distances(X0, M, C):
-    """Squared distances over observed coordinates: ``Σ_j M_ij (X_ij − C_kj)²``, shape (n, k)."""
-    d2 = np.einsum("ij,ij->i", X0, X0)[:, None] - 2.0 * (X0 @ C.T) + M @ (C * C).T
-    return np.maximum(d2, 0.0)
+class _Points:
+    """Weighted rows prepared once for distance computations.
+
+    Missing coordinates are set to 0 and tracked by an observed-mask ``M`` (only when there are any), so
+    the squared distance over observed coordinates, ``Σ_j M_ij (X_ij − C_kj)²``, is
+    ``‖x_i‖² − 2 x_i·c_k + M_i·(c_k ∘ c_k)``: two GEMMs per chunk of rows.
+    """
+
+    def __init__(self, X, w):
+        missing = np.isnan(X)
+        self.M = (~missing).astype(np.float64) if missing.any() else None
+        self.X0 = X if self.M is None else np.where(missing, 0.0, X)
+        self.w = w
+        self.norms = np.einsum("ij,ij->i", self.X0, self.X0)
+        observed = np.ones_like(self.X0) if self.M is None else self.M
+        mass = w @ observed
+        self.column_means = np.where(mass > 0, (w @ self.X0) / np.where(mass > 0, mass, 1.0), 0.0)
+
+    @property
+    def n(self):
+        return self.X0.shape[0]
+
+    def sq_dist(self, C, rows=slice(None)):
+        """Squared distances of ``rows`` to the centres ``C``, shape (rows, k)."""
+        d2 = self.X0[rows] @ C.T
+        d2 *= -2.0
+        d2 += self.norms[rows][:, None]
+        d2 += (C * C).sum(axis=1) if self.M is None else self.M[rows] @ (C * C).T
+        return np.maximum(d2, 0.0, out=d2)
+
+    def nearest(self, C):
+        """Index of and squared distance to the nearest centre for every row, chunk by chunk."""
+        labels, dist = np.empty(self.n, dtype=np.intp), np.empty(self.n)
+        for s in range(0, self.n, _CHUNK):
+            rows = slice(s, s + _CHUNK)
+            d2 = self.sq_dist(C, rows)
+            labels[rows] = np.argmin(d2, axis=1)
+            dist[rows] = d2[np.arange(d2.shape[0]), labels[rows]]
+        return labels, dist
+
+    def centres(self, labels, k, old):
+        """Weighted per-coordinate means of each cluster over observed values; empty ones keep ``old``."""
+        num, den = np.zeros((k, self.X0.shape[1])), np.zeros((k, self.X0.shape[1]))
+        for s in range(0, self.n, _CHUNK):
+            rows = slice(s, s + _CHUNK)
+            R = np.zeros((self.X0[rows].shape[0], k))
+            R[np.arange(R.shape[0]), labels[rows]] = self.w[rows]
+            num += R.T @ self.X0[rows]
+            den += R.sum(axis=0)[:, None] if self.M is None else R.T @ self.M[rows]
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), old)
+
+    def rows_as_centres(self, idx):
+        """Rows ``idx`` as centres, their missing coordinates replaced by the column means."""
+        C = self.X0[idx]
+        return C if self.M is None else np.where(self.M[idx] > 0, C, self.column_means)
 
 
-def _assign(X0, M, C):
-    """Nearest centre and its squared distance for every row, chunk by chunk."""
-    n = X0.shape[0]
-    labels, dist = np.empty(n, dtype=np.intp), np.empty(n)
-    for s in range(0, n, _CHUNK):
-        d2 = _sq_distances(X0[s:s + _CHUNK], M[s:s + _CHUNK], C)
-        labels[s:s + _CHUNK] = np.argmin(d2, axis=1)
-        dist[s:s + _CHUNK] = d2[np.arange(d2.shape[0]), labels[s:s + _CHUNK]]
-    return labels, dist
+def _kmeans_plus_plus(P, k, rng):
+    """Greedy weighted k-means++: D² sampling (∝ weight × distance²), best of 2 + log k candidates."""
+    trials = 2 + int(np.log(k))
+    w = P.w
+    idx = [int(rng.choice(P.n, p=w / w.sum()))]
+    closest = P.sq_dist(P.rows_as_centres(idx))[:, 0]
+    for _ in range(1, k):
+        potential = np.cumsum(w * closest)
+        total = potential[-1]
+        if not total > 0:  # every row with weight coincides with a centre: take any unused row
+            unused = np.setdiff1d(np.nonzero(w > 0)[0], idx)
+            idx.append(int(unused[0] if unused.size else idx[0]))
+            continue
+        candidates = np.minimum(np.searchsorted(potential, rng.random(trials) * total), P.n - 1)
+        d_c = np.minimum(closest[:, None], P.sq_dist(P.rows_as_centres(candidates)))
+        best = int(np.argmin(w @ d_c))
+        idx.append(int(candidates[best]))
+        closest = d_c[:, best]
+    return P.rows_as_centres(np.asarray(idx))
 
 
-def _centres(X0, M, w, labels, k, old):
-    """Weighted per-coordinate means of each cluster over observed values; empty ones keep ``old``."""
-    R = np.zeros((X0.shape[0], k))
-    R[np.arange(X0.shape[0]), labels] = w
-    num = R.T @ X0
-    den = R.T @ M
-    return np.where(den > 0, num / np.where(den > 0, den, 1.0), old)
+def _kmeans_parallel(P, k, rng, rounds=5):
+    """k-means|| (Bahmani et al., 2012): ``rounds`` passes that each keep every row independently with
+    probability ``min(1, ℓ·w·d²/Σw·d²)`` (oversampling ℓ = 2k), then the candidates, weighted by the mass
+    of the rows nearest to each, are reduced to ``k`` by weighted k-means++ and Lloyd's algorithm."""
+    w = P.w
+    chosen = [int(rng.choice(P.n, p=w / w.sum()))]
+    closest = P.nearest(P.rows_as_centres(chosen))[1]
+    for _ in range(rounds):
+        potential = float(w @ closest)
+        if not potential > 0:
+            break
+        keep = np.nonzero(rng.random(P.n) < np.minimum(1.0, 2.0 * k * w * closest / potential))[0]
+        if keep.size:
+            chosen.extend(keep.tolist())
+            closest = np.minimum(closest, P.nearest(P.rows_as_centres(keep))[1])
+    chosen = np.unique(chosen)
+    if chosen.size < k:  # too few distinct candidates: top up with rows drawn ∝ weight
+        rest = np.setdiff1d(np.nonzero(w > 0)[0], chosen)
+        extra = rng.choice(rest, size=min(k - chosen.size, rest.size), replace=False, p=w[rest] / w[rest].sum())
+        chosen = np.concatenate([chosen, extra])
+    candidates = P.rows_as_centres(chosen)
+    mass = np.bincount(P.nearest(candidates)[0], weights=w, minlength=chosen.size)
+    reduced = _Points(candidates, mass)
+    C = _kmeans_plus_plus(reduced, k, rng)
+    return _lloyd(reduced, C, 20)[0]
 
 
-def _seed(X0, M, w, k, init, rng):
-    n = X0.shape[0]
-    positive = np.nonzero(w > 0)[0]
+def _lloyd(P, C, iterations):
+    """Lloyd's algorithm; a cluster left empty is moved to the row farthest from its centre."""
+    labels, dist = P.nearest(C)
+    k = C.shape[0]
+    for _ in range(iterations):
+        C_new = P.centres(labels, k, C)
+        empty = np.nonzero(np.bincount(labels, weights=P.w, minlength=k) <= 0)[0]
+        if empty.size:
+            far = np.argsort(np.where(P.w > 0, dist, -1.0))[::-1][:empty.size]
+            C_new[empty[:far.size]] = P.rows_as_centres(far)
+        if np.array_equal(C_new, C):
+            break
+        C = C_new
+        labels, dist = P.nearest(C)
+    return C, labels, dist
+
+
+def _seed(P, k, init, rng):
     if init == "first-k":
-        idx = positive[:k]
-    elif init == "random":
-        idx = rng.choice(n, size=k, replace=False, p=w / w.sum())
-    else:  # greedy weighted k-means++ (D² sampling, best of 2 + log k candidates)
-        trials = 2 + int(np.log(k))
-        idx = [int(rng.choice(n, p=w / w.sum()))]
-        closest = _sq_distances(X0, M, X0[idx])[:, 0]
-        for _ in range(1, k):
-            pot = w * closest
-            total = pot.sum()
-            if not total > 0:  # every remaining row coincides with a centre: take unused rows
-                unused = np.setdiff1d(positive, idx)
-                idx.append(int(unused[0] if unused.size else positive[0]))
-                continue
-            cands = np.searchsorted(np.cumsum(pot), rng.random(trials) * total)
-            cands = np.minimum(cands, n - 1)
-            d_c = np.minimum(closest[:, None], _sq_distances(X0, M, X0[cands]))
-            best = int(np.argmin(w @ d_c))
-            idx.append(int(cands[best]))
-            closest = d_c[:, best]
-    # A seed row's missing coordinates take the column's weighted mean.
-    col_mean = np.where((w @ M) > 0, (w @ X0) / np.maximum(w @ M, 1e-300), 0.0)
-    C = X0[np.asarray(idx)]
-    return np.where(M[np.asarray(idx)] > 0, C, col_mean)
+        return P.rows_as_centres(np.nonzero(P.w > 0)[0][:k])
+    if init == "random":
+        return P.rows_as_centres(rng.choice(P.n, size=k, replace=False, p=P.w / P.w.sum()))
+    if init == "kmeans||":
+        return _kmeans_parallel(P, k, rng)
+    return _kmeans_plus_plus(P, k, rng)
 
 
 def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, random_state=None):
@@ -76,24 +152,34 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
     Parameters
     ----------
     X : array-like of shape (n_samples, d)
+        The data; NaN coordinates are ignored in distances and centre updates.
     k : int
+        The number of clusters.
     weights : array-like of shape (n_samples,), default=None
-    init : {'kmeans++', 'first-k', 'random'}, default='kmeans++'
+        Non-negative sample weights (a zero weight is the same as an absent row).
+    init : {'kmeans++', 'first-k', 'random', 'kmeans||'}, default='kmeans++'
+        'first-k' takes the first k rows with positive weight; 'random' draws k distinct rows with
+        probability proportional to their weight; 'kmeans++' is greedy weighted D² sampling (the best of
+        2 + log k candidates at each step); 'kmeans||' is Bahmani et al.'s scalable k-means++
+        (oversampling rounds, then a weighted k-means++ reduction).
     n_init : int, default=1
         Restarts; the lowest weighted objective wins ('first-k' is deterministic and runs once).
     max_iterations : int, default=1
-        Lloyd iterations after seeding.
+        Lloyd iterations after seeding. A cluster left empty is moved to the row farthest from its centre.
     random_state : None, int, Generator or RandomState
+        The source of randomness; the global numpy state is never used.
 
     Returns
     -------
     centres : ndarray of shape (k, d)
+        The cluster centres.
     labels : ndarray of shape (n_samples,)
+        The nearest centre of each row.
     """
     X, _ = check_X(X, np.shape(X)[1] if np.ndim(X) == 2 else 1, allow_empty=False)
     w = check_weights(weights, X.shape[0])
     if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(repr(i) for i in INITS)}; got {init!r}.")
+        raise ValueError(f"initialization must be one of {', '.join(repr(i) for i in INITS)}; got {init!r}.")
     k = check_int(k, "n_components", Interval(1, np.inf))
     n_init = check_int(n_init, "n_init", Interval(1, np.inf))
     max_iterations = check_int(max_iterations, "max_kmeans_iterations", Interval(0, np.inf))
@@ -101,18 +187,10 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
     if k > n_pos:
         raise ValueError(f"n_components={k} is larger than the number of samples with positive weight ({n_pos}).")
     rng = as_generator(random_state)
-    M = (~np.isnan(X)).astype(np.float64)
-    X0 = np.where(np.isnan(X), 0.0, X)
+    P = _Points(X, w)
     best = None
     for _ in range(1 if init == "first-k" else n_init):
-        C = _seed(X0, M, w, k, init, rng)
-        labels, dist = _assign(X0, M, C)
-        for _ in range(max_iterations):
-            C_new = _centres(X0, M, w, labels, k, C)
-            if np.array_equal(C_new, C):
-                break
-            C = C_new
-            labels, dist = _assign(X0, M, C)
+        C, labels, dist = _lloyd(P, _seed(P, k, init, rng), max_iterations)
         objective = float(w @ dist)
         if best is None or objective < best[0]:
             best = (objective, C, labels)
@@ -206,5 +284,7 @@ def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, ini
     for i, make in enumerate(factories):
         rows = labels == i
         shares[i] = w[rows].sum()
+        if not shares[i] > 0:  # an empty cluster: a finite component (the fit to all rows), weight 0
+            rows = np.ones(X2.shape[0], dtype=bool)
         components.append(make(X2[rows], w[rows]))
     return cls(components, shares)

@@ -478,10 +478,14 @@ class GeneralMixtureModel(Model):
             Sample weights, used by k-means and EM.
         n_init : int, default=1
             k-means restarts; the one with the lowest k-means objective is kept.
-        init : {'kmeans++', 'first-k', 'random'}, default='kmeans++'
-            The k-means seeding.
+        init : {'kmeans++', 'first-k', 'random', 'kmeans||'}, default='kmeans++'
+            The k-means seeding (see :func:`genmix.init.kmeans`): greedy weighted k-means++, the first
+            k rows, k rows drawn in proportion to their weight, or scalable k-means|| (oversampling
+            rounds reduced by weighted k-means++).
         max_kmeans_iterations : int, default=1
-            Lloyd iterations after seeding.
+            Lloyd iterations after seeding, over all the data (chunked). A cluster left empty moves to
+            the row farthest from its centre; a component whose cluster is still empty (fewer distinct
+            rows than components) is its family's fit to all the data, with initial weight 0.
         {em_parameters}
         random_state : None, int, numpy.random.Generator or numpy.random.RandomState, keyword-only
             Seeds k-means; the same seed gives the same model.

@@ -93,7 +93,7 @@ def test_bad_specifications(rng):
         GeneralMixtureModel.from_samples(NormalDistribution, None, X)
     with pytest.raises(ValueError, match="larger than the number of samples"):
         GeneralMixtureModel.from_samples(NormalDistribution, 31, X)
-    with pytest.raises(ValueError, match="init must be one of"):
+    with pytest.raises(ValueError, match="initialization must be one of"):
         GeneralMixtureModel.from_samples(NormalDistribution, 2, X, init="kmeans+")
     with pytest.raises(ValueError, match="X is required"):
         GeneralMixtureModel.from_samples(NormalDistribution, 2)
@@ -113,3 +113,73 @@ def test_from_samples_returns_history(rng):
     X = blobs(rng, 60)
     model, history = GeneralMixtureModel.from_samples(NormalDistribution, 2, X, return_history=True, random_state=0)
     assert isinstance(model, GeneralMixtureModel) and len(history.epochs) >= 1
+
+
+def test_first_k_by_hand():
+    X = np.array([[0.0], [10.0], [1.0], [11.0], [2.0], [12.0], [3.0]])
+    centres, labels = kmeans(X, 2, init="first-k", max_iterations=0)
+    assert_allclose(centres, [[0.0], [10.0]])
+    assert_array_equal(labels, [0, 1, 0, 1, 0, 1, 0])
+    centres, labels = kmeans(X, 2, init="first-k", max_iterations=1)
+    assert_allclose(centres, [[1.5], [11.0]])  # Lloyd: the means of {0,1,2,3} and {10,11,12}
+
+
+def _blobs_with_truth(seed, k=4, n=400):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(-50, 50, (k, 3))
+    centres[:, 0] += 40 * np.arange(k)  # well separated
+    truth = np.arange(n) % k  # interleaved, so that the first k rows hold one row per blob
+    return centres[truth] + rng.normal(0, 1.0, (n, 3)), truth
+
+
+@pytest.mark.parametrize("init, n_init", [("kmeans++", 1), ("kmeans||", 1), ("random", 10), ("first-k", 1)])
+def test_blobs_are_recovered_for_20_seeds(init, n_init):
+    from sklearn.metrics import adjusted_rand_score
+
+    for seed in range(20):
+        X, truth = _blobs_with_truth(seed)
+        model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 4, X, init=init, n_init=n_init,
+                                                 max_kmeans_iterations=10, random_state=seed)
+        assert adjusted_rand_score(truth, model.predict(X)) >= 0.99, (init, seed)
+
+
+def test_kmeans_parallel_is_reproducible_and_weighted(rng):
+    X = blobs(rng)
+    a, la = kmeans(X, 3, init="kmeans||", random_state=3)
+    b, lb = kmeans(X, 3, init="kmeans||", random_state=3)
+    assert_array_equal(a, b)
+    w = np.ones(len(X))
+    w[X[:, 0] > 13] = 0.0  # the blob at x≈16 is absent
+    c, labels = kmeans(X, 2, w, init="kmeans||", max_iterations=20, random_state=0)
+    assert np.all(c[:, 0] < 13)
+
+
+def test_list_of_classes_fit_their_clusters_by_closed_form(rng):
+    X = np.column_stack([np.concatenate([rng.normal(0, 1, 100), rng.normal(8, 2, 100)]),
+                         np.concatenate([rng.exponential(1, 100), rng.exponential(5, 100)])])
+    model = GeneralMixtureModel.from_samples([NormalDistribution, ExponentialDistribution], 2, X, max_iterations=0,
+                                             max_kmeans_iterations=5, random_state=4)
+    _, labels = kmeans(X, 2, init="kmeans++", max_iterations=5, random_state=4)
+    for i, comp in enumerate(model.distributions):
+        rows = X[labels == i]
+        normal, expo = comp.distributions
+        assert_allclose(normal.parameters, [rows[:, 0].mean(), rows[:, 0].std()], rtol=1e-12)
+        assert_allclose(expo.parameters, [1 / rows[:, 1].mean()], rtol=1e-12)
+        assert_allclose(model.weights[i], np.mean(labels == i), rtol=1e-12)
+
+
+def test_duplicates_constant_columns_and_empty_clusters():
+    # pomegranate #800: near-duplicate values gave a NaN component
+    x = np.full(30, 5.0)
+    x[::7] += 1e-9
+    model = GeneralMixtureModel.from_samples(NormalDistribution, 2, x[:, None], random_state=0)
+    assert all(np.all(np.isfinite(c.parameters)) for c in model.distributions)
+    X = np.column_stack([np.random.default_rng(0).normal(0, 1, 50), np.full(50, 3.0)])
+    diag = GeneralMixtureModel.from_samples(NormalDistribution, 2, X, random_state=0)
+    assert np.all(np.isfinite(diag.log_probability(X)))
+    # fewer distinct rows than components: the empty cluster's component is the fit to all rows, weight 0
+    few = GeneralMixtureModel.from_samples(NormalDistribution, 3, np.array([[1.0], [1.0], [1.0], [2.0]]),
+                                           init="first-k", max_iterations=0)
+    assert np.count_nonzero(few.weights == 0) == 1
+    empty = few.distributions[int(np.argmax(few.weights == 0))]
+    assert_allclose(empty.parameters, [1.25, np.sqrt(0.1875)], rtol=1e-12)

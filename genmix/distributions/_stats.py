@@ -126,26 +126,35 @@ def sum_stats_1d(x, R, transform=None):
 
 
 def moment_stats_1d(x, R):
-    """Centred weighted moments of a column ``x`` (n,) under responsibilities ``R`` (n, k); NaN skipped."""
+    """Centred weighted moments of a column ``x`` (n,) under responsibilities ``R`` (n, k); NaN skipped.
+
+    The corrected two-pass algorithm: the mean is refined by the weighted mean of the residuals, which
+    removes its rounding error (constant data give their value exactly), and ``m2`` is corrected to match.
+    """
     valid = ~np.isnan(x)
     if not valid.all():
         x, R = x[valid], R[valid]
     w = R.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(w > 0, (x @ R) / np.where(w > 0, w, 1.0), 0.0)
+    safe_w = np.where(w > 0, w, 1.0)
+    mean = np.where(w > 0, (x @ R) / safe_w, 0.0)
     diff = x[:, None] - mean[None, :]
-    m2 = np.einsum("nk,nk->k", R, diff * diff)
-    return MomentStats(w, mean, m2)
+    correction = np.where(w > 0, np.einsum("nk,nk->k", R, diff) / safe_w, 0.0)
+    diff *= diff
+    m2 = np.maximum(np.einsum("nk,nk->k", R, diff) - w * correction * correction, 0.0)
+    return MomentStats(w, mean + correction, m2)
 
 
 def moment_stats(X, R):
     """Centred weighted moments of complete rows ``X`` (n, d) under ``R`` (n, k): scatter per component."""
     w = R.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(w[:, None] > 0, (R.T @ X) / np.where(w > 0, w, 1.0)[:, None], 0.0)
+    safe_w = np.where(w > 0, w, 1.0)[:, None]
+    mean = np.where(w[:, None] > 0, (R.T @ X) / safe_w, 0.0)
     k, d = mean.shape
     m2 = np.empty((k, d, d))
-    for j in range(k):
+    for j in range(k):  # corrected two-pass, as in moment_stats_1d
         diff = X - mean[j]
-        m2[j] = (diff * R[:, j:j + 1]).T @ diff
+        weighted = diff * R[:, j:j + 1]
+        correction = weighted.sum(axis=0) / safe_w[j]
+        m2[j] = weighted.T @ diff - w[j] * np.outer(correction, correction)
+        mean[j] += correction
     return MomentStats(w, mean, m2)
