@@ -37,11 +37,17 @@ class _Points:
         return self.X0.shape[0]
 
     def sq_dist(self, C, rows=slice(None)):
-        """Squared distances of ``rows`` to the centres ``C``, shape (rows, k)."""
-        d2 = self.X0[rows] @ C.T
-        d2 *= -2.0
-        d2 += self.norms[rows][:, None]
-        d2 += (C * C).sum(axis=1) if self.M is None else self.M[rows] @ (C * C).T
+        """Squared distances of the centres ``C`` to ``rows``, shape (k, rows).
+
+        Centres along the first axis: every later reduction then runs over contiguous rows, and the
+        (k, d) × (d, rows) product is faster than its transpose for small k.
+        """
+        d2 = (-2.0 * C) @ self.X0[rows].T
+        d2 += self.norms[rows]
+        if self.M is None:
+            d2 += (C * C).sum(axis=1)[:, None]
+        else:
+            d2 += (C * C) @ self.M[rows].T
         return np.maximum(d2, 0.0, out=d2)
 
     def nearest(self, C):
@@ -50,8 +56,8 @@ class _Points:
         for s in range(0, self.n, _CHUNK):
             rows = slice(s, s + _CHUNK)
             d2 = self.sq_dist(C, rows)
-            labels[rows] = np.argmin(d2, axis=1)
-            dist[rows] = d2[np.arange(d2.shape[0]), labels[rows]]
+            labels[rows] = np.argmin(d2, axis=0)
+            dist[rows] = np.take_along_axis(d2, labels[rows][None, :], axis=0)[0]
         return labels, dist
 
     def centres(self, labels, k, old):
@@ -75,20 +81,22 @@ def _kmeans_plus_plus(P, k, rng):
     """Greedy weighted k-means++: D² sampling (∝ weight × distance²), best of 2 + log k candidates."""
     trials = 2 + int(np.log(k))
     w = P.w
+    unit = bool(np.all(w == 1.0))  # unit weights: skip the multiplications
     idx = [int(rng.choice(P.n, p=w / w.sum()))]
-    closest = P.sq_dist(P.rows_as_centres(idx))[:, 0]
+    closest = P.sq_dist(P.rows_as_centres(idx))[0]
     for _ in range(1, k):
-        potential = np.cumsum(w * closest)
+        potential = np.cumsum(closest if unit else w * closest)
         total = potential[-1]
         if not total > 0:  # every row with weight coincides with a centre: take any unused row
             unused = np.setdiff1d(np.nonzero(w > 0)[0], idx)
             idx.append(int(unused[0] if unused.size else idx[0]))
             continue
         candidates = np.minimum(np.searchsorted(potential, rng.random(trials) * total), P.n - 1)
-        d_c = np.minimum(closest[:, None], P.sq_dist(P.rows_as_centres(candidates)))
-        best = int(np.argmin(w @ d_c))
+        d_c = P.sq_dist(P.rows_as_centres(candidates))  # (trials, n)
+        np.minimum(closest, d_c, out=d_c)
+        best = int(np.argmin(d_c.sum(axis=1) if unit else d_c @ w))
         idx.append(int(candidates[best]))
-        closest = d_c[:, best]
+        closest = d_c[best]
     return P.rows_as_centres(np.asarray(idx))
 
 
