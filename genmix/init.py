@@ -288,11 +288,42 @@ def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, ini
     k = len(factories)
     _, labels = kmeans(kmeans_features(X2, classes), k, w, init=init, n_init=n_init,
                        max_iterations=max_kmeans_iterations, random_state=random_state)
+    heterogeneous = isinstance(distributions, (list, tuple)) and d == 1 and len(set(distributions)) > 1
+    order = _match_classes_to_clusters(factories, X2, w, labels) if heterogeneous else range(k)
     components, shares = [], np.zeros(k)
-    for i, make in enumerate(factories):
-        rows = labels == i
+    for i, (make, cluster) in enumerate(zip(factories, order)):
+        rows = labels == cluster
         shares[i] = w[rows].sum()
         if not shares[i] > 0:  # an empty cluster: a finite component (the fit to all rows), weight 0
             rows = np.ones(X2.shape[0], dtype=bool)
         components.append(make(X2[rows], w[rows]))
     return cls(components, shares)
+
+
+def _match_classes_to_clusters(factories, X, w, labels):
+    """For a heterogeneous univariate mixture, which cluster each class is fitted to: the assignment
+    that maximises the total log-likelihood of the per-cluster fits (a class that cannot produce a
+    cluster, e.g. an Exponential on negative values, scores -inf there). pomegranate 0.x paired class i
+    with cluster i, whatever the data."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = len(factories)
+    score = np.full((k, k), -np.inf)
+    for i, make in enumerate(factories):
+        for j in range(k):
+            rows = labels == j
+            if not w[rows].sum() > 0:
+                score[i, j] = 0.0
+                continue
+            try:
+                component = make(X[rows], w[rows])
+            except ValueError:  # the cluster lies outside the family's support
+                continue
+            score[i, j] = float(w[rows] @ component.log_probability(X[rows]))
+    finite = np.where(np.isfinite(score), score, 0.0)
+    worst = finite.min() - 1.0 - 1e6 * (np.abs(finite).max() + 1.0)
+    _, cluster = linear_sum_assignment(np.where(np.isfinite(score), score, worst), maximize=True)
+    if not np.all(np.isfinite(score[np.arange(k), cluster])):
+        raise ValueError("from_samples could not give every class of the list a k-means cluster inside its "
+                         "support; initialise the components yourself and call fit.")
+    return cluster

@@ -469,7 +469,8 @@ class GeneralMixtureModel(Model):
             One class gives ``n_components`` components of that class (a univariate class on
             multivariate data gives one :class:`IndependentComponentsDistribution` per component,
             i.e. a diagonal model). A list of one class per column gives per-column families; a list
-            of classes on univariate data gives one component per class.
+            of classes on univariate data gives one component per class, each class fitted to the
+            k-means cluster that it explains best (an optimal assignment).
         n_components : int
             The number of components (ignored for a list of classes on univariate data).
         X : array-like of shape (n_samples, d)

@@ -183,3 +183,30 @@ def test_duplicates_constant_columns_and_empty_clusters():
     assert np.count_nonzero(few.weights == 0) == 1
     empty = few.distributions[int(np.argmax(few.weights == 0))]
     assert_allclose(empty.parameters, [1.25, np.sqrt(0.1875)], rtol=1e-12)
+
+
+def test_zero_weight_rows_are_absent(rng):
+    X = blobs(rng, 90)
+    w = rng.uniform(0.5, 2.0, 90)
+    w[::4] = 0.0
+    a = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, weights=w, init="first-k",
+                                         max_kmeans_iterations=10)
+    keep = w > 0
+    b = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X[keep], weights=w[keep],
+                                         init="first-k", max_kmeans_iterations=10)
+    assert_allclose(a.weights, b.weights, rtol=1e-10)
+    for ca, cb in zip(a.distributions, b.distributions):
+        assert_allclose(ca.parameters[0], cb.parameters[0], rtol=1e-10)
+        assert_allclose(ca.parameters[1], cb.parameters[1], rtol=1e-9)
+
+
+def test_univariate_list_of_classes_fit_their_clusters(rng):
+    x = np.concatenate([rng.normal(-5, 1, 80), rng.exponential(2, 120) + 0.01])
+    model = GeneralMixtureModel.from_samples([NormalDistribution, ExponentialDistribution], None, x[:, None],
+                                             max_iterations=0, max_kmeans_iterations=10, random_state=1)
+    _, labels = kmeans(x[:, None], 2, init="kmeans++", max_iterations=10, random_state=1)
+    negative = int(np.median(labels[:80]))  # the cluster of the normal values, which only the Normal can fit
+    normal, expo = model.distributions
+    rows, other = x[labels == negative], x[labels != negative]
+    assert_allclose(normal.parameters, [rows.mean(), rows.std()], rtol=1e-12)
+    assert_allclose(expo.parameters, [1 / other.mean()], rtol=1e-12)
