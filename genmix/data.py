@@ -6,7 +6,7 @@ layout has to change.
 """
 import numpy as np
 
-__all__ = ["check_X", "check_weights", "batch_slices", "as_float"]
+__all__ = ["check_X", "check_weights", "check_labels", "batch_slices", "as_float"]
 
 
 def as_float(X, name="X"):
@@ -142,3 +142,28 @@ def batch_slices(n, batch_size):
     if batch_size is None or batch_size >= n:
         return [slice(0, n)]
     return [slice(i, min(i + batch_size, n)) for i in range(0, n, batch_size)]
+
+
+def check_labels(labels, n, k, *, name="labels"):
+    """Return partial labels as an int64 ``(n,)`` array: a component index in ``[0, k)`` or -1 (unknown).
+
+    Raises
+    ------
+    TypeError
+        If the labels are not integers.
+    ValueError
+        If the shape is not ``(n,)`` or a label is out of range.
+    """
+    try:
+        y = np.asarray(labels)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a 1-D array of component indices (-1 for unknown).") from None
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape (n_samples,) = ({n},); got {y.shape}.")
+    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y))):
+        raise TypeError(f"{name} must be integers (component indices, -1 for unknown); got dtype {y.dtype}.")
+    y = y.astype(np.int64)
+    if y.size and np.any((y < -1) | (y >= k)):
+        raise ValueError(f"{name} must be -1 (unknown) or a component index in [0, {k - 1}]; got values in "
+                         f"[{y.min()}, {y.max()}].")
+    return y

@@ -90,6 +90,10 @@ def _call(cbs, hook, *args):
             fn(*args)
 
 
+def _rows(array, rows):
+    return None if array is None else array[rows]
+
+
 def _total(batch_stats):
     """The sum of the stored per-batch statistics (batches not yet visited are skipped)."""
     resp, stats = None, None
@@ -105,7 +109,7 @@ def _total(batch_stats):
 
 
 def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-           batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
+           batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs, labels=None, priors=None):
     """Run EM on ``model`` (see :meth:`GeneralMixtureModel.fit` for the parameters)."""
     inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), _OWNER)
     pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), _OWNER)
@@ -125,19 +129,20 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     w = check_weights(weights, X2.shape[0])
     if not w.sum() > 0:
         raise ValueError("weights must not all be zero: there is nothing to fit.")
+    log_priors = model._check_priors(X2.shape[0], labels, priors)
 
     saved = snapshot(model)
     try:
-        history = _run(model, X2, w, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-                       batches_per_epoch, lr_decay, callbacks, verbose)
+        history = _run(model, X2, w, log_priors, inertia, pseudocount, stop_threshold, max_iterations,
+                       batch_size, batches_per_epoch, lr_decay, callbacks, verbose)
     except BaseException:
         restore(saved)
         raise
     return (model, history) if return_history else model
 
 
-def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batch_size, batches_per_epoch,
-         lr_decay, callbacks, verbose):
+def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+         batches_per_epoch, lr_decay, callbacks, verbose):
     history = History()
     cbs = [history] + callbacks
     for cb in cbs:
@@ -173,11 +178,12 @@ def _run(model, X, w, inertia, pseudocount, stop_threshold, max_iterations, batc
         if incremental:
             batch_logp = np.empty(len(batch_ids))
             for i, b in enumerate(batch_ids):
-                batch_logp[i], R, stats = model._estep(X[slices[b]], w[slices[b]])
+                batch_logp[i], R, stats = model._estep(X[slices[b]], w[slices[b]], _rows(log_priors, slices[b]))
                 batch_stats[b] = (R.sum(axis=0), stats)
             model._replace_summaries(*_total(batch_stats))
         else:
-            batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]]) for b in batch_ids])
+            batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]], _rows(log_priors, slices[b]))
+                                   for b in batch_ids])
         logp = float(batch_logp.sum())
         epoch_end = time.time()
         pass_improvement = np.nan

@@ -6,7 +6,7 @@ bounded by ``chunk × k``. Sample weights enter every step (a zero weight is the
 import numpy as np
 
 from ._validation import Interval, as_generator, check_int
-from .data import check_weights, check_X
+from .data import check_labels, check_weights, check_X
 
 __all__ = ["kmeans", "initial_mixture", "INITS"]
 
@@ -23,6 +23,7 @@ class _Points:
     """
 
     def __init__(self, X, w):
+        self.X = X
         missing = np.isnan(X)
         self.M = (~missing).astype(np.float64) if missing.any() else None
         self.X0 = X if self.M is None else np.where(missing, 0.0, X)
@@ -77,14 +78,21 @@ class _Points:
         return C if self.M is None else np.where(self.M[idx] > 0, C, self.column_means)
 
 
-def _kmeans_plus_plus(P, k, rng):
-    """Greedy weighted k-means++: D² sampling (∝ weight × distance²), best of 2 + log k candidates."""
+def _kmeans_plus_plus(P, k, rng, fixed=None):
+    """Greedy weighted k-means++: D² sampling (∝ weight × distance²), best of 2 + log k candidates.
+
+    ``fixed`` (m, d), if given, are centres already chosen; the others are seeded around them.
+    """
     trials = 2 + int(np.log(k))
     w = P.w
     unit = bool(np.all(w == 1.0))  # unit weights: skip the multiplications
-    idx = [int(rng.choice(P.n, p=w / w.sum()))]
-    closest = P.sq_dist(P.rows_as_centres(idx))[0]
-    for _ in range(1, k):
+    if fixed is not None and len(fixed):
+        idx, closest = [], P.nearest(fixed)[1]
+    else:
+        fixed = np.empty((0, P.X0.shape[1]))
+        idx = [int(rng.choice(P.n, p=w / w.sum()))]
+        closest = P.sq_dist(P.rows_as_centres(idx))[0]
+    for _ in range(len(fixed) + len(idx), k):
         potential = np.cumsum(closest if unit else w * closest)
         total = potential[-1]
         if not total > 0:  # every row with weight coincides with a centre: take any unused row
@@ -97,7 +105,7 @@ def _kmeans_plus_plus(P, k, rng):
         best = int(np.argmin(d_c.sum(axis=1) if unit else d_c @ w))
         idx.append(int(candidates[best]))
         closest = d_c[best]
-    return P.rows_as_centres(np.asarray(idx))
+    return np.vstack([fixed, P.rows_as_centres(np.asarray(idx, dtype=np.intp))])
 
 
 def _kmeans_parallel(P, k, rng, rounds=5):
@@ -127,10 +135,22 @@ def _kmeans_parallel(P, k, rng, rounds=5):
     return _lloyd(reduced, C, 20)[0]
 
 
-def _lloyd(P, C, iterations):
-    """Lloyd's algorithm; a cluster left empty is moved to the row farthest from its centre."""
-    labels, dist = P.nearest(C)
+def _lloyd(P, C, iterations, known=None):
+    """Lloyd's algorithm; a cluster left empty is moved to the row farthest from its centre.
+
+    ``known`` (n,), if given, holds fixed clusters (-1: free): those rows never change cluster.
+    """
     k = C.shape[0]
+
+    def assign(C):
+        labels, dist = P.nearest(C)
+        if known is not None:
+            fixed = known >= 0
+            labels[fixed] = known[fixed]
+            dist[fixed] = 0.0  # fixed rows never move and must not be taken for an empty cluster
+        return labels, dist
+
+    labels, dist = assign(C)
     for _ in range(iterations):
         C_new = P.centres(labels, k, C)
         empty = np.nonzero(np.bincount(labels, weights=P.w, minlength=k) <= 0)[0]
@@ -140,11 +160,22 @@ def _lloyd(P, C, iterations):
         if np.array_equal(C_new, C):
             break
         C = C_new
-        labels, dist = P.nearest(C)
+        labels, dist = assign(C)
     return C, labels, dist
 
 
-def _seed(P, k, init, rng):
+def _seed(P, k, init, rng, known=None):
+    if known is not None and np.any(known >= 0):
+        # Labelled clusters start at the weighted mean of their rows; the others are seeded by greedy
+        # k-means++ around them (whatever ``init`` says), so that cluster i is label i.
+        have = np.unique(known[known >= 0])
+        rows = known >= 0
+        means = _Points(P.X[rows], P.w[rows]).centres(known[rows], k, np.zeros((k, P.X0.shape[1])))
+        seeded = _kmeans_plus_plus(P, k, rng, fixed=means[have])
+        order = list(have) + [j for j in range(k) if j not in set(have.tolist())]
+        out = np.empty_like(seeded)
+        out[order] = seeded
+        return out
     if init == "first-k":
         return P.rows_as_centres(np.nonzero(P.w > 0)[0][:k])
     if init == "random":
@@ -154,7 +185,7 @@ def _seed(P, k, init, rng):
     return _kmeans_plus_plus(P, k, rng)
 
 
-def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, random_state=None):
+def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, random_state=None, labels=None):
     """Weighted k-means (seeding then Lloyd's algorithm) ignoring NaN coordinates.
 
     Parameters
@@ -176,6 +207,9 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
         Lloyd iterations after seeding. A cluster left empty is moved to the row farthest from its centre.
     random_state : None, int, Generator or RandomState
         The source of randomness; the global numpy state is never used.
+    labels : array-like of int of shape (n_samples,), default=None
+        Partial labels (cluster index, -1 unknown): labelled rows stay in their cluster, and a labelled
+        cluster starts at the weighted mean of its rows (the others are seeded by k-means++ around them).
 
     Returns
     -------
@@ -194,11 +228,12 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
     n_pos = int(np.count_nonzero(w > 0))
     if k > n_pos:
         raise ValueError(f"n_components={k} is larger than the number of samples with positive weight ({n_pos}).")
+    known = None if labels is None else check_labels(labels, X.shape[0], k)
     rng = as_generator(random_state)
     P = _Points(X, w)
     best = None
     for _ in range(1 if init == "first-k" else n_init):
-        C, labels, dist = _lloyd(P, _seed(P, k, init, rng), max_iterations)
+        C, labels, dist = _lloyd(P, _seed(P, k, init, rng, known), max_iterations, known)
         objective = float(w @ dist)
         if best is None or objective < best[0]:
             best = (objective, C, labels)
@@ -275,7 +310,7 @@ def kmeans_features(X, classes):
 
 
 def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, init, max_kmeans_iterations,
-                    random_state):
+                    random_state, labels=None):
     """A mixture seeded by k-means: each component fitted to its cluster, weights the cluster shares."""
     if X is None:
         raise ValueError("X is required: the data to learn the mixture from.")
@@ -286,9 +321,11 @@ def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, ini
                     allow_object=any(getattr(c, "_accepts_objects", False) for c in classes))
     w = check_weights(weights, X2.shape[0])
     k = len(factories)
+    known = None if labels is None else check_labels(labels, X2.shape[0], k)
     _, labels = kmeans(kmeans_features(X2, classes), k, w, init=init, n_init=n_init,
-                       max_iterations=max_kmeans_iterations, random_state=random_state)
-    heterogeneous = isinstance(distributions, (list, tuple)) and d == 1 and len(set(distributions)) > 1
+                       max_iterations=max_kmeans_iterations, random_state=random_state, labels=known)
+    heterogeneous = (isinstance(distributions, (list, tuple)) and d == 1 and len(set(distributions)) > 1
+                     and (known is None or not np.any(known >= 0)))  # labels fix which cluster is which
     order = _match_classes_to_clusters(factories, X2, w, labels) if heterogeneous else range(k)
     components, shares = [], np.zeros(k)
     for i, (make, cluster) in enumerate(zip(factories, order)):

@@ -9,7 +9,7 @@ import numpy as np
 
 from ._math import logsumexp_rows
 from ._validation import Interval, as_generator, check_int, check_scalar
-from .data import batch_slices, check_weights, check_X
+from .data import batch_slices, check_labels, check_weights, check_X
 from ._model import Model
 from .distributions._base import (group_log_probability, group_suffstats, is_stackable,
                                   summarize_foreign)
@@ -317,9 +317,48 @@ class GeneralMixtureModel(Model):
         return float(np.mean(pred == y))
 
     # -- EM pieces ------------------------------------------------------------------------------------------
-    def _estep(self, X, w):
-        """Pure E-step on validated arrays: ``(logp, responsibilities, per-component Stats)``."""
+    def _check_priors(self, n, labels, priors):
+        """Per-row prior multipliers as logs, shape (n, k), from ``labels`` and/or ``priors``; or None.
+
+        ``labels[i] = j`` fixes row i to component j (a one-hot prior), -1 leaves it to the E-step;
+        ``priors[i]`` multiplies row i's prior over the components (soft knowledge).
+        """
+        if labels is None and priors is None:
+            return None
+        k = self.n
+        log_priors = np.zeros((n, k))
+        if priors is not None:
+            try:
+                P = np.asarray(priors, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise TypeError("priors must be an array of non-negative numbers of shape (n_samples, "
+                                "n_components).") from None
+            if P.shape != (n, k):
+                raise ValueError(f"priors must have shape (n_samples, n_components) = ({n}, {k}); got {P.shape}.")
+            if not np.all(np.isfinite(P)) or np.any(P < 0):
+                raise ValueError("priors must be finite and non-negative.")
+            bad = np.nonzero(~(P.sum(axis=1) > 0))[0]
+            if bad.size:
+                raise ValueError(f"priors rows {bad[:10].tolist()} are all zero: every row needs a component it "
+                                 "may belong to.")
+            with np.errstate(divide="ignore"):
+                log_priors += np.log(P)
+        if labels is not None:
+            y = check_labels(labels, n, k)
+            known = np.nonzero(y >= 0)[0]
+            one_hot = np.full((known.size, k), -np.inf)
+            one_hot[np.arange(known.size), y[known]] = 0.0
+            log_priors[known] += one_hot
+        return log_priors
+
+    def _estep(self, X, w, log_priors=None):
+        """Pure E-step on validated arrays: ``(logp, responsibilities, per-component Stats)``.
+
+        ``log_priors`` (n, k), if given, is added to each row's log prior before normalising.
+        """
         R = self._weighted_log_prob(X)
+        if log_priors is not None:
+            R += log_priors
         lse = logsumexp_rows(R)
         active = w > 0
         if active.all():  # the common case: no masking, no copies
@@ -337,8 +376,8 @@ class GeneralMixtureModel(Model):
             R[~active] = 0.0
         return logp, R, group_suffstats(self.distributions, X, R)
 
-    def _summarize_arrays(self, X, w):
-        logp, R, stats = self._estep(X, w)
+    def _summarize_arrays(self, X, w, log_priors=None):
+        logp, R, stats = self._estep(X, w, log_priors)
         self.summaries = self.summaries + R.sum(axis=0)
         for c, s in zip(self.distributions, stats):
             if s is not None:
@@ -352,7 +391,7 @@ class GeneralMixtureModel(Model):
         for c, s in zip(self.distributions, stats):
             c.summaries = s
 
-    def summarize(self, X, weights=None):
+    def summarize(self, X, weights=None, *, labels=None, priors=None):
         """E-step on a batch: accumulate responsibility sums and each component's statistics.
 
         Parameters
@@ -361,6 +400,12 @@ class GeneralMixtureModel(Model):
             The samples; NaN marks a missing value.
         weights : array-like of shape (n_samples,), default=None
             Non-negative sample weights (ones if None).
+        labels : array-like of int of shape (n_samples,), default=None, keyword-only
+            Partial labels: the component of each row, or -1 if unknown. A labelled row's
+            responsibilities are fixed to its component.
+        priors : array-like of shape (n_samples, n_components), default=None, keyword-only
+            Soft knowledge: each row's prior over the components is multiplied by its row of
+            ``priors`` (a one-hot row is a label, a row of ones changes nothing).
 
         Returns
         -------
@@ -375,7 +420,7 @@ class GeneralMixtureModel(Model):
         """
         X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
-        return self._summarize_arrays(X2, w)
+        return self._summarize_arrays(X2, w, self._check_priors(X2.shape[0], labels, priors))
 
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
         """M-step from the accumulated statistics, then clear them.
@@ -423,7 +468,7 @@ class GeneralMixtureModel(Model):
 
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1, max_iterations=1e8,
             batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[], return_history=False,
-            verbose=False, n_jobs=1):
+            verbose=False, n_jobs=1, *, labels=None, priors=None):
         """Fit the model by expectation–maximisation.
 
         Each epoch is an M-step from the accumulated statistics followed by an E-step over the data;
@@ -437,6 +482,7 @@ class GeneralMixtureModel(Model):
         weights : array-like of shape (n_samples,), default=None
             Non-negative sample weights (they act as replication counts).
         {em_parameters}
+        {labels_parameters}
 
         Returns
         -------
@@ -454,13 +500,15 @@ class GeneralMixtureModel(Model):
         return fit_em(self, X, weights=weights, inertia=inertia, pseudocount=pseudocount,
                       stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
                       batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
-                      return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+                      return_history=return_history, verbose=verbose, n_jobs=n_jobs, labels=labels,
+                      priors=priors)
 
     @classmethod
     def from_samples(cls, distributions, n_components=None, X=None, weights=None, n_init=1, init="kmeans++",
                      max_kmeans_iterations=1, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
                      max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[],
-                     return_history=False, verbose=False, n_jobs=1, *, random_state=None):
+                     return_history=False, verbose=False, n_jobs=1, *, random_state=None, labels=None,
+                     priors=None):
         """Learn a mixture from data alone: k-means seeding, per-cluster fits, then EM.
 
         Parameters
@@ -490,6 +538,12 @@ class GeneralMixtureModel(Model):
         {em_parameters}
         random_state : None, int, numpy.random.Generator or numpy.random.RandomState, keyword-only
             Seeds k-means; the same seed gives the same model.
+        labels : array-like of int of shape (n_samples,), default=None, keyword-only
+            Partial labels (component index, -1 for unknown): component i is seeded from the rows
+            labelled i (their k-means centre is fixed to those rows' mean and they stay in it), so that
+            component i means label i; EM then keeps labelled rows in their component.
+        priors : array-like of shape (n_samples, n_components), default=None, keyword-only
+            Soft per-row priors for EM (see :meth:`fit`).
 
         Returns
         -------
@@ -499,11 +553,13 @@ class GeneralMixtureModel(Model):
         from .init import initial_mixture
 
         model = initial_mixture(cls, distributions, n_components, X, weights, n_init=n_init, init=init,
-                                max_kmeans_iterations=max_kmeans_iterations, random_state=random_state)
+                                max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,
+                                labels=labels)
         return model.fit(X, weights=weights, inertia=inertia, pseudocount=pseudocount,
                          stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
                          batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
-                         return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+                         return_history=return_history, verbose=verbose, n_jobs=n_jobs, labels=labels,
+                         priors=priors)
 
     # -- sampling ---------------------------------------------------------------------------------------------
     def sample(self, n=1, random_state=None):
@@ -603,5 +659,15 @@ _EM_PARAMETERS_DOC = """\
         n_jobs : int, default=1
             Accepted for compatibility; results are identical for every value (the E-step currently
             runs in the calling thread)."""
+
+_LABELS_DOC = """\
+        labels : array-like of int of shape (n_samples,), default=None, keyword-only
+            Partial labels (semi-supervised EM): the component of each row, or -1 if unknown.
+            Labelled rows have fixed one-hot responsibilities; the others get the usual E-step.
+        priors : array-like of shape (n_samples, n_components), default=None, keyword-only
+            Soft knowledge: each row's prior over the components is multiplied by its row of
+            ``priors`` (one-hot rows are labels; rows of ones change nothing)."""
 for _method in (GeneralMixtureModel.fit, GeneralMixtureModel.from_samples.__func__):
     _method.__doc__ = _method.__doc__.replace("        {em_parameters}\n", _EM_PARAMETERS_DOC + "\n")
+GeneralMixtureModel.fit.__doc__ = GeneralMixtureModel.fit.__doc__.replace("        {labels_parameters}\n",
+                                                                          _LABELS_DOC + "\n")
