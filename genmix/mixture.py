@@ -295,6 +295,71 @@ class GeneralMixtureModel(Model):
             out[sl] = np.argmax(wlp, axis=1)
         return out
 
+    def impute(self, X, n_jobs=1, batch_size=None):
+        """Fill missing values with their conditional expectation under the fitted mixture.
+
+        A missing coordinate ``x_m`` of a row with observed part ``x_o`` becomes
+        ``E[x_m | x_o] = Σ_k P(k | x_o) · E_k[x_m | x_o]``: the posterior over components given the
+        observed values, times each component's conditional expectation (the conditional mean of a
+        multivariate Gaussian, the mean of an independent column, the aggregated share of a Dirichlet).
+        A missing category of a discrete column becomes the most probable category under the same
+        posterior, ``argmax_c Σ_k P(k | x_o) π_k(c)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples; NaN (and, for discrete columns, None) marks a missing value.
+        n_jobs : int, default=1
+            Accepted for compatibility; the results do not depend on it.
+        batch_size : int or None, default=None
+            Process in chunks of this many rows to bound memory.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, d)
+            A copy of ``X`` without missing values (object dtype when ``X`` has categorical columns).
+
+        Raises
+        ------
+        ValueError
+            If a row is impossible under every component, or a component cannot impute (a user-defined
+            component without ``_fill``).
+        """
+        from .distributions.discrete import _is_missing
+
+        X2, _ = self._checked(X, n_jobs)
+        out = X2.copy()
+        if X2.dtype == object:
+            missing = np.vectorize(_is_missing, otypes=[bool])(X2) if X2.size else np.zeros(X2.shape, bool)
+        else:
+            missing = np.isnan(X2)
+        rows = np.nonzero(missing.any(axis=1))[0]
+        for sl in self._chunks(rows, batch_size):
+            idx = rows[sl]
+            Xm = X2[idx]
+            R = np.exp(self.predict_log_proba(Xm))
+            fills = []
+            for c in self.distributions:
+                if not callable(getattr(c, "_fill", None)):
+                    raise ValueError(f"component {type(c).__name__} cannot impute missing values.")
+                fills.append(c._fill(Xm))
+            for j in range(self.d):
+                miss = missing[idx, j]
+                if not miss.any():
+                    continue
+                tables = [_category_table(c, j) for c in self.distributions]
+                if all(t is not None for t in tables):  # a categorical column: posterior predictive mode
+                    keys = tuple(dict.fromkeys(k for t in tables for k in t[0]))
+                    P = np.zeros((self.n, len(keys)))
+                    for i, (k_i, p_i) in enumerate(tables):
+                        P[i, [keys.index(k) for k in k_i]] = p_i
+                    best = np.argmax(R[miss] @ P, axis=1)
+                    out[idx[miss], j] = [keys[b] for b in best]
+                else:
+                    values = np.column_stack([np.asarray(f[miss, j], dtype=np.float64) for f in fills])
+                    out[idx[miss], j] = np.einsum("ik,ik->i", R[miss], values)
+        return out
+
     def score(self, X, y):
         """Accuracy of :meth:`predict` against labels ``y`` (as in pomegranate 0.x).
 
@@ -623,6 +688,18 @@ class GeneralMixtureModel(Model):
     def __repr__(self):
         comps = ", ".join(repr(c) for c in self.distributions)
         return f"GeneralMixtureModel([{comps}], weights={np.round(self._weights, 6).tolist()})"
+
+
+def _category_table(component, column):
+    """``(keys, probabilities)`` of a discrete column of ``component`` (itself or an independent child)."""
+    from .distributions.discrete import DiscreteDistribution
+    from .distributions.independent_components import IndependentComponentsDistribution
+
+    if isinstance(component, IndependentComponentsDistribution):
+        component = component.distributions[column]
+    if isinstance(component, DiscreteDistribution):
+        return component._params["keys"], component._params["probs"]
+    return None
 
 
 # fit and from_samples share the documentation of the EM options.

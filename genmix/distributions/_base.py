@@ -382,6 +382,17 @@ class Distribution(Model):
             return float(draws[0]) if self.d == 1 else draws[0]
         return draws
 
+    def _mean(self):
+        """The expectation (univariate families); used to impute a missing value."""
+        raise NotImplementedError(f"{self.name} cannot impute missing values.")
+
+    def _fill(self, X):
+        """``X`` with its missing values replaced by their expectation under this distribution given the
+        observed coordinates (univariate: the mean)."""
+        X = np.array(X, dtype=np.float64, copy=True)
+        X[np.isnan(X)] = self._mean()
+        return X
+
     def _sample_n(self, rng, n):
         """``n`` draws as ``(n,)`` for univariate families, ``(n, d)`` otherwise."""
         return self._sample(rng, n, **self._params)

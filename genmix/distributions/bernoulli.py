@@ -58,6 +58,9 @@ class BernoulliDistribution(Distribution):
     def _check_params(cls, p):
         return {"p": check_scalar(p, "p", _UNIT, cls.__name__)}
 
+    def _mean(self):
+        return self._params["p"]
+
     @classmethod
     def blank(cls):
         """Bernoulli(0.5).

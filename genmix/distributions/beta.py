@@ -89,6 +89,9 @@ class BetaDistribution(Distribution):
         return {"alpha": check_scalar(alpha, "alpha", _POS, cls.__name__),
                 "beta": check_scalar(beta, "beta", _POS, cls.__name__)}
 
+    def _mean(self):
+        return self._params["alpha"] / (self._params["alpha"] + self._params["beta"])
+
     @classmethod
     def blank(cls):
         """Beta(1, 1), the uniform distribution on (0, 1).

@@ -121,6 +121,18 @@ class DirichletDistribution(Distribution):
                              f"{_POS}. Got {a.tolist()} instead.")
         return {"alphas": a}
 
+    def _fill(self, X):
+        """Missing coordinates get ``E[x_m | x_o] = (1 − Σ x_o) · α_m / Σ α_m`` (aggregation property)."""
+        X = np.array(X, dtype=np.float64, copy=True)
+        a = self._params["alphas"]
+        missing = np.isnan(X)
+        remainder = 1.0 - np.where(missing, 0.0, X).sum(axis=1, keepdims=True)
+        share = np.where(missing, a, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            filled = remainder * share / share.sum(axis=1, keepdims=True)
+        X[missing] = filled[missing]
+        return X
+
     def _sample_n(self, rng, n):
         return rng.dirichlet(self._params["alphas"], size=n)
 

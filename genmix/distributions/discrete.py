@@ -175,6 +175,16 @@ class DiscreteDistribution(Distribution):
     def _suffstats(X, R, keys, **_):
         return _suffstats(X, R, keys)
 
+    def _fill(self, X):
+        """``X`` with missing values replaced by the most probable key."""
+        out = np.array(X, dtype=object, copy=True)
+        missing = np.fromiter((_is_missing(v) for v in out[:, 0]), dtype=bool, count=out.shape[0])
+        if missing.any():
+            if not self._params["keys"]:
+                raise ValueError(f"{self.name} has no keys to impute from; fit it first.")
+            out[missing, 0] = self._params["keys"][int(np.argmax(self._params["probs"]))]
+        return out
+
     def _sample_n(self, rng, n):
         keys = self._params["keys"]
         if not keys:

@@ -63,6 +63,9 @@ class ExponentialDistribution(Distribution):
     def _check_params(cls, rate):
         return {"rate": check_scalar(rate, "rate", _POS, cls.__name__)}
 
+    def _mean(self):
+        return 1.0 / self._params["rate"]
+
     @classmethod
     def blank(cls):
         """Exponential(1)."""

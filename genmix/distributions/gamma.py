@@ -81,6 +81,9 @@ class GammaDistribution(Distribution):
         return {"alpha": check_scalar(alpha, "alpha", _POS, cls.__name__),
                 "beta": check_scalar(beta, "beta", _POS, cls.__name__)}
 
+    def _mean(self):
+        return self._params["alpha"] / self._params["beta"]
+
     @classmethod
     def blank(cls):
         """Gamma(1, 1), the unit exponential.

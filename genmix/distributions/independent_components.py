@@ -164,6 +164,14 @@ class IndependentComponentsDistribution(Distribution):
             return self
         return super().fit(X, weights, inertia)
 
+    def _fill(self, X):
+        """Each column's missing values replaced by its distribution's expectation (or mode)."""
+        from ._base import _input_for
+
+        columns = [c._fill(_input_for(type(c), X[:, j:j + 1]))[:, 0] for j, c in enumerate(self.distributions)]
+        return np.column_stack(columns) if all(col.dtype != object for col in columns) else \
+            np.array(columns, dtype=object).T
+
     def _sample_n(self, rng, n):
         return np.column_stack([c._sample_n(rng, n) if is_stackable(c) else np.asarray(c.sample(n))
                                 for c in self.distributions])

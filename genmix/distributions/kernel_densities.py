@@ -127,6 +127,9 @@ class KernelDensity(Distribution):
     def _gather(cls, components):
         return {}
 
+    def _mean(self):
+        return float(self._params["weights"] @ self._params["points"])
+
     def _sample_n(self, rng, n):
         p = self._params
         centres = p["points"][rng.choice(p["points"].size, size=n, p=p["weights"])]

@@ -75,6 +75,9 @@ class LogNormalDistribution(Distribution):
         return {"mu": check_scalar(mu, "mu", _REAL, cls.__name__),
                 "sigma": check_scalar(sigma, "sigma", _POS, cls.__name__)}
 
+    def _mean(self):
+        return float(np.exp(self._params["mu"] + 0.5 * self._params["sigma"] ** 2))
+
     @classmethod
     def blank(cls):
         """LogNormal(0, 1)."""

@@ -207,6 +207,20 @@ class MultivariateGaussianDistribution(Distribution):
                 "log_det_prec": np.array([c._cache["log_det_prec"] for c in components]),
                 "covariances": np.stack([c._params["covariance"] for c in components])}
 
+    def _fill(self, X):
+        """``X`` with each row's missing coordinates replaced by ``E[x_m | x_o]`` (the conditional mean)."""
+        X = np.array(X, dtype=np.float64, copy=True)
+        mean, cov = self._params["means"], self._params["covariance"]
+        for obs, rows in _patterns(np.isnan(X)):
+            mis = ~obs
+            if obs.any():
+                cho = linalg.cho_factor(cov[np.ix_(obs, obs)], lower=True, check_finite=False)
+                A = linalg.cho_solve(cho, cov[np.ix_(obs, mis)], check_finite=False)
+                X[np.ix_(rows, mis)] = mean[mis] + (X[np.ix_(rows, obs)] - mean[obs]) @ A
+            else:
+                X[np.ix_(rows, mis)] = mean[mis]
+        return X
+
     def _sample_n(self, rng, n):
         z = rng.standard_normal((n, self.d))
         return self._params["means"] + z @ self._cache["chol"].T

@@ -87,6 +87,9 @@ class NormalDistribution(Distribution):
         return {"mean": check_scalar(mean, "mean", _REAL, cls.__name__),
                 "std": check_scalar(std, "std", _POS, cls.__name__)}
 
+    def _mean(self):
+        return self._params["mean"]
+
     @classmethod
     def blank(cls):
         """The standard normal N(0, 1)."""

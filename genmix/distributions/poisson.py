@@ -70,6 +70,9 @@ class PoissonDistribution(Distribution):
     def _check_params(cls, lam):
         return {"lam": check_scalar(lam, "lam", _NONNEG, cls.__name__)}
 
+    def _mean(self):
+        return self._params["lam"]
+
     @classmethod
     def blank(cls):
         """Poisson(1).

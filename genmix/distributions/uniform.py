@@ -82,6 +82,9 @@ class UniformDistribution(Distribution):
                              f"Got {end!r} instead.")
         return {"start": start, "end": end}
 
+    def _mean(self):
+        return 0.5 * (self._params["start"] + self._params["end"])
+
     @classmethod
     def blank(cls):
         """Uniform(0, 1).
