@@ -8,11 +8,10 @@ responsibility sums here, a ``Stats`` value in each component); ``from_summaries
 import numpy as np
 
 from ._math import logsumexp_rows
+from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_labels, check_weights, check_X
-from ._model import Model
-from .distributions._base import (group_log_probability, group_suffstats, is_stackable,
-                                  summarize_foreign)
+from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
 
 __all__ = ["GeneralMixtureModel"]
 
@@ -421,6 +420,10 @@ class GeneralMixtureModel(Model):
 
         ``log_priors`` (n, k), if given, is added to each row's log prior before normalising.
         """
+        with estep_scope():  # the log densities and the statistics may share work on this batch
+            return self._estep_in_scope(X, w, log_priors)
+
+    def _estep_in_scope(self, X, w, log_priors):
         R = self._weighted_log_prob(X)
         if log_priors is not None:
             R += log_priors

@@ -1,9 +1,9 @@
 """Distribution families: one module per family, each pure kernels under a thin object."""
 from ._base import REGISTRY, Distribution, register
 from .bernoulli import BernoulliDistribution
+from .beta import BetaDistribution
 from .dirichlet import DirichletDistribution
 from .discrete import DiscreteDistribution
-from .beta import BetaDistribution
 from .exponential import ExponentialDistribution
 from .gamma import GammaDistribution
 from .independent_components import IndependentComponentsDistribution

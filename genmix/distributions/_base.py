@@ -23,11 +23,14 @@ applies the M-step and clears them. Parameter updates are transactional: new val
 validated, then assigned together, and derived caches are recomputed from the stored values in one
 place (``_set_params``).
 """
+import contextlib
+import threading
+
 import numpy as np
 
-from .._validation import Interval, as_generator, check_scalar
-from ..data import check_X, check_weights
 from .._model import Model
+from .._validation import Interval, as_generator, check_scalar
+from ..data import check_weights, check_X
 
 __all__ = ["Distribution", "group_log_probability", "group_suffstats", "is_stackable", "register", "REGISTRY"]
 
@@ -42,6 +45,31 @@ def register(cls):
 
 _UNIT = Interval(0.0, 1.0)
 _NONNEG = Interval(0.0, np.inf)
+
+
+_ESTEP = threading.local()
+
+
+@contextlib.contextmanager
+def estep_scope():
+    """Within one E-step (log densities, then statistics, of the same batch with the same parameters),
+    families may share intermediate results through :func:`estep_memo`; nothing outlives the scope."""
+    outer = getattr(_ESTEP, "memo", None)
+    _ESTEP.memo = {}
+    try:
+        yield
+    finally:
+        _ESTEP.memo = outer
+
+
+def estep_memo(key, compute):
+    """``compute()``, or its value from earlier in the current E-step scope (no caching outside one)."""
+    memo = getattr(_ESTEP, "memo", None)
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def is_stackable(obj):

@@ -14,13 +14,12 @@ given the observed ones, ``E[x_m | x_o]`` and ``Cov[x_m | x_o]`` (Ghahramani & J
 exact under missing-at-random.
 """
 import numpy as np
-from scipy import linalg
 
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
 from .._validation import Interval, check_scalar
 from ..data import check_weights
 from ..exceptions import NumericalWarning
-from ._base import Distribution, register
+from ._base import Distribution, estep_memo, register
 from ._stats import MomentStats, moment_stats
 
 _NONNEG = Interval(0.0, np.inf, closed="left")
@@ -29,17 +28,93 @@ _NONNEG = Interval(0.0, np.inf, closed="left")
 _MIN_VARIANCE = 1e-150
 
 
-def _patterns(nanmask):
-    """Groups of incomplete rows sharing a missingness pattern: ``[(observed_mask, row_indices), ...]``."""
-    rows = np.nonzero(nanmask.any(axis=1))[0]
-    if rows.size == 0:
-        return []
-    pats, inverse = np.unique(nanmask[rows], axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    return [(~pats[p], rows[inverse == p]) for p in range(len(pats))]
+class _Missing:
+    """The incomplete rows of ``X``, grouped for conditioning on their observed coordinates, batched.
+
+    ``rows`` are the incomplete rows; they are grouped by their number ``m`` of missing coordinates, and
+    within a group every distinct pattern is one entry of a batch (``mis``: its missing indices), with
+    ``which[i]`` the pattern of the group's i-th row (``at``: its position in ``rows``). The work is then
+    GEMMs over all incomplete rows plus small batched m × m solves: no Python loop over rows or patterns.
+    """
+
+    def __init__(self, X, nanmask):
+        self.rows = np.nonzero(nanmask.any(axis=1))[0]
+        self.groups = []
+        if not self.rows.size:
+            return
+        masks = nanmask[self.rows]
+        keys = np.packbits(masks, axis=1)
+        keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        patterns = masks[first]
+        counts = patterns.sum(axis=1)
+        order = np.argsort(counts[inverse], kind="stable")  # rows of one group become one contiguous slice
+        self.rows, masks, inverse = self.rows[order], masks[order], inverse[order]
+        self.X = np.where(masks, 0.0, X[self.rows])
+        self.masks = masks
+        self.n_obs = X.shape[1] - masks.sum(axis=1)
+        sizes = np.bincount(counts[inverse], minlength=X.shape[1] + 1)
+        start = 0
+        for m in np.nonzero(sizes)[0]:
+            at = slice(start, start + sizes[m])
+            start += sizes[m]
+            ids = np.nonzero(counts == m)[0]
+            local = np.full(len(patterns), -1)
+            local[ids] = np.arange(ids.size)
+            mis = np.nonzero(patterns[ids])[1].reshape(ids.size, m)
+            self.groups.append((at, local[inverse[at]], mis))
+
+    def condition(self, mean, prec_chol):
+        """Condition every incomplete row on its observed part under N(mean, (P Pᵀ)⁻¹).
+
+        With ``z`` the row with its missing coordinates set to the mean, ``y = (z − μ) P`` and
+        ``v = y Pᵀ = Λ (z − μ)``, the conditional mean is ``x̂_m = μ_m − Λ_mm⁻¹ v_m``, the conditional
+        covariance ``Λ_mm⁻¹``, and the observed quadratic form ``‖y‖² − v_mᵀ Λ_mm⁻¹ v_m`` (a Schur
+        complement); ``log|Σ_oo| = log|Λ_mm| − log|Λ|``.
+
+        Returns
+        -------
+        filled : ndarray (n_incomplete, d)
+            The rows with the conditional means filled in.
+        quad : ndarray (n_incomplete,)
+            The quadratic form of the observed coordinates.
+        log_det_mm : ndarray (n_incomplete,)
+            ``log|Λ_mm|`` of each row's pattern.
+        conditionals : list of (which, inv_mm, mis)
+            Per group, each row's pattern, ``Λ_mm⁻¹`` per pattern and the missing indices.
+        """
+        precision = prec_chol @ prec_chol.T
+        filled = np.where(self.masks, mean, self.X)
+        y = (filled - mean) @ prec_chol
+        quad = np.einsum("ij,ij->i", y, y)
+        v = y @ prec_chol.T
+        log_det_mm = np.zeros(self.rows.size)
+        conditionals = []
+        for at, which, mis in self.groups:
+            lam_mm = precision[mis[:, :, None], mis[:, None, :]]
+            chol = np.linalg.cholesky(lam_mm)
+            inv_chol = np.linalg.solve(chol, np.broadcast_to(np.eye(mis.shape[1]), lam_mm.shape))
+            inv_mm = np.swapaxes(inv_chol, 1, 2) @ inv_chol
+            rmis = mis[which]
+            vm = np.take_along_axis(v[at], rmis, axis=1)
+            u = np.einsum("nij,nj->ni", inv_mm[which], vm)
+            quad[at] -= np.einsum("ij,ij->i", vm, u)
+            np.put_along_axis(filled[at], rmis, mean[rmis] - u, axis=1)  # a view: written in place
+            log_det_mm[at] = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)[which]
+            conditionals.append((which, inv_mm, mis, at))
+        return filled, quad, log_det_mm, conditionals
 
 
-def _logpdf(X, means, prec_chol, log_det_prec, covariances):
+def _conditioned(X, nanmask, mean, prec_chol):
+    """:meth:`_Missing.condition` for one component, shared by the log density and the statistics of
+    one E-step (see ``estep_memo``)."""
+    missing = estep_memo(("mvn-missing", id(X)), lambda: _Missing(X, nanmask))
+    result = estep_memo(("mvn-condition", id(X), mean.tobytes(), prec_chol.tobytes()),
+                        lambda: missing.condition(mean, prec_chol))
+    return missing, result
+
+
+def _logpdf(X, means, prec_chol, log_det_prec):
     n, d = X.shape
     k = means.shape[0]
     out = np.empty((n, k))
@@ -53,43 +128,31 @@ def _logpdf(X, means, prec_chol, log_det_prec, covariances):
             y = Xc @ prec_chol[j]
             y -= means[j] @ prec_chol[j]
             out[rows, j] = -0.5 * (d * LOG_2PI + np.einsum("ij,ij->i", y, y)) + log_det_prec[j]
-    for obs, rows in _patterns(nanmask):
-        n_obs = int(obs.sum())
-        if n_obs == 0:
-            out[rows, :] = 0.0
-            continue
-        Xo = X[np.ix_(rows, obs)]
-        for j in range(k):
-            L = linalg.cholesky(covariances[j][np.ix_(obs, obs)], lower=True, check_finite=False)
-            z = linalg.solve_triangular(L, (Xo - means[j, obs]).T, lower=True, check_finite=False)
-            out[rows, j] = (-0.5 * (n_obs * LOG_2PI + np.einsum("ij,ij->j", z, z))
-                            - np.log(np.diag(L)).sum())
+    if every:
+        return out
+    for j in range(k):  # marginal densities of the observed coordinates
+        missing, (_, quad, log_det_mm, _) = _conditioned(X, nanmask, means[j], prec_chol[j])
+        out[missing.rows, j] = (-0.5 * (missing.n_obs * LOG_2PI + quad)
+                                - 0.5 * (log_det_mm - 2.0 * log_det_prec[j]))
     return out
 
 
-def _suffstats(X, R, means, covariances, **_):
+def _suffstats(X, R, means, prec_chol, **_):
     nanmask = np.isnan(X)
-    patterns = _patterns(nanmask)
-    if not patterns:
+    if not nanmask.any():
         return moment_stats(X, R)
     k, d = means.shape
     w, mean, m2 = np.empty(k), np.empty((k, d)), np.empty((k, d, d))
     for j in range(k):
-        Xj = X.copy()
-        correction = np.zeros((d, d))
-        for obs, rows in patterns:
-            mis = ~obs
-            cov = covariances[j]
-            if obs.any():
-                cho = linalg.cho_factor(cov[np.ix_(obs, obs)], lower=True, check_finite=False)
-                A = linalg.cho_solve(cho, cov[np.ix_(obs, mis)], check_finite=False)
-                Xj[np.ix_(rows, mis)] = means[j, mis] + (X[np.ix_(rows, obs)] - means[j, obs]) @ A
-                cond_cov = cov[np.ix_(mis, mis)] - cov[np.ix_(mis, obs)] @ A
-            else:
-                Xj[np.ix_(rows, mis)] = means[j, mis]
-                cond_cov = cov[np.ix_(mis, mis)]
-            correction[np.ix_(mis, mis)] += R[rows, j].sum() * cond_cov
-        s = moment_stats(Xj, R[:, j:j + 1])
+        missing, (filled, _, _, conditionals) = _conditioned(X, nanmask, means[j], prec_chol[j])
+        filled_all = X.copy()
+        filled_all[missing.rows] = filled
+        correction = np.zeros((d, d))  # Σ r · Cov[x_m | x_o], embedded at (m, m)
+        r = R[missing.rows, j]
+        for which, inv_mm, mis, at in conditionals:
+            mass = np.bincount(which, weights=r[at], minlength=inv_mm.shape[0])
+            np.add.at(correction, (mis[:, :, None], mis[:, None, :]), mass[:, None, None] * inv_mm)
+        s = moment_stats(filled_all, R[:, j:j + 1])
         w[j], mean[j], m2[j] = s.w[0], s.mean[0], s.m2[0] + correction
     return MomentStats(w, mean, m2)
 
@@ -204,21 +267,14 @@ class MultivariateGaussianDistribution(Distribution):
     def _gather(components):
         return {"means": np.stack([c._params["means"] for c in components]),
                 "prec_chol": np.stack([c._cache["prec_chol"] for c in components]),
-                "log_det_prec": np.array([c._cache["log_det_prec"] for c in components]),
-                "covariances": np.stack([c._params["covariance"] for c in components])}
+                "log_det_prec": np.array([c._cache["log_det_prec"] for c in components])}
 
     def _fill(self, X):
         """``X`` with each row's missing coordinates replaced by ``E[x_m | x_o]`` (the conditional mean)."""
         X = np.array(X, dtype=np.float64, copy=True)
-        mean, cov = self._params["means"], self._params["covariance"]
-        for obs, rows in _patterns(np.isnan(X)):
-            mis = ~obs
-            if obs.any():
-                cho = linalg.cho_factor(cov[np.ix_(obs, obs)], lower=True, check_finite=False)
-                A = linalg.cho_solve(cho, cov[np.ix_(obs, mis)], check_finite=False)
-                X[np.ix_(rows, mis)] = mean[mis] + (X[np.ix_(rows, obs)] - mean[obs]) @ A
-            else:
-                X[np.ix_(rows, mis)] = mean[mis]
+        missing = _Missing(X, np.isnan(X))
+        if missing.rows.size:
+            X[missing.rows] = missing.condition(self._params["means"], self._cache["prec_chol"])[0]
         return X
 
     def _sample_n(self, rng, n):
