@@ -34,6 +34,7 @@ from .callbacks import History
 from .data import batch_slices, check_weights
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning
+from .parallel import resolve_n_jobs
 
 __all__ = ["fit_em"]
 
@@ -122,9 +123,7 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     callbacks = _check_callbacks(callbacks)
     return_history = check_bool(return_history, "return_history", _OWNER)
     verbose = check_bool(verbose, "verbose", _OWNER)
-    n_jobs = check_int(n_jobs, "n_jobs", Interval(-np.inf, np.inf), _OWNER)
-    if n_jobs == 0:
-        raise ValueError(f"The 'n_jobs' parameter of {_OWNER} must be a non-zero int (-1 means all cores); got 0.")
+    n_jobs = resolve_n_jobs(n_jobs, _OWNER)
     X2, _ = model._check_input(X, allow_empty=False)
     w = check_weights(weights, X2.shape[0])
     if not w.sum() > 0:
@@ -134,7 +133,7 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     saved = snapshot(model)
     try:
         history = _run(model, X2, w, log_priors, inertia, pseudocount, stop_threshold, max_iterations,
-                       batch_size, batches_per_epoch, lr_decay, callbacks, verbose)
+                       batch_size, batches_per_epoch, lr_decay, callbacks, verbose, n_jobs)
     except BaseException:
         restore(saved)
         raise
@@ -142,7 +141,7 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
 
 
 def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-         batches_per_epoch, lr_decay, callbacks, verbose):
+         batches_per_epoch, lr_decay, callbacks, verbose, n_jobs=1):
     history = History()
     cbs = [history] + callbacks
     for cb in cbs:
@@ -178,12 +177,14 @@ def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iter
         if incremental:
             batch_logp = np.empty(len(batch_ids))
             for i, b in enumerate(batch_ids):
-                batch_logp[i], R, stats = model._estep(X[slices[b]], w[slices[b]], _rows(log_priors, slices[b]))
-                batch_stats[b] = (R.sum(axis=0), stats)
+                batch_logp[i], resp, stats = model._estep_totals(X[slices[b]], w[slices[b]],
+                                                                 _rows(log_priors, slices[b]), n_jobs,
+                                                                 slices[b].start)
+                batch_stats[b] = (resp, stats)
             model._replace_summaries(*_total(batch_stats))
         else:
-            batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]], _rows(log_priors, slices[b]))
-                                   for b in batch_ids])
+            batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]], _rows(log_priors, slices[b]),
+                                                           n_jobs, slices[b].start) for b in batch_ids])
         logp = float(batch_logp.sum())
         epoch_end = time.time()
         pass_improvement = np.nan

@@ -11,6 +11,7 @@ from ._math import logsumexp_rows
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_labels, check_weights, check_X
+from .parallel import map_chunks, resolve_n_jobs
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
 
 __all__ = ["GeneralMixtureModel"]
@@ -131,11 +132,21 @@ class GeneralMixtureModel(Model):
         return batch_slices(X.shape[0], _check_batch_size(batch_size))
 
     def _checked(self, X, n_jobs):
-        check_int(n_jobs, "n_jobs", Interval(-np.inf, np.inf), "GeneralMixtureModel")
-        if n_jobs == 0:
-            raise ValueError("The 'n_jobs' parameter of GeneralMixtureModel must be a non-zero int "
-                             "(-1 means all cores); got 0.")
+        resolve_n_jobs(n_jobs, "GeneralMixtureModel")
         return self._check_input(X)
+
+    def _rowwise(self, fn, X, batch_size, n_jobs, out):
+        """``out[rows] = fn(X[rows], first_row)`` over chunks of ``batch_size`` rows, each split over threads."""
+        threads = resolve_n_jobs(n_jobs)
+        stackable = all(is_stackable(c) for c in self.distributions)
+        for sl in self._chunks(X, batch_size):
+            part = X[sl]
+            if threads > 1 and stackable:
+                results = map_chunks(lambda rows: fn(part[rows], sl.start + rows.start), part.shape[0], threads)
+                out[sl] = np.concatenate(results)
+            else:
+                out[sl] = fn(part, sl.start)
+        return out
 
     def _check_input(self, X, allow_empty=True):
         """``(X2, scalar)``: validated data, or a column of sequences for user-defined components."""
@@ -182,9 +193,8 @@ class GeneralMixtureModel(Model):
             A float for a scalar input. A sample no component can produce has ``-inf``.
         """
         X2, scalar = self._checked(X, n_jobs)
-        out = np.empty(X2.shape[0])
-        for sl in self._chunks(X2, batch_size):
-            out[sl] = logsumexp_rows(self._weighted_log_prob(X2[sl]))
+        out = self._rowwise(lambda part, _: logsumexp_rows(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
+                            np.empty(X2.shape[0]))
         single = scalar or (self.d > 1 and np.ndim(X) == 1)
         return float(out[0]) if single else out
 
@@ -210,12 +220,13 @@ class GeneralMixtureModel(Model):
             return np.exp(lp)
 
     @staticmethod
-    def _raise_impossible(lse, mask=None):
+    def _raise_impossible(lse, mask=None, first=0):
         bad = np.isneginf(lse) if mask is None else np.isneginf(lse) & mask
         if bad.any():
-            rows = np.nonzero(bad)[0]
-            raise ValueError(f"X rows {rows[:10].tolist()} ({rows.size} in all) have probability 0 under every "
-                             "component (outside every component's support), so their posterior is undefined.")
+            rows = np.nonzero(bad)[0] + first
+            more = " and more" if rows.size > 10 else ""
+            raise ValueError(f"X rows {rows[:10].tolist()}{more} have probability 0 under every component "
+                             "(outside every component's support), so their posterior is undefined.")
 
     def predict_log_proba(self, X, n_jobs=1, batch_size=None):
         """Posterior log probability ``log P(component | x)`` of each component for each sample.
@@ -240,13 +251,15 @@ class GeneralMixtureModel(Model):
             If a sample has probability 0 under every component.
         """
         X2, _ = self._checked(X, n_jobs)
-        out = np.empty((X2.shape[0], self.n))
-        for sl in self._chunks(X2, batch_size):
-            wlp = self._weighted_log_prob(X2[sl])
+
+        def posterior(part, first):
+            wlp = self._weighted_log_prob(part)
             lse = logsumexp_rows(wlp)
-            self._raise_impossible(lse)
-            out[sl] = wlp - lse[:, None]
-        return out
+            self._raise_impossible(lse, first=first)
+            wlp -= lse[:, None]
+            return wlp
+
+        return self._rowwise(posterior, X2, batch_size, n_jobs, np.empty((X2.shape[0], self.n)))
 
     def predict_proba(self, X, n_jobs=1, batch_size=None):
         """Posterior probability ``P(component | x)``; each row sums to one.
@@ -287,12 +300,13 @@ class GeneralMixtureModel(Model):
             The index of the most probable component.
         """
         X2, _ = self._checked(X, n_jobs)
-        out = np.empty(X2.shape[0], dtype=np.int64)
-        for sl in self._chunks(X2, batch_size):
-            wlp = self._weighted_log_prob(X2[sl])
-            self._raise_impossible(np.max(wlp, axis=1))
-            out[sl] = np.argmax(wlp, axis=1)
-        return out
+
+        def most_probable(part, first):
+            wlp = self._weighted_log_prob(part)
+            self._raise_impossible(np.max(wlp, axis=1), first=first)
+            return np.argmax(wlp, axis=1)
+
+        return self._rowwise(most_probable, X2, batch_size, n_jobs, np.empty(X2.shape[0], dtype=np.int64))
 
     def impute(self, X, n_jobs=1, batch_size=None):
         """Fill missing values with their conditional expectation under the fitted mixture.
@@ -415,26 +429,26 @@ class GeneralMixtureModel(Model):
             log_priors[known] += one_hot
         return log_priors
 
-    def _estep(self, X, w, log_priors=None):
+    def _estep(self, X, w, log_priors=None, first=0):
         """Pure E-step on validated arrays: ``(logp, responsibilities, per-component Stats)``.
 
         ``log_priors`` (n, k), if given, is added to each row's log prior before normalising.
         """
         with estep_scope():  # the log densities and the statistics may share work on this batch
-            return self._estep_in_scope(X, w, log_priors)
+            return self._estep_in_scope(X, w, log_priors, first)
 
-    def _estep_in_scope(self, X, w, log_priors):
+    def _estep_in_scope(self, X, w, log_priors, first):
         R = self._weighted_log_prob(X)
         if log_priors is not None:
             R += log_priors
         lse = logsumexp_rows(R)
         active = w > 0
         if active.all():  # the common case: no masking, no copies
-            self._raise_impossible(lse)
+            self._raise_impossible(lse, first=first)
             R -= lse[:, None]
             logp = float(w @ lse)
         else:
-            self._raise_impossible(lse, active)
+            self._raise_impossible(lse, active, first=first)
             R -= np.where(active, lse, 0.0)[:, None]
             logp = float(w[active] @ lse[active])
         with np.errstate(under="ignore"):
@@ -444,13 +458,30 @@ class GeneralMixtureModel(Model):
             R[~active] = 0.0
         return logp, R, group_suffstats(self.distributions, X, R)
 
-    def _summarize_arrays(self, X, w, log_priors=None):
-        logp, R, stats = self._estep(X, w, log_priors)
-        self.summaries = self.summaries + R.sum(axis=0)
+    def _estep_totals(self, X, w, log_priors=None, n_jobs=1, first=0):
+        """``(logp, responsibility sums, per-component Stats)`` of a batch, its row chunks in threads.
+
+        Only genmix families run in threads (their statistics are values that add up); with a
+        user-defined component the E-step runs in the calling thread.
+        """
+        if n_jobs > 1 and all(is_stackable(c) for c in self.distributions):
+            parts = map_chunks(lambda sl: self._estep(X[sl], w[sl], None if log_priors is None else log_priors[sl],
+                                                      first + sl.start), X.shape[0], n_jobs)
+        else:
+            parts = [self._estep(X, w, log_priors, first)]
+        logp = sum(p[0] for p in parts)
+        resp = sum(p[1].sum(axis=0) for p in parts)
+        stats = [_add_all(s) for s in zip(*(p[2] for p in parts))]
+        if len(parts) == 1:
+            summarize_foreign(self.distributions, X, parts[0][1])
+        return logp, resp, stats
+
+    def _summarize_arrays(self, X, w, log_priors=None, n_jobs=1, first=0):
+        logp, resp, stats = self._estep_totals(X, w, log_priors, n_jobs, first)
+        self.summaries = self.summaries + resp
         for c, s in zip(self.distributions, stats):
             if s is not None:
                 c.summaries = s if c.summaries is None else c.summaries + s
-        summarize_foreign(self.distributions, X, R)
         return logp
 
     def _replace_summaries(self, resp_sum, stats):
@@ -691,6 +722,14 @@ class GeneralMixtureModel(Model):
     def __repr__(self):
         comps = ", ".join(repr(c) for c in self.distributions)
         return f"GeneralMixtureModel([{comps}], weights={np.round(self._weights, 6).tolist()})"
+
+
+def _add_all(values):
+    """The sum of a sequence of ``Stats`` (or ``None`` for components that accumulate nothing)."""
+    total = None
+    for v in values:
+        total = v if total is None else (total if v is None else total + v)
+    return total
 
 
 def _category_table(component, column):

@@ -321,3 +321,26 @@ def test_failure_mid_fit_restores_everything():
     assert model.to_dict() == before
     assert all(a is b for a, b in zip(model.distributions, components))
     assert all(c.summaries is None for c in model.distributions) and not model.summaries.any()
+
+
+def test_impossible_rows_are_named_by_their_global_index():
+    model = GeneralMixtureModel([ExponentialDistribution(1), ExponentialDistribution(3)])
+    X = np.abs(np.random.default_rng(0).normal(size=(50_000, 1)))
+    X[40_001] = -1.0
+    for kwargs in ({}, {"batch_size": 1000}, {"n_jobs": 2}, {"batch_size": 30_000, "n_jobs": 2}):
+        with pytest.raises(ValueError, match=r"rows \[40001\]"):
+            model.fit(X, **kwargs)
+        with pytest.raises(ValueError, match=r"rows \[40001\]"):
+            model.predict(X, **kwargs)
+
+
+def test_threads_equal_one_thread_to_1e12(rng):
+    X = np.concatenate([rng.normal(0, 1, 60_000), rng.normal(4, 1.5, 60_000)])[:, None]
+    start = GeneralMixtureModel([NormalDistribution(1, 1), NormalDistribution(3, 1), NormalDistribution(5, 2)])
+    one = start.copy().fit(X, max_iterations=10, stop_threshold=0.0)
+    for n_jobs in (2, 3, -1):
+        many = start.copy().fit(X, max_iterations=10, stop_threshold=0.0, n_jobs=n_jobs)
+        assert_allclose(params(many), params(one), rtol=1e-12)
+        assert_allclose(many.weights, one.weights, rtol=1e-12)
+        assert_allclose(one.predict_proba(X, n_jobs=n_jobs), one.predict_proba(X), rtol=1e-13, atol=1e-300)
+        assert_allclose(one.log_probability(X, n_jobs=n_jobs), one.log_probability(X), rtol=1e-14)

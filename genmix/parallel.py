@@ -1,0 +1,71 @@
+"""Threads over row chunks for the E-step and prediction (``n_jobs``).
+
+numpy's element-wise loops and BLAS release the GIL, so row chunks of one batch run in parallel in
+threads with no copies of the data. While threads run, BLAS is limited to one thread each (through
+threadpoolctl, when it is installed) so that the two kinds of threads do not oversubscribe the cores.
+Results are combined in chunk order, so they do not depend on scheduling; they equal the one-thread
+results up to the rounding of the final sums.
+"""
+import contextlib
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ._validation import Interval, check_int
+
+__all__ = ["resolve_n_jobs", "row_chunks", "map_chunks"]
+
+#: the fewest rows worth a thread of their own (below that, thread overhead dominates)
+MIN_ROWS_PER_THREAD = 16384
+_EXECUTORS = {}
+
+
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def resolve_n_jobs(n_jobs, owner=None):
+    """The number of threads for ``n_jobs``: a positive count, or -1 for all cores (-2 all but one, …)."""
+    n_jobs = check_int(n_jobs, "n_jobs", Interval(-np.inf, np.inf), owner)
+    if n_jobs == 0:
+        raise ValueError(f"The 'n_jobs' parameter{' of ' + owner if owner else ''} must be a non-zero int "
+                         "(-1 means all cores); got 0.")
+    return n_jobs if n_jobs > 0 else max(1, _cores() + 1 + n_jobs)
+
+
+def row_chunks(n, n_jobs):
+    """Contiguous row slices, one per thread (fewer when the rows are few)."""
+    parts = int(min(n_jobs, max(1, n // MIN_ROWS_PER_THREAD)))
+    bounds = np.linspace(0, n, parts + 1).astype(int)
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@contextlib.contextmanager
+def _single_threaded_blas(active):
+    if not active:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with the test extra
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+def map_chunks(fn, n, n_jobs):
+    """``[fn(chunk) for chunk in row_chunks(n, n_jobs)]``, the calls running in threads."""
+    chunks = row_chunks(n, n_jobs)
+    if len(chunks) == 1:
+        return [fn(chunks[0])]
+    executor = _EXECUTORS.get(len(chunks))
+    if executor is None:
+        executor = _EXECUTORS[len(chunks)] = ThreadPoolExecutor(max_workers=len(chunks),
+                                                                thread_name_prefix="genmix")
+    with _single_threaded_blas(True):
+        return list(executor.map(fn, chunks))
