@@ -8,7 +8,9 @@ being trained before ``on_training_begin``. ``logs`` holds ``learning_rate``, ``
 ``duration``.
 """
 
-__all__ = ["Callback", "History"]
+import numpy as np
+
+__all__ = ["Callback", "History", "ModelCheckpoint", "CSVLogger", "LambdaCallback", "ProgressBar", "EarlyStopping"]
 
 
 class Callback:
@@ -84,3 +86,252 @@ class History(Callback):
 History.on_training_begin.__doc__ = """Reset every record."""
 History.on_epoch_end.__doc__ = Callback.on_epoch_end.__doc__
 History.on_training_end.__doc__ = Callback.on_training_end.__doc__
+
+
+class ModelCheckpoint(Callback):
+    """Save the model as JSON after every epoch to ``'{name}.{epoch}.json'``.
+
+    Parameters
+    ----------
+    name : str or path-like, default=None
+        The file name prefix (a path prefix is allowed); None uses the model's class name.
+        (pomegranate 0.x ignored this argument.)
+    verbose : bool, default=True
+        Print ``"[epoch] Saving checkpoint to file"`` for each save.
+    """
+
+    def __init__(self, name=None, verbose=True):
+        super().__init__()
+        self.name = None if name is None else str(name)
+        self.verbose = verbose
+
+    def on_epoch_end(self, logs):
+        """Write the checkpoint of this epoch.
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's log entries.
+        """
+        name = self.name if self.name is not None else type(self.model).__name__
+        path = f"{name}.{logs['epoch']}.json"
+        if self.verbose:
+            print(f"[{logs['epoch']}] Saving checkpoint to {path}")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.model.to_json())
+
+
+_CSV_COLUMNS = ("epoch", "duration", "total_improvement", "improvement", "log_probability",
+                "last_log_probability", "epoch_start_time", "epoch_end_time", "n_seen_batches", "learning_rate")
+
+
+class CSVLogger(Callback):
+    """Write one row of logs per epoch to a CSV file (pomegranate 0.x's columns).
+
+    Parameters
+    ----------
+    filename : str or path-like
+        The file to write.
+    separator : str, default=','
+        The column separator.
+    append : bool, default=False
+        Append to an existing file instead of overwriting it (no header is written then).
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.separator, self.append = filename, separator, append
+
+    def on_training_begin(self):
+        """Write the header (unless appending)."""
+        if not self.append:
+            with open(self.filename, "w", encoding="utf-8") as fh:
+                fh.write(self.separator.join(_CSV_COLUMNS) + "\n")
+
+    def on_epoch_end(self, logs):
+        """Write this epoch's row.
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's log entries.
+        """
+        with open(self.filename, "a", encoding="utf-8") as fh:  # never left open, even if training fails
+            fh.write(self.separator.join(str(logs[c]) for c in _CSV_COLUMNS) + "\n")
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions (pomegranate 0.x's docs called it ``LambdaCheckpoint``).
+
+    Parameters
+    ----------
+    on_training_begin : callable, default=None
+        Called with no argument.
+    on_training_end : callable, default=None
+        Called with the logs.
+    on_epoch_end : callable, default=None
+        Called with the logs.
+    """
+
+    def __init__(self, on_training_begin=None, on_training_end=None, on_epoch_end=None):
+        super().__init__()
+        self._begin, self._end, self._epoch = on_training_begin, on_training_end, on_epoch_end
+
+    def on_training_begin(self):
+        """Call the ``on_training_begin`` function, if any."""
+        if self._begin is not None:
+            self._begin()
+
+    def on_epoch_end(self, logs):
+        """Call the ``on_epoch_end`` function, if any.
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's log entries.
+        """
+        if self._epoch is not None:
+            self._epoch(logs)
+
+    def on_training_end(self, logs):
+        """Call the ``on_training_end`` function, if any.
+
+        Parameters
+        ----------
+        logs : dict
+            The last epoch's log entries.
+        """
+        if self._end is not None:
+            self._end(logs)
+
+
+class ProgressBar(Callback):
+    """A tqdm progress bar over epochs, showing the log-likelihood and the improvement.
+
+    Requires the optional ``tqdm`` package (``pip install genmix[progress]``).
+
+    Parameters
+    ----------
+    total : int, default=None
+        The expected number of epochs (None: an open-ended counter).
+    **tqdm_kwargs
+        Passed to ``tqdm.tqdm``.
+    """
+
+    def __init__(self, total=None, **tqdm_kwargs):
+        super().__init__()
+        try:
+            import tqdm  # noqa: F401
+        except ImportError as exc:
+            raise ImportError("ProgressBar needs the optional 'tqdm' package: pip install genmix[progress]") from exc
+        self.total, self.tqdm_kwargs, self._bar = total, tqdm_kwargs, None
+
+    def on_training_begin(self):
+        """Open the bar."""
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=self.total, unit="epoch", **self.tqdm_kwargs)
+
+    def on_epoch_end(self, logs):
+        """Advance the bar.
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's log entries.
+        """
+        self._bar.set_postfix(log_probability=f"{logs['log_probability']:.6g}",
+                              improvement=f"{logs['improvement']:.3g}")
+        self._bar.update(1)
+
+    def on_training_end(self, logs):
+        """Close the bar.
+
+        Parameters
+        ----------
+        logs : dict
+            The last epoch's log entries.
+        """
+        if self._bar is not None:
+            self._bar.close()
+
+
+class EarlyStopping(Callback):
+    """Stop training when the log-likelihood of held-out data stops improving.
+
+    After each epoch the held-out log-likelihood is computed; when it has not improved by more than
+    ``min_delta`` for ``patience`` epochs, training stops and (with ``restore_best``) the model returns
+    to the parameters of its best held-out epoch.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d)
+        Held-out data.
+    weights : array-like of shape (n_samples,), default=None
+        Their sample weights.
+    patience : int, default=1
+        Epochs without improvement tolerated before stopping.
+    min_delta : float, default=0.0
+        The smallest change that counts as an improvement.
+    restore_best : bool, default=True
+        Return to the best epoch's parameters when stopping (and at the end of training).
+
+    Attributes
+    ----------
+    best_log_probability : float
+        The best held-out log-likelihood seen.
+    best_epoch : int
+        The epoch that reached it (0: the starting parameters).
+    stopped_epoch : int or None
+        The epoch after which training was stopped.
+    """
+
+    def __init__(self, X, weights=None, patience=1, min_delta=0.0, restore_best=True):
+        super().__init__()
+        self.X, self.weights = X, weights
+        self.patience, self.min_delta, self.restore_best = patience, min_delta, restore_best
+
+    def _score(self):
+        lp = self.model.log_probability(self.X)
+        return float(np.sum(lp if self.weights is None else np.asarray(self.weights) * lp))
+
+    def on_training_begin(self):
+        """Score the starting parameters."""
+        from .em import snapshot
+
+        self.best_log_probability, self.best_epoch, self.stopped_epoch = self._score(), 0, None
+        self._best_state, self._snapshot, self._wait = snapshot(self.model), snapshot, 0
+
+    def on_epoch_end(self, logs):
+        """Score this epoch; ask the trainer to stop when patience runs out.
+
+        Parameters
+        ----------
+        logs : dict
+            The epoch's log entries.
+        """
+        score = self._score()
+        logs["held_out_log_probability"] = score
+        if score > self.best_log_probability + self.min_delta:
+            self.best_log_probability, self.best_epoch, self._wait = score, logs["epoch"], 0
+            self._best_state = self._snapshot(self.model)
+        else:
+            self._wait += 1
+            if self._wait >= self.patience:
+                self.stopped_epoch = logs["epoch"]
+                self.model._stop_training = True
+
+    def on_training_end(self, logs):
+        """Restore the best parameters if asked.
+
+        Parameters
+        ----------
+        logs : dict
+            The last epoch's log entries.
+        """
+        from .em import restore
+
+        if self.restore_best and self.best_epoch != logs.get("epoch"):
+            summaries = self.model.summaries
+            restore(self._best_state)
+            self.model.summaries = summaries

@@ -164,8 +164,9 @@ def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iter
     improvement, total_improvement = np.inf, 0.0
     iteration, last_logp, initial_logp, logs = 0, None, None, None
     training_start = time.time()
+    model._stop_training = False  # a callback (EarlyStopping) may set it
     while not (abs(improvement) if streaming else improvement) <= stop_threshold \
-            and iteration < max_iterations + 1:
+            and iteration < max_iterations + 1 and not model._stop_training:
         epoch_start = time.time()
         step_size = 1.0 - (1.0 - inertia) * (2.0 + iteration) ** (-lr_decay)
         model.from_summaries(step_size, pseudocount)
@@ -226,6 +227,7 @@ def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iter
                 "total_improvement": 0.0, "log_probability": initial_logp, "last_log_probability": None,
                 "initial_log_probability": initial_logp, "epoch_start_time": training_start,
                 "epoch_end_time": time.time(), "duration": time.time() - training_start}
+    del model._stop_training
     _call(cbs, "on_training_end", logs)
     model.clear_summaries()
     if verbose:
