@@ -2,7 +2,6 @@
 import csv
 import io
 
-import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
