@@ -167,3 +167,129 @@ def check_labels(labels, n, k, *, name="labels"):
         raise ValueError(f"{name} must be -1 (unknown) or a component index in [0, {k - 1}]; got values in "
                          f"[{y.min()}, {y.max()}].")
     return y
+
+
+# -- data sources: batches over arrays, memmaps, DataFrames, files and user generators ---------------------
+class BaseGenerator:
+    """A re-iterable source of ``(X_chunk, weights_chunk)`` batches (pomegranate 0.x's protocol).
+
+    ``batches()`` yields the batches of one pass over the data, in the same order on every call;
+    ``n_batches`` is their number. Subclass it, or pass any object with ``batches()`` and ``n_batches``,
+    to stream data that are not in memory.
+    """
+
+    n_batches = None
+
+    def batches(self):  # pragma: no cover - abstract
+        """Yield ``(X_chunk, weights_chunk)`` pairs (``weights_chunk`` may be None)."""
+        raise NotImplementedError
+
+
+class DataGenerator(BaseGenerator):
+    """Batches over an array-like held in memory or mapped from disk, never copied whole.
+
+    Parameters
+    ----------
+    X : ndarray, numpy.memmap or pandas.DataFrame of shape (n_samples, d)
+        The data; each batch is converted to float64 on its own (a float64 array or memmap is only
+        sliced).
+    weights : array-like of shape (n_samples,), default=None
+        Sample weights (ones if None, never materialised).
+    batch_size : int, default=None
+        Rows per batch (None: one batch).
+    shuffle : bool, default=False
+        Visit the batches of each pass in a random order (the rows inside a batch keep their order).
+    random_state : None, int, Generator or RandomState, default=None
+        Seeds the shuffling.
+    """
+
+    def __init__(self, X, weights=None, batch_size=None, shuffle=False, random_state=None):
+        from ._validation import as_generator
+
+        if hasattr(X, "iloc") and hasattr(X, "columns"):  # pandas: batches of rows, converted one at a time
+            self._frame = X
+            X = None
+            n, d = self._frame.shape
+        else:
+            X = X if isinstance(X, np.ndarray) else np.asarray(X)
+            if X.ndim == 1:
+                X = X.reshape(-1, 1)
+            if X.ndim != 2:
+                raise ValueError(f"X must be 2-D of shape (n_samples, n_features); got {X.ndim} dimensions.")
+            self._frame = None
+            n, d = X.shape
+        self.X, self.shape = X, (n, d)
+        self.weights = None if weights is None else check_weights(weights, n)
+        self.slices = batch_slices(n, batch_size)
+        self.n_batches = len(self.slices)
+        self.shuffle = bool(shuffle)
+        self._rng = as_generator(random_state) if shuffle else None
+
+    def batch(self, b):
+        """The ``b``-th batch ``(X_chunk, weights_chunk)`` of the unshuffled order."""
+        sl = self.slices[b]
+        chunk = self._frame.iloc[sl].to_numpy() if self._frame is not None else self.X[sl]
+        return chunk, None if self.weights is None else self.weights[sl]
+
+    def batches(self):
+        """Yield the batches of one pass (in a new random order each pass if ``shuffle``)."""
+        order = self._rng.permutation(self.n_batches) if self.shuffle else range(self.n_batches)
+        for b in order:
+            yield self.batch(b)
+
+
+class CSVGenerator(BaseGenerator):
+    """Batches read from a delimited text file, ``batch_size`` lines at a time (never the whole file).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; every row must have the same number of numeric columns ('nan' or an empty field is
+        missing).
+    batch_size : int, default=100000
+        Rows per batch.
+    delimiter : str, default=','
+        The column separator.
+    skiprows : int, default=0
+        Header lines to skip.
+    usecols : sequence of int, default=None
+        Columns to read (all if None).
+    """
+
+    def __init__(self, path, batch_size=100_000, delimiter=",", skiprows=0, usecols=None):
+        import os
+
+        if not os.path.isfile(path):
+            raise ValueError(f"path {str(path)!r} is not a file.")
+        self.path, self.batch_size, self.delimiter = path, int(batch_size), delimiter
+        self.skiprows, self.usecols = int(skiprows), usecols
+        with open(path, encoding="utf-8") as fh:
+            rows = sum(1 for line in fh) - self.skiprows
+        self.n_rows = rows
+        self.n_batches = max(1, -(-rows // self.batch_size))
+
+    def batches(self):
+        """Yield ``(X_chunk, None)`` batches, reading the file sequentially."""
+        import itertools
+
+        with open(self.path, encoding="utf-8") as fh:
+            for _ in range(self.skiprows):
+                next(fh, None)
+            while True:
+                lines = list(itertools.islice(fh, self.batch_size))
+                if not lines:
+                    return
+                chunk = np.genfromtxt(lines, delimiter=self.delimiter, usecols=self.usecols, dtype=np.float64,
+                                      missing_values="", filling_values=np.nan)
+                yield (chunk.reshape(len(lines), -1), None)
+
+
+def npy_generator(path, batch_size=100_000, shuffle=False, random_state=None):
+    """A :class:`DataGenerator` over a ``.npy`` file mapped from disk (``numpy.load(mmap_mode='r')``)."""
+    return DataGenerator(np.load(path, mmap_mode="r"), batch_size=batch_size, shuffle=shuffle,
+                         random_state=random_state)
+
+
+def is_generator(X):
+    """Whether ``X`` follows the batch-source protocol (``batches()`` and ``n_batches``)."""
+    return callable(getattr(X, "batches", None)) and getattr(X, "n_batches", None) is not None

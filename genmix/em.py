@@ -31,7 +31,7 @@ import numpy as np
 
 from ._validation import Interval, check_bool, check_int, check_scalar
 from .callbacks import History
-from .data import batch_slices, check_weights
+from .data import DataGenerator, check_weights, is_generator
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning
 from .parallel import resolve_n_jobs
@@ -91,10 +91,6 @@ def _call(cbs, hook, *args):
             fn(*args)
 
 
-def _rows(array, rows):
-    return None if array is None else array[rows]
-
-
 def _total(batch_stats):
     """The sum of the stored per-batch statistics (batches not yet visited are skipped)."""
     resp, stats = None, None
@@ -109,8 +105,84 @@ def _total(batch_stats):
     return resp, stats
 
 
+def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffle=False, random_state=None):
+    """The batches EM reads: ``(source, log_priors)``.
+
+    A user generator (``batches()`` and ``n_batches``) is used as it is. A numeric ndarray, memmap or
+    DataFrame is sliced batch by batch, each batch converted and validated on its own, so the data are
+    never copied whole and sample weights of one are never materialised. Anything else (lists, mixed
+    types, sequences) is validated up front.
+    """
+    if is_generator(X):
+        if weights is not None or labels is not None or priors is not None:
+            raise ValueError("with a data generator, sample weights come from its batches; labels and priors "
+                             "need an array X.")
+        return _Cursor(model, X), None
+    if not _is_sliceable(X, model.d):
+        X, _ = model._check_input(X, allow_empty=False)
+    n = X.shape[0]
+    if n == 0:
+        raise ValueError("X must contain at least one sample; got an empty array.")
+    if weights is not None:
+        weights = check_weights(weights, n)
+        if not weights.sum() > 0:
+            raise ValueError("weights must not all be zero: there is nothing to fit.")
+    generator = DataGenerator(X, weights, batch_size, shuffle=shuffle, random_state=random_state)
+    return _Cursor(model, generator), model._check_priors(n, labels, priors)
+
+
+def _is_sliceable(X, d):
+    """A numeric 2-D ndarray/memmap or a DataFrame of width ``d``, which batches can slice directly."""
+    if hasattr(X, "iloc") and hasattr(X, "columns"):
+        return X.shape[1] == d and all(k in "biuf" for k in X.dtypes.map(lambda t: t.kind))
+    return isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == d and X.dtype.kind in "biuf"
+
+
+class _Cursor:
+    """Walks through the batches of a source in pass order, wrapping around; each batch validated."""
+
+    def __init__(self, model, source):
+        self.model, self.source = model, source
+        self.n_batches = int(source.n_batches)
+        self._order, self._iter, self._index, self._first = None, None, 0, 0
+
+    def take(self, count):
+        """The next ``count`` batches as ``(batch id, X, weights, first row)``."""
+        out = []
+        for _ in range(count):
+            if self._index == 0:
+                self._start_pass()
+            b = self._order[self._index] if self._order is not None else self._index
+            if self._order is not None:
+                Xb, wb = self.source.batch(b)
+                first = self.source.slices[b].start
+            else:
+                try:
+                    Xb, wb = next(self._iter)
+                except StopIteration:
+                    raise ValueError(f"the data generator yielded {self._index} batches in a pass but declares "
+                                     f"n_batches={self.n_batches}.") from None
+                first = self._first
+            Xc, _ = self.model._check_input(Xb, allow_empty=False)
+            wc = np.ones(Xc.shape[0]) if wb is None else check_weights(wb, Xc.shape[0])
+            self._first = first + Xc.shape[0]
+            out.append((b, Xc, wc, first))
+            self._index = (self._index + 1) % self.n_batches
+        return out
+
+    def _start_pass(self):
+        self._first = 0
+        if isinstance(self.source, DataGenerator):
+            order = (self.source._rng.permutation(self.n_batches) if self.source.shuffle
+                     else np.arange(self.n_batches))
+            self._order = order
+        else:
+            self._iter = iter(self.source.batches())
+
+
 def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-           batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs, labels=None, priors=None):
+           batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs, labels=None, priors=None,
+           shuffle=False, random_state=None):
     """Run EM on ``model`` (see :meth:`GeneralMixtureModel.fit` for the parameters)."""
     inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), _OWNER)
     pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), _OWNER)
@@ -124,24 +196,20 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     return_history = check_bool(return_history, "return_history", _OWNER)
     verbose = check_bool(verbose, "verbose", _OWNER)
     n_jobs = resolve_n_jobs(n_jobs, _OWNER)
-    X2, _ = model._check_input(X, allow_empty=False)
-    w = check_weights(weights, X2.shape[0])
-    if not w.sum() > 0:
-        raise ValueError("weights must not all be zero: there is nothing to fit.")
-    log_priors = model._check_priors(X2.shape[0], labels, priors)
+    source, log_priors = batch_source(model, X, weights, batch_size, labels, priors, shuffle, random_state)
 
     saved = snapshot(model)
     try:
-        history = _run(model, X2, w, log_priors, inertia, pseudocount, stop_threshold, max_iterations,
-                       batch_size, batches_per_epoch, lr_decay, callbacks, verbose, n_jobs)
+        history = _run(model, source, log_priors, inertia, pseudocount, stop_threshold, max_iterations,
+                       batches_per_epoch, lr_decay, callbacks, verbose, n_jobs)
     except BaseException:
         restore(saved)
         raise
     return (model, history) if return_history else model
 
 
-def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-         batches_per_epoch, lr_decay, callbacks, verbose, n_jobs=1):
+def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_iterations, batches_per_epoch,
+         lr_decay, callbacks, verbose, n_jobs=1):
     history = History()
     cbs = [history] + callbacks
     for cb in cbs:
@@ -151,11 +219,10 @@ def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iter
             pass
     _call(cbs, "on_training_begin")
 
-    slices = batch_slices(X.shape[0], batch_size)
-    n_batches = len(slices)
+    n_batches = cursor.n_batches
     streaming = batches_per_epoch is not None and batches_per_epoch < n_batches
     latest_visit = np.full(n_batches, np.nan)  # each batch's log-likelihood at its latest visit
-    position, visited, last_pass_logp = 0, 0, None
+    visited, last_pass_logp = 0, None
     incremental = streaming and all(is_stackable(c) for c in _objects(model)[1:])
     # EM cannot lower the likelihood when every component's fit maximises it: a drop is then reported
     monotone = all(getattr(c, "_maximises_likelihood", False) for c in _objects(model)[1:])
@@ -170,22 +237,18 @@ def _run(model, X, w, log_priors, inertia, pseudocount, stop_threshold, max_iter
         epoch_start = time.time()
         step_size = 1.0 - (1.0 - inertia) * (2.0 + iteration) ** (-lr_decay)
         model.from_summaries(step_size, pseudocount)
-        if streaming:
-            batch_ids = [(position + i) % n_batches for i in range(batches_per_epoch)]
-            position = (position + batches_per_epoch) % n_batches
-        else:
-            batch_ids = range(n_batches)
-        if incremental:
-            batch_logp = np.empty(len(batch_ids))
-            for i, b in enumerate(batch_ids):
-                batch_logp[i], resp, stats = model._estep_totals(X[slices[b]], w[slices[b]],
-                                                                 _rows(log_priors, slices[b]), n_jobs,
-                                                                 slices[b].start)
+        batches = cursor.take(batches_per_epoch if streaming else n_batches)
+        batch_ids = [b for b, *_ in batches]
+        batch_logp = np.empty(len(batches))
+        for i, (b, Xb, wb, first) in enumerate(batches):
+            prior = None if log_priors is None else log_priors[first:first + Xb.shape[0]]
+            if incremental:
+                batch_logp[i], resp, stats = model._estep_totals(Xb, wb, prior, n_jobs, first)
                 batch_stats[b] = (resp, stats)
+            else:
+                batch_logp[i] = model._summarize_arrays(Xb, wb, prior, n_jobs, first)
+        if incremental:
             model._replace_summaries(*_total(batch_stats))
-        else:
-            batch_logp = np.array([model._summarize_arrays(X[slices[b]], w[slices[b]], _rows(log_priors, slices[b]),
-                                                           n_jobs, slices[b].start) for b in batch_ids])
         logp = float(batch_logp.sum())
         epoch_end = time.time()
         pass_improvement = np.nan

@@ -6,7 +6,7 @@ bounded by ``chunk × k``. Sample weights enter every step (a zero weight is the
 import numpy as np
 
 from ._validation import Interval, as_generator, check_int
-from .data import check_labels, check_weights, check_X
+from .data import check_labels, check_weights, check_X, is_generator
 
 __all__ = ["kmeans", "initial_mixture", "INITS"]
 
@@ -314,6 +314,10 @@ def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, ini
     """A mixture seeded by k-means: each component fitted to its cluster, weights the cluster shares."""
     if X is None:
         raise ValueError("X is required: the data to learn the mixture from.")
+    if is_generator(X):  # as pomegranate 0.x: k-means on the first batch, EM over every batch
+        if weights is not None or labels is not None:
+            raise ValueError("with a data generator, weights come from its batches and labels need an array X.")
+        X, weights = next(iter(X.batches()))
     d = np.shape(X)[1] if np.ndim(X) == 2 else 1
     factories = _component_factories(distributions, n_components, d)
     classes = _column_classes(distributions, d)

@@ -10,7 +10,7 @@ import numpy as np
 from ._math import logsumexp_rows
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
-from .data import batch_slices, check_labels, check_weights, check_X
+from .data import batch_slices, check_labels, check_weights, check_X, is_generator
 from .parallel import map_chunks, resolve_n_jobs
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
 
@@ -133,10 +133,24 @@ class GeneralMixtureModel(Model):
 
     def _checked(self, X, n_jobs):
         resolve_n_jobs(n_jobs, "GeneralMixtureModel")
+        if is_generator(X):  # batches are validated one at a time by _rowwise
+            return X, False
         return self._check_input(X)
 
     def _rowwise(self, fn, X, batch_size, n_jobs, out):
-        """``out[rows] = fn(X[rows], first_row)`` over chunks of ``batch_size`` rows, each split over threads."""
+        """``out[rows] = fn(X[rows], first_row)`` over chunks of ``batch_size`` rows, each split over threads.
+
+        ``X`` may be a data generator: its batches are validated and processed one at a time and the
+        results concatenated (``out`` is then ignored).
+        """
+        if is_generator(X):
+            parts, first = [], 0
+            for Xb, _ in X.batches():
+                Xc, _ = self._check_input(Xb)
+                parts.append(self._rowwise(lambda part, start: fn(part, first + start), Xc, batch_size, n_jobs,
+                                           np.empty((Xc.shape[0],) + out.shape[1:], dtype=out.dtype)))
+                first += Xc.shape[0]
+            return np.concatenate(parts) if parts else out
         threads = resolve_n_jobs(n_jobs)
         stackable = all(is_stackable(c) for c in self.distributions)
         for sl in self._chunks(X, batch_size):
@@ -194,7 +208,7 @@ class GeneralMixtureModel(Model):
         """
         X2, scalar = self._checked(X, n_jobs)
         out = self._rowwise(lambda part, _: logsumexp_rows(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
-                            np.empty(X2.shape[0]))
+                            np.empty(_rows_of(X2)))
         single = scalar or (self.d > 1 and np.ndim(X) == 1)
         return float(out[0]) if single else out
 
@@ -259,7 +273,7 @@ class GeneralMixtureModel(Model):
             wlp -= lse[:, None]
             return wlp
 
-        return self._rowwise(posterior, X2, batch_size, n_jobs, np.empty((X2.shape[0], self.n)))
+        return self._rowwise(posterior, X2, batch_size, n_jobs, np.empty((_rows_of(X2), self.n)))
 
     def predict_proba(self, X, n_jobs=1, batch_size=None):
         """Posterior probability ``P(component | x)``; each row sums to one.
@@ -306,7 +320,7 @@ class GeneralMixtureModel(Model):
             self._raise_impossible(np.max(wlp, axis=1), first=first)
             return np.argmax(wlp, axis=1)
 
-        return self._rowwise(most_probable, X2, batch_size, n_jobs, np.empty(X2.shape[0], dtype=np.int64))
+        return self._rowwise(most_probable, X2, batch_size, n_jobs, np.empty(_rows_of(X2), dtype=np.int64))
 
     def impute(self, X, n_jobs=1, batch_size=None):
         """Fill missing values with their conditional expectation under the fitted mixture.
@@ -517,6 +531,17 @@ class GeneralMixtureModel(Model):
             For malformed input or a sample (with positive weight) that no component can produce; the
             model is then unchanged.
         """
+        if is_generator(X):
+            from .em import batch_source, restore, snapshot
+
+            cursor, _ = batch_source(self, X, weights, None, labels, priors)
+            saved = snapshot(self)
+            try:  # all batches or none
+                return float(sum(self._summarize_arrays(Xb, wb, None, 1, first)
+                                 for _, Xb, wb, first in cursor.take(cursor.n_batches)))
+            except BaseException:
+                restore(saved)
+                raise
         X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
         return self._summarize_arrays(X2, w, self._check_priors(X2.shape[0], labels, priors))
@@ -567,7 +592,7 @@ class GeneralMixtureModel(Model):
 
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1, max_iterations=1e8,
             batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[], return_history=False,
-            verbose=False, n_jobs=1, *, labels=None, priors=None):
+            verbose=False, n_jobs=1, *, labels=None, priors=None, shuffle=False, random_state=None):
         """Fit the model by expectation–maximisation.
 
         Each epoch is an M-step from the accumulated statistics followed by an E-step over the data;
@@ -600,7 +625,7 @@ class GeneralMixtureModel(Model):
                       stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
                       batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
                       return_history=return_history, verbose=verbose, n_jobs=n_jobs, labels=labels,
-                      priors=priors)
+                      priors=priors, shuffle=shuffle, random_state=random_state)
 
     @classmethod
     def from_samples(cls, distributions, n_components=None, X=None, weights=None, n_init=1, init="kmeans++",
@@ -654,7 +679,7 @@ class GeneralMixtureModel(Model):
         model = initial_mixture(cls, distributions, n_components, X, weights, n_init=n_init, init=init,
                                 max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,
                                 labels=labels)
-        return model.fit(X, weights=weights, inertia=inertia, pseudocount=pseudocount,
+        return model.fit(X, weights=None if is_generator(X) else weights, inertia=inertia, pseudocount=pseudocount,
                          stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
                          batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
                          return_history=return_history, verbose=verbose, n_jobs=n_jobs, labels=labels,
@@ -724,6 +749,11 @@ class GeneralMixtureModel(Model):
         return f"GeneralMixtureModel([{comps}], weights={np.round(self._weights, 6).tolist()})"
 
 
+def _rows_of(X):
+    """The number of rows of an array (0 for a generator, whose results are concatenated instead)."""
+    return 0 if is_generator(X) else X.shape[0]
+
+
 def _add_all(values):
     """The sum of a sequence of ``Stats`` (or ``None`` for components that accumulate nothing)."""
     total = None
@@ -785,7 +815,11 @@ _LABELS_DOC = """\
             Labelled rows have fixed one-hot responsibilities; the others get the usual E-step.
         priors : array-like of shape (n_samples, n_components), default=None, keyword-only
             Soft knowledge: each row's prior over the components is multiplied by its row of
-            ``priors`` (one-hot rows are labels; rows of ones change nothing)."""
+            ``priors`` (one-hot rows are labels; rows of ones change nothing).
+        shuffle : bool, default=False, keyword-only
+            Visit the batches of each pass in a random order (opt-in; with ``batch_size``).
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, keyword-only
+            Seeds ``shuffle``."""
 for _method in (GeneralMixtureModel.fit, GeneralMixtureModel.from_samples.__func__):
     _method.__doc__ = _method.__doc__.replace("        {em_parameters}\n", _EM_PARAMETERS_DOC + "\n")
 GeneralMixtureModel.fit.__doc__ = GeneralMixtureModel.fit.__doc__.replace("        {labels_parameters}\n",
