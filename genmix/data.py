@@ -100,11 +100,16 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
                          f"expected shape (n_samples, {d}).")
     if not allow_empty and arr.shape[0] == 0:
         raise ValueError(f"{name} must contain at least one sample; got an empty array.")
-    if arr.dtype != object and np.isinf(arr).any():
+    if arr.dtype != object and _has_inf(arr):
         rows = np.unique(np.nonzero(np.isinf(arr))[0])[:5]
         raise ValueError(f"{name} contains infinite values (rows {rows.tolist()}...); only finite numbers and "
                          "NaN (missing) are allowed.")
     return arr, scalar
+
+
+def _has_inf(arr, chunk_rows=1 << 18):
+    """Whether ``arr`` holds an infinity, checked in row chunks (no full-size temporary for a memmap)."""
+    return any(np.isinf(arr[s:s + chunk_rows]).any() for s in range(0, arr.shape[0], chunk_rows))
 
 
 def check_weights(weights, n, *, name="weights"):
