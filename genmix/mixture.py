@@ -5,14 +5,17 @@ families makes one call per family), combines them with a guarded log-sum-exp, a
 its responsibilities to turn into sufficient statistics. ``summarize`` only adds statistics (the
 responsibility sums here, a ``Stats`` value in each component); ``from_summaries`` is the M-step.
 """
+import warnings
+
 import numpy as np
 
 from ._math import logsumexp_rows
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_labels, check_weights, check_X, is_generator
-from .parallel import map_chunks, resolve_n_jobs
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
+from .exceptions import NumericalWarning
+from .parallel import map_chunks, resolve_n_jobs
 
 __all__ = ["GeneralMixtureModel"]
 
@@ -570,9 +573,13 @@ class GeneralMixtureModel(Model):
         mass = self.summaries + pseudocount
         new_weights = mass / mass.sum()
         updates = []
-        for c in self.distributions:
+        for i, c in enumerate(self.distributions):
             if is_stackable(c) and not c.frozen and c.summaries is not None:
-                updates.append((c, c._new_params(c.summaries, inertia, pseudocount)))
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", NumericalWarning)
+                    updates.append((c, c._new_params(c.summaries, inertia, pseudocount)))
+                for w in caught:  # name the component a repair concerns, once per M-step
+                    warnings.warn(f"component {i}: {w.message}", w.category, stacklevel=2)
         for c, p in updates:  # every estimate computed and validated before anything is assigned
             if p is not None:
                 c._set_params(p)

@@ -274,3 +274,14 @@ def test_user_defined_column_inside_independent_components(rng):
     assert_allclose(custom.distributions[1].distributions[1].parameters,
                     builtin.distributions[1].distributions[1].parameters, rtol=1e-9)
     assert_allclose(custom.weights, builtin.weights, rtol=1e-9)
+
+
+def test_covariance_repair_warning_names_the_component():
+    from genmix import NumericalWarning
+
+    X = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])  # collinear
+    model = GeneralMixtureModel([MultivariateGaussianDistribution([5, 5], np.eye(2)),
+                                 MultivariateGaussianDistribution([1, 2], np.eye(2))], weights=[1e-300, 1.0])
+    with pytest.warns(NumericalWarning, match="component 1: .*min_covar"):
+        model.fit(X, max_iterations=1)
+    assert np.all(np.isfinite(model.log_probability(X)))
