@@ -1,0 +1,1 @@
+"""Reliability suite (issue 8): malformed input, NaN-free outputs, invariances and fuzzing, with counts."""
