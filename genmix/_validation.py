@@ -50,7 +50,7 @@ def check_scalar(value, name, interval, owner=None):
                 f"Got an array of shape {value.shape} instead."
             )
     value = float(value)
-    if np.isnan(value) or value not in interval:
+    if not np.isfinite(value) or value not in interval:  # no parameter takes an infinity
         raise ValueError(
             f"The {name!r} parameter{_owner(owner)} must be a float in the range {interval}. "
             f"Got {value!r} instead."
@@ -65,8 +65,9 @@ def check_bool(value, name, owner=None):
     return bool(value)
 
 
-def check_int(value, name, interval, owner=None, allow_none=False):
-    """Return ``value`` as an int; integer-valued floats such as ``1e8`` are accepted."""
+def check_int(value, name, interval, owner=None, allow_none=False, allow_inf=False):
+    """Return ``value`` as an int; integer-valued floats such as ``1e8`` are accepted (``inf`` only with
+    ``allow_inf``, for counts that may be unbounded such as ``max_iterations``)."""
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)):
@@ -76,7 +77,7 @@ def check_int(value, name, interval, owner=None, allow_none=False):
         out = operator.index(value)
     elif isinstance(value, numbers.Real) and np.isfinite(value) and float(value).is_integer():
         out = int(value)
-    elif isinstance(value, numbers.Real) and value == np.inf and interval.high == np.inf:
+    elif isinstance(value, numbers.Real) and value == np.inf and interval.high == np.inf and allow_inf:
         out = np.inf
     else:
         none = " or None" if allow_none else ""

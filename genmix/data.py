@@ -67,12 +67,17 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
     ValueError
         If ``X`` is ragged, has the wrong number of dimensions or columns, or holds infinities.
     """
+    if X is None:
+        raise TypeError(f"{name} must be array-like of numbers; got None.")
     if isinstance(X, (str, bytes)) and not allow_object:
         raise TypeError(f"{name} must be numeric array-like; got a {type(X).__name__}.")
     try:
         arr = np.asarray(X)
     except ValueError as exc:  # ragged nested lists
         raise ValueError(f"{name} must be a rectangular array of numbers; it is ragged ({exc}).") from None
+    if arr.dtype.kind in "cmM":
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype} (complex numbers, dates and "
+                        "durations are not accepted).")
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         try:
             arr = arr.astype(np.float64)
@@ -105,6 +110,19 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
         raise ValueError(f"{name} contains infinite values (rows {rows.tolist()}...); only finite numbers and "
                          "NaN (missing) are allowed.")
     return arr, scalar
+
+
+def n_columns(X, name="X"):
+    """The number of columns of ``X`` (1 for a 1-D sequence), checking first that it is rectangular."""
+    if X is None:
+        raise TypeError(f"{name} must be array-like; got None.")
+    try:
+        ndim, shape = np.ndim(X), np.shape(X)
+    except ValueError:
+        raise ValueError(f"{name} must be a rectangular array; it is ragged.") from None
+    if ndim > 2:
+        raise ValueError(f"{name} must be 1-D or 2-D of shape (n_samples, n_features); got {ndim} dimensions.")
+    return shape[1] if ndim == 2 else 1
 
 
 def _has_inf(arr, chunk_rows=1 << 18):

@@ -187,7 +187,7 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), _OWNER)
     pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), _OWNER)
     stop_threshold = check_scalar(stop_threshold, "stop_threshold", Interval(0.0, np.inf), _OWNER)
-    max_iterations = check_int(max_iterations, "max_iterations", Interval(0, np.inf), _OWNER)
+    max_iterations = check_int(max_iterations, "max_iterations", Interval(0, np.inf), _OWNER, allow_inf=True)
     batch_size = check_int(batch_size, "batch_size", Interval(1, np.inf), _OWNER, allow_none=True)
     batches_per_epoch = check_int(batches_per_epoch, "batches_per_epoch", Interval(1, np.inf), _OWNER,
                                   allow_none=True)

@@ -6,7 +6,7 @@ bounded by ``chunk × k``. Sample weights enter every step (a zero weight is the
 import numpy as np
 
 from ._validation import Interval, as_generator, check_int
-from .data import check_labels, check_weights, check_X, is_generator
+from .data import check_labels, check_weights, check_X, is_generator, n_columns
 
 __all__ = ["kmeans", "initial_mixture", "INITS"]
 
@@ -250,7 +250,15 @@ def _component_factories(distributions, n_components, d):
     def per_column(classes):
         return lambda X, w: IndependentComponentsDistribution.from_samples(X, w, distributions=list(classes))
 
+    def check_class(c):
+        from .distributions import Distribution
+
+        if not (isinstance(c, type) and (issubclass(c, Distribution)
+                                         or (hasattr(c, "from_samples") and hasattr(c, "blank")))):
+            raise ValueError(f"distributions must be distribution classes with from_samples and blank; got {c!r:.60}.")
+
     if isinstance(distributions, type):
+        check_class(distributions)
         if n_components is None:
             raise ValueError("n_components is required when distributions is a single class.")
         k = check_int(n_components, "n_components", Interval(1, np.inf))
@@ -263,6 +271,7 @@ def _component_factories(distributions, n_components, d):
             if not isinstance(c, type):
                 raise ValueError("must pass in uninitialized distributions: the list holds an instance "
                                  f"({c!r:.60}); give classes, or build the model from instances directly.")
+            check_class(c)
         if d == 1:
             return [single(c) for c in distributions]
         if len(distributions) == d:
@@ -295,7 +304,11 @@ def kmeans_features(X, classes):
         col = X[:, j]
         if getattr(cls, "_accepts_objects", False):
             missing = np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.size)
-            cats = list(dict.fromkeys(v for v, m in zip(col.tolist(), missing) if not m))
+            try:
+                cats = list(dict.fromkeys(v for v, m in zip(col.tolist(), missing) if not m))
+            except TypeError:
+                raise TypeError(f"column {j} of X holds an unhashable value; categories must be hashable "
+                                "(strings, numbers, booleans).") from None
             lookup = {c: i for i, c in enumerate(cats)}
             onehot = np.zeros((col.size, len(cats)))
             rows = np.nonzero(~missing)[0]
@@ -318,12 +331,17 @@ def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, ini
         if weights is not None or labels is not None:
             raise ValueError("with a data generator, weights come from its batches and labels need an array X.")
         X, weights = next(iter(X.batches()))
-    d = np.shape(X)[1] if np.ndim(X) == 2 else 1
+    d = n_columns(X)
+    listed = [distributions] if isinstance(distributions, type) else \
+        list(distributions) if isinstance(distributions, (list, tuple)) else []
+    X2, _ = check_X(X, d, allow_empty=False,
+                    allow_object=any(getattr(c, "_accepts_objects", False) for c in listed))
+    w = check_weights(weights, X2.shape[0])
+    if isinstance(n_components, (int, np.integer)) and not isinstance(n_components, (bool, np.bool_)) \
+            and n_components > X2.shape[0]:  # before anything of that size is built
+        raise ValueError(f"n_components={n_components} is larger than the number of samples ({X2.shape[0]}).")
     factories = _component_factories(distributions, n_components, d)
     classes = _column_classes(distributions, d)
-    X2, _ = check_X(X, d, allow_empty=False,
-                    allow_object=any(getattr(c, "_accepts_objects", False) for c in classes))
-    w = check_weights(weights, X2.shape[0])
     k = len(factories)
     known = None if labels is None else check_labels(labels, X2.shape[0], k)
     _, labels = kmeans(kmeans_features(X2, classes), k, w, init=init, n_init=n_init,

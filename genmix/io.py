@@ -26,12 +26,17 @@ def _registry():
 
 def to_json(obj, separators=(",", " : "), indent=4):
     """``json.dumps(obj.to_dict())`` with pomegranate 0.x's formatting."""
-    return json.dumps(obj.to_dict(), separators=separators, indent=indent)
+    if not (isinstance(separators, (tuple, list)) and len(separators) == 2
+            and all(isinstance(s, str) for s in separators)):
+        raise TypeError(f"separators must be a pair of strings (item, key); got {separators!r:.60}.")
+    if indent is not None and (isinstance(indent, bool) or not isinstance(indent, (int, str))):
+        raise TypeError(f"indent must be None, an int or a string; got {indent!r:.60}.")
+    return json.dumps(obj.to_dict(), separators=tuple(separators), indent=indent)
 
 
 def to_yaml(obj):
-    """``obj.to_dict()`` as YAML (keys sorted, as pomegranate 0.x wrote them)."""
-    return yaml.safe_dump(obj.to_dict())
+    """``obj.to_dict()`` as YAML, keys in document order (a Discrete table's order is kept)."""
+    return yaml.safe_dump(obj.to_dict(), sort_keys=False)  # key order matters for a Discrete table
 
 
 def numeric(value, path, depth=0):
@@ -137,7 +142,10 @@ def _read_text(s, what):
         with open(s, encoding="utf-8") as fh:
             return fh.read(MAX_DOCUMENT_CHARS + 1)
     if isinstance(s, bytes):
-        s = s.decode("utf-8")
+        try:
+            s = s.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"the {what.upper()} document is not UTF-8 text: {exc}") from None
     if not isinstance(s, str):
         raise TypeError(f"from_{what} takes {what.upper()} text or a file path; got {type(s).__name__}.")
     return s
@@ -178,7 +186,9 @@ def from_yaml(s, expected=None):
     def loads(text):
         try:
             return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
+        except RecursionError:
+            raise  # reported as "nested too deeply" by _parse
+        except Exception as exc:  # PyYAML's safe constructors raise many types for malformed typed scalars
             raise ValueError(f"not valid plain YAML (tags that construct Python objects are refused): "
                              f"{str(exc)[:300]}") from None
 

@@ -114,9 +114,10 @@ class GeneralMixtureModel(Model):
             raise ValueError(f"weights must have one entry per component ({k}); got {w.size}.")
         if not np.all(np.isfinite(w)) or np.any(w < 0):
             raise ValueError(f"weights must be finite and non-negative; got {w.tolist()}.")
-        if not w.sum() > 0:
+        total = w.sum()
+        if not total > 0:
             raise ValueError("weights must not all be zero.")
-        return w / w.sum()
+        return w if abs(total - 1.0) <= 4 * np.finfo(float).eps * k else w / total  # normalised input stays exact
 
     @property
     def log_weights(self):
@@ -358,6 +359,9 @@ class GeneralMixtureModel(Model):
         from .distributions.discrete import _is_missing
 
         X2, _ = self._checked(X, n_jobs)
+        if X2.dtype == object:  # validate every row's values (numbers in numeric columns, hashable categories)
+            for sl in self._chunks(X2, batch_size):
+                group_log_probability(self.distributions, X2[sl])
         out = X2.copy()
         if X2.dtype == object:
             missing = np.vectorize(_is_missing, otypes=[bool])(X2) if X2.size else np.zeros(X2.shape, bool)
@@ -405,10 +409,11 @@ class GeneralMixtureModel(Model):
         accuracy : float
             The fraction of samples whose predicted component equals ``y``.
         """
-        y = np.asarray(y).reshape(-1)
         pred = self.predict(X)
-        if y.shape[0] != pred.shape[0]:
-            raise ValueError(f"y has {y.shape[0]} labels but X has {pred.shape[0]} samples.")
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != pred.shape[0]:
+            raise ValueError(f"y must be 1-D with one label per sample ({pred.shape[0]}); got shape {y.shape}.")
+        y = check_labels(y, y.shape[0], self.n, name="y")
         return float(np.mean(pred == y))
 
     # -- EM pieces ------------------------------------------------------------------------------------------
@@ -709,7 +714,7 @@ class GeneralMixtureModel(Model):
             A single sample when ``n == 1`` (as in pomegranate 0.x), else an array of ``n`` samples
             (1-D for a univariate model).
         """
-        n = check_int(n, "n", Interval(0, np.inf), "GeneralMixtureModel.sample")
+        n = check_int(n, "n", Interval(0, 2**40), "GeneralMixtureModel.sample")
         rng = as_generator(random_state)
         counts = rng.multinomial(n, self._weights)
         parts = []

@@ -247,6 +247,9 @@ class Distribution(Model):
 
     @parameters.setter
     def parameters(self, values):
+        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"parameters of {self.name} must be a list ({', '.join(self._param_names)}); "
+                            f"got {type(values).__name__}.")
         values = list(values)
         if len(values) != len(self._param_names):
             raise ValueError(f"parameters of {self.name} must be a list of {len(self._param_names)} values "
@@ -404,7 +407,7 @@ class Distribution(Model):
         from .._validation import check_int
 
         rng = as_generator(random_state)
-        m = 1 if n is None else check_int(n, "n", Interval(0, np.inf), self.name)
+        m = 1 if n is None else check_int(n, "n", Interval(0, 2**40), self.name)
         draws = self._sample_n(rng, m)
         if n is None:
             return float(draws[0]) if self.d == 1 else draws[0]

@@ -173,5 +173,7 @@ class DirichletDistribution(Distribution):
         distribution : DirichletDistribution
             The fitted distribution.
         """
-        d = np.shape(X)[1] if np.ndim(X) == 2 else 2
-        return cls.blank(d).fit(X, weights)
+        from ..data import n_columns
+
+        d = n_columns(X)
+        return cls.blank(d if np.ndim(X) == 2 else 2).fit(X, weights)

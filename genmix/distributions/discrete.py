@@ -32,8 +32,21 @@ def encode(column, keys):
     The lookup is a dict probe per value (categorical columns have no vectorised numpy equivalent).
     """
     lookup = {k: i for i, k in enumerate(keys)}
-    return np.fromiter((_MISSING if _is_missing(v) else lookup.get(v, _UNKNOWN) for v in column),
-                       dtype=np.intp, count=len(column))
+    try:
+        return np.fromiter((_MISSING if _is_missing(v) else lookup.get(v, _UNKNOWN) for v in column),
+                           dtype=np.intp, count=len(column))
+    except TypeError:
+        bad = next(v for v in column if not _hashable(v))
+        raise TypeError(f"X holds the unhashable value {bad!r:.40} in a categorical column; categories must be "
+                        "hashable (strings, numbers, booleans).") from None
+
+
+def _hashable(v):
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
 
 
 def _union(key_lists):
@@ -76,7 +89,8 @@ def _logpdf(X, keys, log_probs):
 
 def _suffstats(X, R, keys, **_):
     column = X[:, 0]
-    observed = [v for v in dict.fromkeys(column.tolist()) if not _is_missing(v)]
+    codes = encode(column, keys)  # validates the values (hashable) first
+    observed = [v for v in dict.fromkeys(column[codes == _UNKNOWN].tolist())]
     keys = _union([keys, observed])
     codes = encode(column, keys)
     valid = codes >= 0
@@ -200,7 +214,12 @@ class DiscreteDistribution(Distribution):
 
     @parameters.setter
     def parameters(self, values):
-        self._set_params(self._check_params(characters=list(values)[0]))
+        if isinstance(values, (str, bytes, dict)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"parameters of {self.name} must be a list holding one dict; got {type(values).__name__}.")
+        values = list(values)
+        if len(values) != 1:
+            raise ValueError(f"parameters of {self.name} must be a list holding one dict; got {len(values)} items.")
+        self._set_params(self._check_params(characters=values[0]))
 
     def keys(self):
         """The keys, in order.
@@ -264,7 +283,7 @@ class DiscreteDistribution(Distribution):
         if not isinstance(table, dict):
             raise ValueError(f"{path}: the parameter of {cls.__name__} must be a mapping {{key: probability}}.")
         dtype = doc.get("dtype", "str")
-        revive = _REVIVE.get(dtype)
+        revive = _REVIVE.get(dtype) if isinstance(dtype, str) else None
         if revive is None:
             raise ValueError(f"{path}: unknown dtype {dtype!r:.40}; expected one of {sorted(_REVIVE)}.")
         out = {}
@@ -296,6 +315,8 @@ class DiscreteDistribution(Distribution):
         distribution : DiscreteDistribution
             The fitted distribution.
         """
+        if keys is not None and (isinstance(keys, (str, bytes)) or not hasattr(keys, "__iter__")):
+            raise TypeError(f"keys must be an iterable of hashable keys; got {type(keys).__name__}.")
         keys = list(dict.fromkeys(keys)) if keys is not None else []
         d = cls({k: 1.0 / len(keys) for k in keys})
         d.summarize(X, weights)

@@ -259,8 +259,15 @@ class IndependentComponentsDistribution(Distribution):
         if distributions is None:
             raise ValueError("IndependentComponentsDistribution.from_samples needs 'distributions': a class or "
                              "a list of one class per column.")
-        d = np.shape(X)[1] if np.ndim(X) == 2 else 1
+        from ..data import n_columns
+
+        d = n_columns(X)
+        if np.ndim(X) != 2:
+            raise ValueError(f"X must be 2-D of shape (n_samples, n_columns); got {np.ndim(X)} dimension(s).")
         classes = list(distributions) if isinstance(distributions, (list, tuple)) else [distributions] * d
+        for c in classes:
+            if not (isinstance(c, type) and hasattr(c, "blank")):
+                raise ValueError(f"distributions must be distribution classes (with blank()); got {c!r:.60}.")
         if len(classes) != d:
             raise ValueError(f"'distributions' must give one class per column ({d}); got {len(classes)}.")
         model = cls([c.blank() for c in classes], distribution_weights)

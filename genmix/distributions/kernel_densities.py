@@ -81,6 +81,9 @@ class KernelDensity(Distribution):
     @classmethod
     def _check_params(cls, points, bandwidth, weights):
         name = cls.__name__
+        if np.ndim(points) > 1 and not (np.ndim(points) == 2 and np.shape(points)[1] == 1):
+            raise ValueError(f"The 'points' parameter of {name} must be 1-D (univariate kernels); got shape "
+                             f"{np.shape(points)}.")
         try:
             mu = np.array(points, dtype=np.float64).reshape(-1)
             w = None if weights is None else np.array(weights, dtype=np.float64).reshape(-1)
@@ -92,7 +95,9 @@ class KernelDensity(Distribution):
         if w.size != mu.size or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
             raise ValueError(f"The 'weights' parameter of {name} must hold {mu.size} non-negative finite numbers "
                              "that do not all vanish.")
-        return {"points": mu, "bandwidth": check_scalar(bandwidth, "bandwidth", _POS, name), "weights": w / w.sum()}
+        total = w.sum()
+        w = w if abs(total - 1.0) <= 4 * np.finfo(float).eps * w.size else w / total  # keep normalised input exact
+        return {"points": mu, "bandwidth": check_scalar(bandwidth, "bandwidth", _POS, name), "weights": w}
 
     @classmethod
     def _stack_logpdf(cls, X, components):

@@ -374,5 +374,6 @@ class MultivariateGaussianDistribution(Distribution):
         distribution : MultivariateGaussianDistribution
             The fitted distribution.
         """
-        d = np.shape(X)[1] if np.ndim(X) == 2 else 1
-        return cls.blank(d).fit(X, weights)
+        from ..data import n_columns
+
+        return cls.blank(n_columns(X)).fit(X, weights)

@@ -22,7 +22,8 @@ def _logpdf(X, mean, std):
     x = X[:, :1]
     lp = x - mean  # one (n, k) array, updated in place
     lp /= std
-    lp *= lp
+    with np.errstate(over="ignore"):  # beyond ~1e154 standard deviations: -inf, as it should be
+        lp *= lp
     lp *= -0.5
     lp -= np.log(std) + 0.5 * LOG_2PI
     missing = np.isnan(x[:, 0])

@@ -644,82 +644,8 @@ add("GeneralMixtureModel.from_yaml[distribution-document]", None,
 add("ExponentialDistribution.from_json[normal-document]", None,
     lambda _: ExponentialDistribution.from_json(json.dumps(NORMAL_DOC)), "ExponentialDistribution", *DOC_KEYWORDS)
 
-# -- genuine genmix bugs this table found: each test is kept as it should be and marked xfail(strict=True) -----------
-_INF_INT = ("check_int accepts float('inf') for an int parameter whose range is unbounded above, so the infinity "
-            "reaches numpy (OverflowError, an unclear TypeError or RuntimeWarning 'invalid value encountered in cast')")
-_COMPLEX = "complex X is cast to float64 with a ComplexWarning (the imaginary part is silently dropped)"
-_DATETIME = "datetime64 X is silently cast to float64 (days since the epoch) instead of being refused as non-numeric"
-_UNHASHABLE = ("an unhashable value (a dict) in a categorical column raises TypeError: unhashable type: 'dict', "
-               "not naming X")
-_SHAPE_FIRST = ("from_samples calls np.shape/np.ndim on X before validating it: numpy's 'inhomogeneous shape' "
-                "ValueError does not name X")
-_IMPUTE = "impute() on mixed-type (object) data validates only rows with a missing value; other rows pass unchecked"
-_NOT_ITERABLE = ("the parameters setter calls list(values): TypeError \"'int' object is not iterable\" does not "
-                 "name parameters")
-_DTYPE = "an unhashable 'dtype' in a Discrete document raises TypeError: unhashable type: 'list'"
-KNOWN_BUGS = {
-    "gmm1.fit[pseudocount=inf]": "pseudocount=inf is accepted (range [0, inf] closed) and makes NaN mixture weights "
-                                 "(RuntimeWarning: invalid value encountered in divide)",
-    "gmm1.from_summaries[pseudocount=inf]": "pseudocount=inf is accepted and makes NaN mixture weights",
-    "gmm1.sample[n=inf]": _INF_INT,
-    "gmm1.sample[n=100000000000000000000]": "sample(10**20) raises OverflowError from numpy, not a ValueError naming n",
-    "from_samples[n_components=inf]": _INF_INT,
-    "gmm1.to_json[separators=5]": "to_json passes separators straight to json.dumps: TypeError 'cannot unpack "
-                                  "non-iterable int object' does not name separators",
-    "gmm1.to_json[indent=list]": "to_json passes indent straight to json.dumps: the TypeError does not name indent",
-    "gmm1.score[y=strings]": "score() compares predictions with non-integer labels and silently returns 0.0",
-    "gmm1.score[y=non-integer]": "score() accepts non-integer component labels and silently returns an accuracy",
-    "gmm1.fit[X=none]": "fit(None) is read as one missing value and silently fits nothing",
-    "from_samples[Normal, X=ragged]": _SHAPE_FIRST,
-    "from_samples[MVN, X=ragged]": _SHAPE_FIRST,
-    "MultivariateGaussianDistribution.from_samples[X=ragged]": _SHAPE_FIRST,
-    "DirichletDistribution.from_samples[X=ragged]": _SHAPE_FIRST,
-    "IndependentComponentsDistribution.from_samples[X=ragged]": _SHAPE_FIRST,
-    "IndependentComponentsDistribution.from_samples[X=3d]": "from_samples takes the number of columns from "
-        "np.shape(X) before validating X: a 3-D X is reported as a mismatch of 'distributions' with 1 column",
-    "IndependentComponentsDistribution.from_samples[X=row-too-long]": "from_samples reads a 1-D row as one column: "
-        "the message blames 'distributions' (1 column expected), not X",
-    "from_samples[distributions=builtin-class]": "from_samples(int, ...) raises AttributeError (no attribute 'blank')",
-    "from_samples[distributions=object-class]": "from_samples(object, ...) raises AttributeError",
-    "IndependentComponentsDistribution.from_samples[distributions=int]": "raises AttributeError "
-                                                                         "('int' object has no attribute 'blank')",
-    "DiscreteDistribution.from_samples[keys=5]": "keys=5 gives TypeError \"'int' object is not iterable\", not "
-                                                 "naming keys",
-    "DiscreteDistribution.parameters[empty]": "the parameters setter indexes values[0]: IndexError on []",
-    "from_dict[discrete-dtype-list]": _DTYPE,
-    "from_json[discrete-dtype-list]": _DTYPE,
-    "from_yaml[discrete-dtype-list]": _DTYPE,
-    "from_json[text=non-utf8-bytes]": "bytes that are not UTF-8 raise UnicodeDecodeError, not a plain ValueError",
-    "from_yaml[text=non-utf8-bytes]": "bytes that are not UTF-8 raise UnicodeDecodeError, not a plain ValueError",
-    "from_yaml[text=bad-timestamp]": "PyYAML's timestamp constructor raises AttributeError ('NoneType' object has "
-                                     "no attribute 'groupdict'); from_yaml catches only yaml.YAMLError",
-    "from_yaml[text=bad-bool]": "PyYAML's bool constructor raises KeyError('maybe'); from_yaml catches only YAMLError",
-    "from_yaml[text=bad-timestamp-date]": "PyYAML's ValueError 'month must be in 1..12' escapes without naming the "
-                                          "document",
-    "from_yaml[text=bad-int]": "PyYAML's ValueError \"invalid literal for int() with base 10: 'x'\" escapes "
-                               "without naming the document",
-    "from_yaml[text=bad-float]": "PyYAML's ValueError \"could not convert string to float: 'x'\" escapes without "
-                                 "naming the document",
-    "from_samples[Normal, X=complex]": _COMPLEX,
-    "from_samples[MVN, X=complex]": _COMPLEX,
-    "from_samples[Normal, X=datetime]": _DATETIME,
-    "from_samples[Discrete, X=unhashable]": _UNHASHABLE,
-}
-for _m in X_METHODS:
-    KNOWN_BUGS[f"gmm1.{_m}[X=complex]"] = _COMPLEX
-    KNOWN_BUGS[f"gmm2.{_m}[X=complex]"] = _COMPLEX
-    KNOWN_BUGS[f"gmm1.{_m}[X=datetime]"] = _DATETIME
-    if _m != "impute":
-        KNOWN_BUGS[f"gmm_mixed.{_m}[X=unhashable-category]"] = _UNHASHABLE
-for _label in ("string-in-numeric-column", "inf-in-numeric-column", "unhashable-category"):
-    KNOWN_BUGS[f"gmm_mixed.impute[X={_label}]"] = _IMPUTE
-for _name in FAMILY_SPECS:
-    KNOWN_BUGS[f"{_name}.sample[n=inf]"] = _INF_INT
-    KNOWN_BUGS[f"{_name}.parameters[not-a-list]"] = _NOT_ITERABLE
-for _op in ("log_probability", "fit", "summarize", "from_samples"):
-    KNOWN_BUGS[f"DiscreteDistribution.{_op}[X=unhashable]"] = _UNHASHABLE
-for _kd in ("GaussianKernelDensity", "UniformKernelDensity", "TriangleKernelDensity"):
-    KNOWN_BUGS[f"{_kd}[10:([[1.0, 2.0], [3.0, 4.0]],)|{{}}]"] = "a 2-D 'points' array is silently flattened"
+# -- genmix bugs this table found are fixed; a new one is kept as a strict xfail with its reason here ---------------
+KNOWN_BUGS = {}
 
 RESULTS = {}
 
@@ -791,8 +717,6 @@ def test_zz_totals(capsys):
     assert not unexpected, unexpected
 
 
-@pytest.mark.xfail(strict=True, reason="from_samples builds a list of n_components factories (8 bytes each) before "
-                                       "checking n_components against the data: 10**9 takes ~10 s and 8 GB")
 def test_absurd_n_components_is_refused_before_allocating():
     import tracemalloc
 

@@ -240,19 +240,15 @@ def test_every_family_round_trips_through_json_and_yaml(name):
     check()
 
 
-_RENORMALISED = ("genmix bug: from_json/from_yaml renormalise the stored kernel weights (w / w.sum()), so a round "
-                 "trip moves them by an ulp whenever their float sum is not exactly 1 (e.g. six equal weights: "
-                 "0.16666666666666666 -> 0.16666666666666669) and log_probability changes in the last bits")
 _KERNELS = ("GaussianKernelDensity", "UniformKernelDensity", "TriangleKernelDensity")
 EXACT = dict(FAMILIES)
-EXACT["IndependentComponentsDistribution"] = st.builds(  # (kernel columns have their own, known, test)
+EXACT["IndependentComponentsDistribution"] = st.builds(  # (kernel columns are covered by their own rows)
     IndependentComponentsDistribution,
     st.lists(st.one_of(*[v for k, v in NUMERIC_UNIVARIATE.items() if k not in _KERNELS], discrete()), min_size=1,
              max_size=3), frozen=_frozen())
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=_RENORMALISED))
-                                  if n in _KERNELS else n for n in sorted(EXACT)])
+@pytest.mark.parametrize("name", sorted(EXACT))
 def test_every_family_round_trips_exactly(name):
     @settings(deadline=None, max_examples=15, phases=[Phase.explicit, Phase.generate])
     @given(EXACT[name])
@@ -266,9 +262,6 @@ def test_the_round_trip_table_covers_every_family():
     assert set(FAMILIES) == set(REGISTRY) == set(EXACT)
 
 
-@pytest.mark.xfail(strict=True, reason="genmix bug: to_yaml sorts the keys of a DiscreteDistribution's table "
-                                       "(yaml.safe_dump(sort_keys=True)), so from_yaml(to_yaml(d)) has its keys in "
-                                       "another order and the same seed then draws different samples")
 def test_yaml_round_trip_keeps_the_draws_of_a_discrete_distribution():
     d = DiscreteDistribution({"b": 0.25, "a": 0.75})
     back = genmix.from_yaml(d.to_yaml())
@@ -303,9 +296,6 @@ def _prop_mixtures_round_trip_exactly(model):
     _round_trips(model, exact=True)
 
 
-@pytest.mark.xfail(strict=True, reason="genmix bug: loading a mixture renormalises its stored weights, so a round "
-                                       "trip moves them by an ulp (weights [12, 6, 5]/23: 0.5217391304347826 -> "
-                                       "0.5217391304347827) and log_probability changes in the last bits")
 def test_mixtures_round_trip_exactly():
     _prop_mixtures_round_trip_exactly()
 
@@ -464,9 +454,6 @@ def _prop_typed_yaml_scalars_give_a_model_or_a_plain_error(tag, text):
     _load_or_refuse(genmix.from_yaml, f"class: Distribution\nname: NormalDistribution\nparameters: [{tag} {text!r}, 1]")
 
 
-@pytest.mark.xfail(strict=True, reason="genmix bug: from_yaml catches only yaml.YAMLError, but PyYAML's safe "
-                                       "constructors raise other errors for malformed typed scalars: '!!timestamp x' "
-                                       "AttributeError, '!!bool maybe' KeyError")
 def test_typed_yaml_scalars_give_a_model_or_a_plain_error():
     _prop_typed_yaml_scalars_give_a_model_or_a_plain_error()
 
@@ -602,8 +589,6 @@ def _prop_fuzzed_arrays_including_complex_values(case):
     _check_array_contract(*case)
 
 
-@pytest.mark.xfail(strict=True, reason="genmix bug: complex X is cast to float64 with a ComplexWarning (imaginary "
-                                       "part dropped) instead of a TypeError")
 def test_fuzzed_arrays_including_complex_values():
     _prop_fuzzed_arrays_including_complex_values()
 
