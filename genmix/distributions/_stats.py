@@ -139,8 +139,9 @@ def moment_stats_1d(x, R):
     mean = np.where(w > 0, (x @ R) / safe_w, 0.0)
     diff = x[:, None] - mean[None, :]
     correction = np.where(w > 0, np.einsum("nk,nk->k", R, diff) / safe_w, 0.0)
-    diff *= diff
-    m2 = np.maximum(np.einsum("nk,nk->k", R, diff) - w * correction * correction, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # spreads beyond ~1e154 overflow to inf, then refused
+        diff *= diff
+        m2 = np.maximum(np.einsum("nk,nk->k", R, diff) - w * correction * correction, 0.0)
     return MomentStats(w, mean + correction, m2)
 
 

@@ -576,9 +576,6 @@ def _prop_fuzzed_arrays_with_extreme_magnitudes(case):
     _check_array_contract(*case)
 
 
-@pytest.mark.xfail(strict=True, reason="genmix bug: a finite point more than ~1.3e154 standard deviations from a "
-                                       "Normal component overflows ((x - mean)/std)**2: RuntimeWarning 'overflow "
-                                       "encountered in multiply' escapes log_probability/predict_proba/fit/summarize")
 def test_fuzzed_arrays_with_extreme_magnitudes():
     _prop_fuzzed_arrays_with_extreme_magnitudes()
 
