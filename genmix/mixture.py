@@ -201,7 +201,7 @@ class GeneralMixtureModel(Model):
             The samples; NaN marks a missing value. For a univariate model a 1-D array is
             ``n_samples`` samples.
         n_jobs : int, default=1
-            Accepted for compatibility; the results do not depend on it.
+            Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory.
 
@@ -224,7 +224,7 @@ class GeneralMixtureModel(Model):
         X : float or array-like of shape (n_samples,) or (n_samples, d)
             The samples; NaN marks a missing value.
         n_jobs : int, default=1
-            Accepted for compatibility; the results do not depend on it.
+            Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory.
 
@@ -254,7 +254,7 @@ class GeneralMixtureModel(Model):
         X : array-like of shape (n_samples, d)
             The samples; NaN marks a missing value.
         n_jobs : int, default=1
-            Accepted for compatibility; the results do not depend on it.
+            Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory.
 
@@ -287,7 +287,7 @@ class GeneralMixtureModel(Model):
         X : array-like of shape (n_samples, d)
             The samples; NaN marks a missing value.
         n_jobs : int, default=1
-            Accepted for compatibility; the results do not depend on it.
+            Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory.
 
@@ -308,7 +308,7 @@ class GeneralMixtureModel(Model):
         X : array-like of shape (n_samples, d)
             The samples; NaN marks a missing value.
         n_jobs : int, default=1
-            Accepted for compatibility; the results do not depend on it.
+            Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory.
 
@@ -341,7 +341,7 @@ class GeneralMixtureModel(Model):
         X : array-like of shape (n_samples, d)
             The samples; NaN (and, for discrete columns, None) marks a missing value.
         n_jobs : int, default=1
-            Accepted for compatibility; the results do not depend on it.
+            Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Process in chunks of this many rows to bound memory.
 
@@ -818,8 +818,8 @@ _EM_PARAMETERS_DOC = """\
         verbose : bool, default=False
             Print the improvement and time of each epoch.
         n_jobs : int, default=1
-            Accepted for compatibility; results are identical for every value (the E-step currently
-            runs in the calling thread)."""
+            Threads to split each batch's E-step over (-1: all cores; BLAS is pinned to one thread
+            meanwhile). Results equal those of one thread up to rounding."""
 
 _LABELS_DOC = """\
         labels : array-like of int of shape (n_samples,), default=None, keyword-only
