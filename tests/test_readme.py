@@ -1,0 +1,17 @@
+"""The README's Python example runs and shows the documented numbers."""
+import re
+from pathlib import Path
+
+import numpy as np
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_example_runs(capsys):
+    code = re.search(r"## Example\n\n```python\n(.*?)```", README.read_text(), re.S).group(1)
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    clf = namespace["clf"]
+    assert np.isclose(clf.weights[0], 0.6012087742535696, rtol=1e-9)
+    assert '"class" : "GeneralMixtureModel"' in capsys.readouterr().out
+    assert namespace["fitted"].n == 2
