@@ -304,11 +304,14 @@ class Distribution(Model):
         """Validated statistics of ``(X, weights)`` under the current parameters."""
         X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
-        if self._fixed_support:
-            self._check_support(X2, w)
-        return type(self)._suffstats(X2, w[:, None], **type(self)._gather([self]))
+        self._check_support(X2, w)
+        return type(self)._stack_suffstats(X2, w[:, None], [self])[0]
 
     def _check_support(self, X, w):
+        """Raise naming the rows (with positive weight) outside the support; families whose support is a
+        parameter (``_fixed_support = False``) accept any row."""
+        if not self._fixed_support:
+            return
         lp = type(self)._stack_logpdf(_input_for(type(self), X), [self])[:, 0]
         bad = np.isneginf(lp) & (w > 0)
         if bad.any():

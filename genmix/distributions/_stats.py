@@ -19,11 +19,6 @@ class Stats:
         """The statistics of component ``i``, as a stack of size 1."""
         return type(self)(**{f.name: getattr(self, f.name)[i:i + 1] for f in dataclasses.fields(self)})
 
-    @property
-    def total_weight(self):
-        """Σw per component, shape ``(k,)``."""
-        return self.w
-
 
 @dataclasses.dataclass(frozen=True)
 class SumStats(Stats):
@@ -105,11 +100,6 @@ class TupleStats(Stats):
         return TupleStats(tuple(None if a is None else a * c for a in self.children))
 
     __rmul__ = __mul__
-
-    @property
-    def total_weight(self):
-        ws = [c.total_weight for c in self.children if c is not None]
-        return ws[0] if ws else np.zeros(1)
 
 
 def sum_stats_1d(x, R, transform=None):

@@ -131,15 +131,10 @@ class IndependentComponentsDistribution(Distribution):
                       for j in range(X.shape[1])]
         return [TupleStats(tuple(col[i] for col in per_column)) for i in range(len(components))]
 
-    def _stats_of(self, X, weights):
-        from ..data import check_weights
-
-        X2, _ = self._check_input(X)
-        w = check_weights(weights, X2.shape[0])
+    def _check_support(self, X, w):
+        """Each column against its own distribution's support."""
         for j, child in enumerate(self.distributions):
-            if child._fixed_support:
-                child._check_support(X2[:, j:j + 1], w)
-        return self._stack_suffstats(X2, w[:, None], [self])[0]
+            child._check_support(X[:, j:j + 1], w)
 
     def _new_params(self, stats, inertia, pseudocount):
         new = []

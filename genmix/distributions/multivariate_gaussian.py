@@ -143,9 +143,9 @@ def _suffstats(X, R, means, prec_chol, **_):
         return moment_stats(X, R)
     k, d = means.shape
     w, mean, m2 = np.empty(k), np.empty((k, d)), np.empty((k, d, d))
+    filled_all = X.copy()  # one buffer: each component overwrites only the incomplete rows
     for j in range(k):
         missing, (filled, _, _, conditionals) = _conditioned(X, nanmask, means[j], prec_chol[j])
-        filled_all = X.copy()
         filled_all[missing.rows] = filled
         correction = np.zeros((d, d))  # Σ r · Cov[x_m | x_o], embedded at (m, m)
         r = R[missing.rows, j]
