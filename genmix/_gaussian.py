@@ -34,7 +34,7 @@ _EPS = np.finfo(np.float64).eps
 #: The largest acceptable estimated relative rounding error of a log density or a variance.
 _TOLERANCE = 1e-10
 #: Bytes of one feature block (rows × features × 8): a few MiB keeps it in the last-level cache.
-_BLOCK_BYTES = 2 ** 21
+_BLOCK_BYTES = 5 * 2 ** 20
 #: How many rows of a batch give the common shift ``c``.
 _SHIFT_ROWS = 4096
 #: Data magnitudes and log-density terms must stay below this for the expansion (else: general path).
@@ -59,7 +59,8 @@ class GaussianEStep:
         self.k, self.d = means.shape
         d = self.d
         self.n_features = 1 + d + (d * (d + 1) // 2 if kind == "full" else d)
-        self.block_rows = int(np.clip(_BLOCK_BYTES // (8 * self.n_features), 256, 16384))
+        rows = _BLOCK_BYTES / (8.0 * self.n_features)
+        self.block_rows = int(np.clip(2 ** round(np.log2(rows)), 256, 16384))  # a power of two near it
 
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
@@ -166,12 +167,12 @@ class GaussianEStep:
     def _needs_exact(self, a, spread):
         """Components whose expanded log density could lose more than ``_TOLERANCE`` (relative).
 
-        The expansion's rounding error is about ``eps·√F·(|a| + s)ᵀ|Λ|(|a| + s)`` for rows within the
-        data's spread ``s`` of ``c`` (absolute, against log densities of order one and more), and
-        ``eps·√F·κ`` relative for rows far away, with ``κ`` the ratio of ``‖|Λ|‖`` to ``Λ``'s smallest
-        eigenvalue.
+        The expansion's rounding error is a few ``eps·(|a| + s)ᵀ|Λ|(|a| + s)`` for rows within the data's
+        spread ``s`` of ``c`` (the sum of the terms' magnitudes; absolute, against log densities of order
+        one and more), and a few ``eps·κ`` relative for rows far away, with ``κ`` the ratio of ``‖|Λ|‖``
+        to ``Λ``'s smallest eigenvalue. The limits are ``_TOLERANCE`` and ``10·_TOLERANCE``.
         """
-        scale = 4.0 * _EPS * np.sqrt(self.n_features)
+        scale = 4.0 * _EPS
         b = np.abs(a) + spread
         if self.kind == "diag":
             near = np.einsum("kd,kd->k", self.precisions, b * b)
@@ -182,7 +183,7 @@ class GaussianEStep:
             smallest = np.linalg.eigvalsh(self.precisions)[:, 0]
             with np.errstate(divide="ignore"):
                 kappa = np.where(smallest > 0, absP.sum(axis=2).max(axis=1) / smallest, np.inf)
-        return (scale * near > _TOLERANCE) | (scale * kappa > _TOLERANCE * 1e2)
+        return (scale * near > _TOLERANCE) | (scale * kappa > _TOLERANCE * 10.0)
 
     def _exact_rows(self, L, Zt, a, exact):
         """Overwrite row j of ``L`` with the factorised log density for each j in ``exact``."""
