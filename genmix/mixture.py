@@ -461,24 +461,36 @@ class GeneralMixtureModel(Model):
             return self._estep_in_scope(X, w, log_priors, first)
 
     def _estep_in_scope(self, X, w, log_priors, first):
-        R = self._weighted_log_prob(X)
+        L = self._weighted_log_prob(X)
         if log_priors is not None:
-            R += log_priors
-        lse = logsumexp_rows(R)
+            L += log_priors
+        # In the (k, n) layout the reductions over components run along contiguous rows, and each entry
+        # is exponentiated once: R = exp(L − max) / Σ exp(L − max).
+        Lt = np.ascontiguousarray(L.T)
+        del L
+        mx = Lt.max(axis=0)
+        finite = np.isfinite(mx)  # all -inf (impossible) rows, or a +inf log density, stay finite here
+        if not finite.all():
+            mx = np.where(finite, mx, 0.0)
+        Lt -= mx
+        with np.errstate(under="ignore", invalid="ignore"):
+            np.exp(Lt, out=Lt)
+        s = Lt.sum(axis=0)
+        with np.errstate(divide="ignore"):
+            lse = np.log(s) + mx
         active = w > 0
-        if active.all():  # the common case: no masking, no copies
+        if active.all():  # the common case: no masking
             self._raise_impossible(lse, first=first)
-            R -= lse[:, None]
             logp = float(w @ lse)
+            scale = 1.0 / s
         else:
             self._raise_impossible(lse, active, first=first)
-            R -= np.where(active, lse, 0.0)[:, None]
             logp = float(w[active] @ lse[active])
-        with np.errstate(under="ignore"):
-            np.exp(R, out=R)
-        if not np.all(w == 1.0):
-            R *= w[:, None]
-            R[~active] = 0.0
+            scale = np.where(active, w / np.where(active, s, 1.0), 0.0)
+        if active.all() and not np.all(w == 1.0):
+            scale *= w
+        Lt *= scale
+        R = Lt.T  # (n, k), a view
         return logp, R, group_suffstats(self.distributions, X, R)
 
     def _estep_totals(self, X, w, log_priors=None, n_jobs=1, first=0):
