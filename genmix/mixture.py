@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from ._gaussian import GaussianEStep
+from ._fused import FusedEStep
 from ._math import logsumexp_rows
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
@@ -503,8 +503,8 @@ class GeneralMixtureModel(Model):
             logp, R, stats = self._estep(X, w, log_priors, first)
             summarize_foreign(self.distributions, X, R)
             return logp, R.sum(axis=0), stats
-        fused = GaussianEStep.build(self.distributions, self.log_weights, X)
-        if fused is not None:  # Gaussians of one kind, complete rows: two GEMMs per block (genmix/_gaussian.py)
+        fused = FusedEStep.build(self.distributions, self.log_weights, X)
+        if fused is not None:  # exponential-family features: two GEMMs per block (genmix/_fused.py)
             return fused.run(X, w, log_priors, n_jobs, first, self._raise_impossible)
 
         def blocks(sl):

@@ -1,0 +1,504 @@
+r"""The fused E-step: one feature block serves the log densities and the statistics of every component.
+
+Many families are exponential families, ``log p(x) = ηᵀ t(x) − A(η) + h(x)``: the log density is linear in
+a few features of the row. For a mixture whose components are
+
+* all full-covariance Gaussians (``MultivariateGaussianDistribution``): ``t(z) = [z, z_i z_j (i ≤ j)]``
+  of the shifted row ``z = x − c``;
+* all products of per-column families (``IndependentComponentsDistribution``, or one univariate family)
+  drawn from Normal (``t = [u, u²]``, ``u = x − c``), LogNormal (the same on ``u = log x − c``, the
+  ``−log x`` Jacobian folded into the coefficients) and Exponential (``t = x``),
+
+the log densities of all ``k`` components (plus their log weights) are one GEMM ``W Φ`` of the ``(k, F)``
+coefficient matrix ``W`` with the ``(F, B)`` feature block ``Φ = [1; t(x)]``, and the E-step's statistics
+(Σr and Σr·t of every component, which is what the M-steps need) are one more GEMM ``R Φᵀ`` with the
+*same* block. Rows go in blocks sized to keep ``Φ`` in cache, in the ``(k, B)`` layout in which the
+log-sum-exp's reductions run along contiguous memory; each entry is exponentiated once.
+
+Precision. The expansion of a quadratic form cancels where a component is narrow compared with its
+distance from the shift ``c`` (and, for a full covariance, where its precision matrix is badly
+conditioned). Both are measured before they matter: a component whose coefficients could lose more than
+about ``_TOLERANCE`` gets its log density from the exact (factorised) form instead, and a component whose
+scatter ``Σr·z zᵀ − N·z̄ z̄ᵀ`` would cancel too much has its statistics recomputed centred (the corrected
+two-pass algorithm of ``distributions._stats``) in a second pass. Results keep the precision of the
+general path; tests/test_fused_estep.py compares both with scipy.
+"""
+import numpy as np
+
+from ._math import LOG_2PI
+from .parallel import map_chunks
+
+__all__ = ["FusedEStep"]
+
+_EPS = np.finfo(np.float64).eps
+#: The largest acceptable estimated rounding error of a log density (absolute) or a variance (relative).
+_TOLERANCE = 1e-10
+#: Bytes of one feature block (rows × features × 8): a few MiB keeps it in the last-level cache.
+_BLOCK_BYTES = 5 * 2 ** 20
+#: How many rows of a batch give the common shift ``c`` and the spread used by the precision checks.
+_SHIFT_ROWS = 4096
+#: Data magnitudes and log-density terms must stay below this for the expansion (else: general path).
+_MAX_MAGNITUDE = 1e100
+
+
+def _moments(N, s1, s2, shift):
+    """Centred ``(mean, m2)`` from raw sums about ``shift``, or None where the subtraction cancels.
+
+    ``m2 = s2 − N z̄²`` loses about ``eps·√rows·s2/m2`` relative; past ``_TOLERANCE`` the caller
+    recomputes centred.
+    """
+    zbar = s1 / N
+    m2 = s2 - N * zbar * zbar
+    if np.any(m2 * _TOLERANCE <= 64.0 * _EPS * s2):
+        return None
+    return shift + zbar, m2
+
+
+class _Normal:
+    """A column with a normal law on ``t(x)``: Normal (``t = x``) or LogNormal (``t = log x``).
+
+    Features ``[u, u²]`` of ``u = t(x) − c``; per component ``a = μ − c`` and ``λ = 1/σ²``:
+    ``log p = −½λu² + λa·u − ½λa² − log σ − ½ log 2π`` (− ``t(x)`` = ``−(u + c)`` for LogNormal).
+    """
+
+    n_features = 2
+
+    def __init__(self, column, mean, std, log):
+        self.column, self.mean, self.log = column, mean, log
+        self.prec = 1.0 / (std * std)
+        self.base = -np.log(std) - 0.5 * LOG_2PI
+        self.shift = 0.0
+
+    def valid(self, x):
+        return not self.log or float(x.min()) > 0.0
+
+    def transform(self, x):
+        return np.log(x) if self.log else x
+
+    def set_shift(self, t_sample):
+        self.shift = float(t_sample.mean())
+        self.spread = float(np.sqrt(np.mean((t_sample - self.shift) ** 2)))
+
+    def features(self, x, out):
+        u = out[0]
+        if self.log:
+            np.log(x, out=u)
+            u -= self.shift
+        else:
+            np.subtract(x, self.shift, out=u)
+        np.multiply(u, u, out=out[1])
+
+    def coefficients(self):
+        """``(const (k,), W (k, 2))``."""
+        a = self.mean - self.shift
+        const = self.base - 0.5 * self.prec * a * a
+        lin = self.prec * a
+        if self.log:
+            const = const - self.shift
+            lin = lin - 1.0
+        return const, np.column_stack([lin, -0.5 * self.prec])
+
+    def rounding(self):
+        """Estimated absolute rounding error of the expansion, per component (rows near the data)."""
+        b = np.abs(self.mean - self.shift) + self.spread
+        return 4.0 * _EPS * self.prec * b * b
+
+    def exact(self, u, j):
+        """The factorised log density of component ``j`` from the block's ``u`` row."""
+        r = (u - (self.mean[j] - self.shift)) * np.sqrt(self.prec[j])
+        out = self.base[j] - 0.5 * r * r
+        if self.log:
+            out -= u + self.shift
+        return out
+
+    def stats(self, N, S):
+        """Per-component ``MomentStats`` of ``t(x)`` from the sums ``S (k, 2)``; None where redone."""
+        from .distributions._stats import MomentStats
+
+        out = []
+        for j in range(N.size):
+            if not N[j] > 0:
+                out.append(MomentStats(np.array([0.0]), np.array([0.0]), np.array([0.0])))
+                continue
+            m = _moments(N[j], S[j, 0], S[j, 1], self.shift)
+            out.append(None if m is None else MomentStats(np.array([N[j]]), np.array([m[0]]), np.array([m[1]])))
+        return out
+
+    def centred(self, x, R):
+        """Centred ``MomentStats`` of ``t(x)`` under ``R`` (B, m), for the second pass."""
+        from .distributions._stats import moment_stats_1d
+
+        return moment_stats_1d(self.transform(x), R)
+
+
+class _Exponential:
+    """An exponential column: one feature ``x``, ``log p = log λ − λx`` (no cancellation)."""
+
+    n_features = 1
+
+    def __init__(self, column, rate):
+        self.column, self.rate = column, rate
+
+    def valid(self, x):
+        return float(x.min()) >= 0.0
+
+    def transform(self, x):
+        return x
+
+    def set_shift(self, t_sample):
+        pass
+
+    def features(self, x, out):
+        out[0] = x
+
+    def coefficients(self):
+        return np.log(self.rate), -self.rate[:, None]
+
+    def rounding(self):
+        return np.zeros(self.rate.size)
+
+    def exact(self, u, j):
+        return np.log(self.rate[j]) - self.rate[j] * u
+
+    def stats(self, N, S):
+        from .distributions._stats import SumStats
+
+        return [SumStats(np.array([N[j]]), np.array([S[j, 0]])) for j in range(N.size)]
+
+
+class FusedEStep:
+    """The E-step of a mixture whose components are all of one supported form, as two GEMMs per block.
+
+    Build it with :meth:`build` (None where it does not apply) once per batch and parameter set;
+    :meth:`run` returns what ``GeneralMixtureModel._estep_totals`` returns.
+    """
+
+    def __init__(self, components, log_weights, columns=None, full=None):
+        self.components = components
+        self.log_weights = log_weights
+        self.k = len(components)
+        self.columns = columns  # list of column terms, or None for the full-covariance form
+        self.full = full  # (means, precisions, prec_chol, log_norm) for the full-covariance form
+        if full is not None:
+            d = full[0].shape[1]
+            self.d = d
+            self.n_features = 1 + d + d * (d + 1) // 2
+        else:
+            self.d = len(columns)
+            self.n_features = 1 + sum(t.n_features for t in columns)
+        rows = _BLOCK_BYTES / (8.0 * self.n_features)
+        self.block_rows = int(np.clip(2 ** round(np.log2(rows)), 256, 16384))  # a power of two near it
+
+    @property
+    def kind(self):
+        """``"full"`` (full-covariance Gaussians) or ``"columns"`` (products of per-column families)."""
+        return "full" if self.full is not None else "columns"
+
+    # -- construction ----------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, components, log_weights, X):
+        """The fused E-step of ``components`` on the rows ``X``, or None where it does not apply.
+
+        It applies when the components are all full-covariance Gaussians, or all products of Normal,
+        LogNormal and Exponential columns (the same family per column in every component, unit column
+        weights), and ``X`` is a float array without missing values, inside every column's support, whose
+        magnitudes leave the expansion far from overflow. Elsewhere the general path scores the rows.
+        """
+        if len(components) == 0 or X.dtype == object or X.ndim != 2 or X.shape[0] == 0:
+            return None
+        span = max(float(X.max()), -float(X.min()))  # NaN propagates: rows with missing values
+        if not span < _MAX_MAGNITUDE:
+            return None
+        fused = cls._of(components, log_weights, X.shape[1])
+        if fused is None:
+            return None
+        if fused.full is not None:
+            precisions, log_norm = fused.full[1], fused.full[3]
+        else:
+            if not all(t.valid(X[:, t.column]) for t in fused.columns):
+                return None
+            precisions = np.concatenate([t.prec for t in fused.columns if isinstance(t, _Normal)] + [np.zeros(1)])
+            log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in fused.columns])
+            span = max(span, 745.0)  # |log x| of any positive float64 (LogNormal columns)
+        with np.errstate(over="ignore", invalid="ignore"):
+            bound = np.abs(precisions).max() * (2.0 * span) ** 2 + np.abs(log_norm).max()
+        return fused if bound < _MAX_MAGNITUDE else None
+
+    @classmethod
+    def _of(cls, components, log_weights, d):
+        from .distributions.exponential import ExponentialDistribution
+        from .distributions.independent_components import IndependentComponentsDistribution
+        from .distributions.lognormal import LogNormalDistribution
+        from .distributions.multivariate_gaussian import MultivariateGaussianDistribution
+        from .distributions.normal import NormalDistribution
+
+        kinds = {type(c) for c in components}
+        if len(kinds) != 1:
+            return None
+        kind = kinds.pop()
+        if kind is MultivariateGaussianDistribution:
+            means = np.stack([c._params["means"] for c in components])
+            chol = np.stack([c._cache["prec_chol"] for c in components])
+            log_det = np.array([c._cache["log_det_prec"] for c in components])
+            full = (means, chol @ np.swapaxes(chol, 1, 2), chol, log_det - 0.5 * means.shape[1] * LOG_2PI)
+            return cls(components, log_weights, full=full)
+        if kind is IndependentComponentsDistribution:
+            if any(c.d != d or not np.all(c.weights == 1.0) for c in components):
+                return None
+            per_column = [[c.distributions[j] for c in components] for j in range(d)]
+        else:
+            per_column = [list(components)]
+        columns = []
+        for j, children in enumerate(per_column):
+            family = {type(ch) for ch in children}
+            if len(family) != 1:
+                return None
+            family = family.pop()
+            if family is NormalDistribution or family is LogNormalDistribution:
+                names = ("mean", "std") if family is NormalDistribution else ("mu", "sigma")
+                mean = np.array([ch._params[names[0]] for ch in children])
+                std = np.array([ch._params[names[1]] for ch in children])
+                if not np.all(std > 1e-150):  # below, 1/σ² overflows: only the exact form is finite
+                    return None
+                columns.append(_Normal(j, mean, std, family is LogNormalDistribution))
+            elif family is ExponentialDistribution:
+                columns.append(_Exponential(j, np.array([ch._params["rate"] for ch in children])))
+            else:
+                return None
+        return cls(components, log_weights, columns=columns)
+
+    # -- the pieces ------------------------------------------------------------------------------------
+    def _prepare(self, X):
+        """Shift(s) from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
+        sample = X[:_SHIFT_ROWS]
+        k = self.k
+        W = np.empty((k, self.n_features))
+        if self.full is not None:
+            means, precisions = self.full[0], self.full[1]
+            d = self.d
+            shift = sample.mean(axis=0)
+            spread = np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+            a = means - shift
+            lam_a = np.einsum("kij,kj->ki", precisions, a)
+            W[:, 0] = self.full[3] - 0.5 * np.einsum("ki,ki->k", lam_a, a)
+            W[:, 1:1 + d] = lam_a
+            at = 1 + d
+            for i in range(d):
+                W[:, at] = -0.5 * precisions[:, i, i]
+                W[:, at + 1:at + d - i] = -precisions[:, i, i + 1:]
+                at += d - i
+            exact = self._full_needs_exact(a, spread)
+        else:
+            shift = None
+            W[:, 0] = 0.0
+            at = 1
+            rounding = np.zeros(k)
+            for t in self.columns:
+                t.set_shift(t.transform(sample[:, t.column]))
+                const, coef = t.coefficients()
+                W[:, 0] += const
+                W[:, at:at + t.n_features] = coef
+                at += t.n_features
+                rounding += t.rounding()
+            exact = rounding > _TOLERANCE
+        finite = np.isfinite(self.log_weights)
+        W[finite, 0] += self.log_weights[finite]
+        return W, shift, np.nonzero(exact)[0]
+
+    def _full_needs_exact(self, a, spread):
+        """Full covariance: components whose expanded log density could lose more than ``_TOLERANCE``.
+
+        The rounding error is a few ``eps·(|a| + s)ᵀ|Λ|(|a| + s)`` for rows within the data's spread ``s``
+        of ``c`` (absolute), and a few ``eps·κ`` relative for rows far away, with ``κ`` the ratio of
+        ``‖|Λ|‖`` to ``Λ``'s smallest eigenvalue; the limits are ``_TOLERANCE`` and ``10·_TOLERANCE``.
+        """
+        precisions = self.full[1]
+        b = np.abs(a) + spread
+        absP = np.abs(precisions)
+        near = np.einsum("ki,kij,kj->k", b, absP, b)
+        smallest = np.linalg.eigvalsh(precisions)[:, 0]
+        with np.errstate(divide="ignore"):
+            kappa = np.where(smallest > 0, absP.sum(axis=2).max(axis=1) / smallest, np.inf)
+        return (4.0 * _EPS * near > _TOLERANCE) | (4.0 * _EPS * kappa > 10.0 * _TOLERANCE)
+
+    def _features(self, X, rows, shift):
+        """The ``(F, B)`` feature block of ``X[rows]``."""
+        B = rows.stop - rows.start
+        Phi = np.empty((self.n_features, B))
+        Phi[0] = 1.0
+        if self.full is not None:
+            d = self.d
+            Zt = Phi[1:1 + d]
+            np.subtract(X[rows].T, shift[:, None], out=Zt)
+            at = 1 + d
+            for i in range(d):
+                np.multiply(Zt[i], Zt[i:], out=Phi[at:at + d - i])
+                at += d - i
+        else:
+            at = 1
+            for t in self.columns:
+                t.features(X[rows, t.column], Phi[at:at + t.n_features])
+                at += t.n_features
+        return Phi
+
+    def _exact_rows(self, L, Phi, exact, shift):
+        """Overwrite row j of ``L`` with the factorised log density (plus log weight) for j in ``exact``."""
+        for j in exact:
+            if self.full is not None:
+                means, _, chol, log_norm = self.full
+                d = self.d
+                D = chol[j].T @ (Phi[1:1 + d] - (means[j] - shift)[:, None])
+                L[j] = log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
+            else:
+                L[j] = 0.0
+                at = 1
+                for t in self.columns:
+                    L[j] += t.exact(Phi[at], j)
+                    at += t.n_features
+            L[j] += self.log_weights[j]
+
+    # -- the E-step ------------------------------------------------------------------------------------
+    def run(self, X, w, log_priors=None, n_jobs=1, first=0, raise_impossible=None):
+        """``(logp, responsibility sums, per-component Stats)`` of the complete rows ``X``.
+
+        ``raise_impossible(lse, mask, first)`` reports rows no component can produce (only possible
+        with ``log_priors``, i.e. labels, or zero weights).
+        """
+        n = X.shape[0]
+        W, shift, exact_lp = self._prepare(X)
+        unit = bool(np.all(w == 1.0))
+        dead = np.nonzero(~np.isfinite(self.log_weights))[0]
+
+        def responsibilities(rows):
+            """Responsibilities ``R (k, B)``, log-sum-exp and the feature block of one block of rows."""
+            Phi = self._features(X, rows, shift)
+            L = W @ Phi
+            if exact_lp.size:
+                self._exact_rows(L, Phi, exact_lp, shift)
+            if dead.size:
+                L[dead] = -np.inf
+            if log_priors is not None:
+                L += log_priors[rows].T
+            mx = L.max(axis=0)
+            finite = np.isfinite(mx)
+            if not finite.all():
+                mx = np.where(finite, mx, 0.0)
+            L -= mx
+            with np.errstate(under="ignore"):
+                np.exp(L, out=L)
+            s = L.sum(axis=0)
+            with np.errstate(divide="ignore"):
+                lse = np.log(s) + mx
+            scale = 1.0 / np.where(s > 0, s, 1.0)
+            if not unit:
+                scale *= w[rows]
+            L *= scale
+            return L, lse, Phi
+
+        def chunk(sl):
+            """Pass 1 over a thread's rows: logp and the raw feature sums ``Σ r φ(x)`` (k, F)."""
+            logp, S = 0.0, np.zeros((self.k, self.n_features))
+            for start in range(sl.start, sl.stop, self.block_rows):
+                rows = slice(start, min(start + self.block_rows, sl.stop))
+                R, lse, Phi = responsibilities(rows)
+                if unit:
+                    if raise_impossible is not None:
+                        raise_impossible(lse, None, first + start)
+                    logp += float(lse.sum())
+                else:
+                    active = w[rows] > 0
+                    if raise_impossible is not None:
+                        raise_impossible(lse, active, first + start)
+                    logp += float(w[rows][active] @ lse[active])
+                S += R @ Phi.T
+            return logp, S
+
+        parts = map_chunks(chunk, n, n_jobs)
+        logp = sum(p[0] for p in parts)
+        S = sum(p[1] for p in parts)
+        stats, redo = self._stats(S, shift)
+        if redo:  # raw sums that cancel too much: those statistics again, centred, in a second pass
+            self._centred_pass(X, redo, stats, responsibilities, n, n_jobs)
+        return logp, S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
+
+    def _stats(self, S, shift):
+        """Per component: its statistics (a list per column, or one full ``MomentStats``), and ``redo``:
+        ``{component: [column terms (or None for full)]}`` whose raw sums cancel too much."""
+        from .distributions._stats import MomentStats
+
+        N = S[:, 0]
+        stats, redo = [None] * self.k, {}
+        if self.full is not None:
+            d = self.d
+            for j in range(self.k):
+                if not N[j] > 0:
+                    stats[j] = MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d)))
+                    continue
+                zbar = S[j, 1:1 + d] / N[j]
+                m2 = np.empty((d, d))
+                at = 1 + d
+                for i in range(d):
+                    m2[i, i:] = S[j, at:at + d - i]
+                    m2[i:, i] = S[j, at:at + d - i]
+                    at += d - i
+                raw = np.diag(m2).copy()
+                m2 -= N[j] * np.outer(zbar, zbar)
+                if np.any(np.diag(m2) * _TOLERANCE <= 64.0 * _EPS * raw):
+                    redo[j] = None
+                    continue
+                stats[j] = MomentStats(np.array([N[j]]), (shift + zbar)[None, :], m2[None, :, :])
+            return stats, redo
+        per_column = []
+        at = 1
+        for t in self.columns:
+            per_column.append(t.stats(N, S[:, at:at + t.n_features]))
+            at += t.n_features
+        for j in range(self.k):
+            stats[j] = [col[j] for col in per_column]
+            bad = [i for i, s in enumerate(stats[j]) if s is None]
+            if bad:
+                redo[j] = bad
+        return stats, redo
+
+    def _centred_pass(self, X, redo, stats, responsibilities, n, n_jobs):
+        """Recompute the ``redo`` statistics centred (the corrected two-pass algorithm), over all rows."""
+        from .distributions._stats import moment_stats
+
+        comps = sorted(redo)
+        # the full form redoes its one scatter; the column form only the columns that cancelled
+        columns = [None] if self.full is not None else sorted({c for j in comps for c in redo[j]})
+
+        def chunk(sl):
+            out = None
+            for start in range(sl.start, sl.stop, self.block_rows):
+                rows = slice(start, min(start + self.block_rows, sl.stop))
+                R = responsibilities(rows)[0][comps].T  # (B, m)
+                part = [moment_stats(X[rows], R) if c is None else self.columns[c].centred(X[rows, c], R)
+                        for c in columns]
+                out = part if out is None else [a + b for a, b in zip(out, part)]
+            return out
+
+        parts = [p for p in map_chunks(chunk, n, n_jobs) if p is not None]
+        total = parts[0]
+        for p in parts[1:]:
+            total = [a + b for a, b in zip(total, p)]
+        total = dict(zip(columns, total))
+        for i, j in enumerate(comps):
+            if self.full is not None:
+                stats[j] = total[None].take(i)
+            else:
+                for c in redo[j]:
+                    stats[j][c] = total[c].take(i)
+
+    def _package(self, j, s):
+        """The ``Stats`` value component ``j``'s family expects; None for a frozen one."""
+        from .distributions._stats import TupleStats
+
+        c = self.components[j]
+        if c.frozen:
+            return None
+        if self.full is not None:
+            return s
+        if not hasattr(c, "distributions"):  # a univariate family
+            return s[0]
+        return TupleStats(tuple(None if ch.frozen else cs for ch, cs in zip(c.distributions, s)))

@@ -1,0 +1,272 @@
+"""The fused E-step (genmix/_fused.py) against an independent scipy computation.
+
+The reference scores every row with ``scipy.stats`` log densities, normalises with
+``scipy.special.logsumexp`` and forms centred statistics directly, with no expansion and no blocking.
+Cases cover full covariances, products of Normal / LogNormal / Exponential columns, univariate
+mixtures, large offsets, the exact fallbacks (a narrow
+component far from the data's centre, an ill-conditioned precision), weights, labels, frozen and
+zero-weight components, threads, and block boundaries.
+"""
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats as st
+from scipy.special import logsumexp
+
+from genmix import (ExponentialDistribution, GammaDistribution, GeneralMixtureModel,
+                    IndependentComponentsDistribution, LogNormalDistribution, MultivariateGaussianDistribution,
+                    NormalDistribution)
+from genmix._fused import FusedEStep
+from genmix.distributions._stats import TupleStats
+
+
+def column_laws(c, d):
+    """``[(scipy law, transform or None for a sum statistic)]`` per column of component ``c``."""
+    children = c.distributions if isinstance(c, IndependentComponentsDistribution) else [c]
+    out = []
+    for ch in children:
+        if isinstance(ch, NormalDistribution):
+            out.append((st.norm(*ch.parameters), lambda x: x))
+        elif isinstance(ch, LogNormalDistribution):
+            mu, sigma = ch.parameters
+            out.append((st.lognorm(s=sigma, scale=np.exp(mu)), np.log))
+        else:
+            out.append((st.expon(scale=1.0 / ch.parameters[0]), None))
+    return out
+
+
+def reference_estep(components, log_weights, X, w, log_priors=None):
+    """``(logp, R)`` by scipy log densities and ``scipy.special.logsumexp``, no expansion, no blocks."""
+    n, k = X.shape[0], len(components)
+    L = np.empty((n, k))
+    for j, c in enumerate(components):
+        if isinstance(c, MultivariateGaussianDistribution):
+            mean, cov = c.parameters
+            L[:, j] = st.multivariate_normal(mean, cov).logpdf(X).reshape(n)
+        else:
+            L[:, j] = sum(law.logpdf(X[:, i]) for i, (law, _) in enumerate(column_laws(c, X.shape[1])))
+    with np.errstate(divide="ignore"):
+        L = L + log_weights
+    if log_priors is not None:
+        L = L + log_priors
+    lse = logsumexp(L, axis=1)
+    R = np.exp(L - lse[:, None]) * w[:, None]
+    active = w > 0
+    return float(w[active] @ lse[active]), R
+
+
+def check_moments(s, r, T, rtol):
+    """A ``MomentStats`` of one component against the centred moments of ``T`` (n, m) under ``r``."""
+    N = r.sum()
+    assert_allclose(s.w[0], N, rtol=rtol)
+    if N == 0:  # a component of weight 0: no mass, zero statistics
+        assert np.all(s.mean == 0) and np.all(s.m2 == 0)
+        return
+    mean = (r @ T) / N
+    scatter = (r[:, None] * (T - mean)).T @ (T - mean)
+    var = np.diag(scatter)
+    spread = np.sqrt(var / N)
+    floor = 1e-14 * N * (1.0 + np.abs(mean).max()) ** 2  # a single row's scatter is 0
+    assert_allclose(np.ravel(s.mean[0]), mean, rtol=0, atol=rtol * spread.max() + 1e-12 * np.abs(mean).max())
+    m2 = s.m2[0]
+    expected = scatter if np.ndim(m2) == 2 else var
+    assert_allclose(np.reshape(m2, np.shape(expected)), expected, rtol=0, atol=1e3 * rtol * var.max() + floor)
+
+
+def check_against_reference(model, X, w=None, log_priors=None, n_jobs=1, rtol=1e-10):
+    w = np.ones(X.shape[0]) if w is None else w
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    assert fused is not None
+    logp, resp, stats = fused.run(X, w, log_priors, n_jobs)
+    ref_logp, R = reference_estep(model.distributions, model.log_weights, X, w, log_priors)
+    N = R.sum(axis=0)
+    assert_allclose(logp, ref_logp, rtol=rtol)
+    assert_allclose(resp, N, rtol=rtol, atol=1e-12 * N.sum())
+    for j, (c, s) in enumerate(zip(model.distributions, stats)):
+        if c.frozen:
+            assert s is None
+            continue
+        if fused.kind == "full":
+            check_moments(s, R[:, j], X, rtol)
+            continue
+        children = s.children if isinstance(s, TupleStats) else [s]
+        for i, (cs, (law, transform)) in enumerate(zip(children, column_laws(c, X.shape[1]))):
+            if c is not s and isinstance(s, TupleStats) and c.distributions[i].frozen:
+                assert cs is None
+            elif transform is None:  # Exponential: Σr and Σr·x
+                assert_allclose([cs.w[0], cs.sums[0]], [N[j], R[:, j] @ X[:, i]], rtol=rtol)
+            else:
+                check_moments(cs, R[:, j], transform(X[:, i])[:, None], rtol)
+    return fused
+
+
+def full_model(rng, d, k, offset=0.0):
+    comps = []
+    for _ in range(k):
+        A = rng.normal(size=(d, d)) * 0.5
+        comps.append(MultivariateGaussianDistribution(offset + rng.normal(0, 3, d), A @ A.T + 0.3 * np.eye(d)))
+    return GeneralMixtureModel(comps, weights=rng.dirichlet(np.full(k, 3.0)))
+
+
+def sample(model, n, rng):
+    return np.asarray(model.sample(n, random_state=int(rng.integers(2 ** 31)))).reshape(n, -1)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 12])
+def test_full_covariance_matches_scipy(rng, d):
+    model = full_model(rng, d, 4)
+    check_against_reference(model, sample(model, 3000, rng))
+
+
+def test_diagonal_and_univariate_match_scipy(rng):
+    diag = GeneralMixtureModel([IndependentComponentsDistribution([NormalDistribution(m, s) for m, s in
+                                                                   zip(rng.normal(0, 3, 4), rng.uniform(0.5, 2, 4))])
+                                for _ in range(3)])
+    check_against_reference(diag, sample(diag, 2500, rng))
+    uni = GeneralMixtureModel([NormalDistribution(m, s) for m, s in [(0, 1), (4, 0.5), (-3, 2), (10, 1)]])
+    check_against_reference(uni, rng.normal(2, 5, (5000, 1)))
+
+
+def test_large_offset_keeps_precision(rng):
+    model = full_model(rng, 3, 3, offset=1e6)
+    fused = check_against_reference(model, sample(model, 2000, rng), rtol=1e-9)
+    assert fused is not None
+
+
+def test_narrow_component_far_from_the_centre_is_recomputed_centred(rng):
+    """A component 1e4 standard deviations from the data's centre: the raw scatter would cancel."""
+    wide = rng.normal(0.0, 1.0, (4000, 2))
+    narrow = rng.normal(50.0, 1e-3, (500, 2))
+    X = np.vstack([wide, narrow])[rng.permutation(4500)]
+    model = GeneralMixtureModel([MultivariateGaussianDistribution([0, 0], np.eye(2)),
+                                 MultivariateGaussianDistribution([50, 50], 1e-6 * np.eye(2))])
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    shift = X[:4096].mean(axis=0)
+    R = np.exp(model.predict_log_proba(X)).T
+    raw = R @ fused._features(X, slice(0, X.shape[0]), shift).T
+    assert list(fused._stats(raw, shift)[1]) == [1]  # the narrow one needs the centred pass
+    check_against_reference(model, X, rtol=1e-9)
+    diag = GeneralMixtureModel([IndependentComponentsDistribution([NormalDistribution(0, 1)] * 2),
+                                IndependentComponentsDistribution([NormalDistribution(50, 1e-3)] * 2)])
+    check_against_reference(diag, X, rtol=1e-9)
+
+
+def test_ill_conditioned_precision_uses_the_factorised_density(rng):
+    cov = np.array([[1.0, 0.999999], [0.999999, 1.0]])
+    model = GeneralMixtureModel([MultivariateGaussianDistribution([0, 0], cov),
+                                 MultivariateGaussianDistribution([1, -1], np.eye(2))])
+    X = sample(model, 3000, rng)
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    a = fused.full[0] - X[:4096].mean(axis=0)
+    assert fused._full_needs_exact(a, X.std(axis=0)).tolist() == [True, False]
+    check_against_reference(model, X, rtol=1e-9)
+
+
+def test_weights_labels_frozen_and_zero_weight_components(rng):
+    model = full_model(rng, 3, 4)
+    X = sample(model, 3000, rng)
+    w = rng.uniform(0, 3, X.shape[0])
+    w[::7] = 0.0
+    check_against_reference(model, X, w=w)
+    labels = np.full(X.shape[0], -1)
+    labels[:300] = rng.integers(0, 4, 300)
+    log_priors = model._check_priors(X.shape[0], labels, None)
+    check_against_reference(model, X, log_priors=log_priors)
+    model.distributions[1].freeze()
+    model._weights = np.array([0.5, 0.5, 0.0, 0.0])
+    check_against_reference(model, X)
+    frozen_column = IndependentComponentsDistribution([NormalDistribution(0, 1), NormalDistribution(1, 2, frozen=True)])
+    plain = IndependentComponentsDistribution([NormalDistribution(3, 1), NormalDistribution(0, 1)])
+    diag = GeneralMixtureModel([frozen_column, plain])
+    fused = check_against_reference(diag, rng.normal(1, 2, (1000, 2)))
+    stats = fused.run(rng.normal(1, 2, (50, 2)), np.ones(50))[2]
+    assert stats[0].children[1] is None and stats[1].children[1] is not None
+
+
+@pytest.mark.parametrize("n", [1, 7, 255, 256, 257, 5000])
+def test_block_boundaries_and_threads(rng, n):
+    model = full_model(rng, 4, 3)
+    X = sample(model, n, rng)
+    fused = check_against_reference(model, X)
+    assert fused.block_rows >= 256
+    check_against_reference(model, X, n_jobs=2)
+
+
+def test_rows_no_component_can_produce_are_reported(rng):
+    model = full_model(rng, 2, 2)
+    model._weights = np.array([1.0, 0.0])
+    X = sample(model, 10, rng)
+    labels = np.array([-1] * 9 + [1])
+    with pytest.raises(ValueError, match=r"rows \[9\]"):
+        model.fit(X, labels=labels, max_iterations=1)
+
+
+def test_where_it_does_not_apply(rng):
+    model = full_model(rng, 2, 2)
+    X = sample(model, 20, rng)
+    assert FusedEStep.build(model.distributions, model.log_weights, X) is not None
+    Xn = X.copy()
+    Xn[3, 1] = np.nan
+    assert FusedEStep.build(model.distributions, model.log_weights, Xn) is None  # missing values
+    assert FusedEStep.build(model.distributions, model.log_weights, X * 1e120) is None  # overflow risk
+    assert FusedEStep.build(model.distributions, model.log_weights, X.astype(object)) is None
+    mixed = [NormalDistribution(0, 1), ExponentialDistribution(1.0)]  # two families in one column
+    assert FusedEStep.build(mixed, np.log([0.5, 0.5]), np.ones((5, 1))) is None
+    weighted = IndependentComponentsDistribution([NormalDistribution(0, 1)] * 2, weights=[1.0, 0.5])
+    assert FusedEStep.build([weighted] * 2, np.log([0.5, 0.5]), X) is None
+    other = IndependentComponentsDistribution([NormalDistribution(0, 1), GammaDistribution(2.0, 1.0)])
+    assert FusedEStep.build([other] * 2, np.log([0.5, 0.5]), np.abs(X)) is None  # no Gamma features
+    cols = IndependentComponentsDistribution([ExponentialDistribution(1.0), LogNormalDistribution(0.0, 1.0)])
+    assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), np.abs(X) + 0.1) is not None
+    assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), np.abs(X) - 0.5) is None  # outside the support
+    Xz = np.abs(X) + 0.1
+    Xz[0, 1] = 0.0
+    assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), Xz) is None  # log 0: the general path's -inf
+
+
+def mixed_model(rng, k=4):
+    return GeneralMixtureModel(
+        [IndependentComponentsDistribution([NormalDistribution(rng.normal(0, 3), rng.uniform(0.5, 2)),
+                                            ExponentialDistribution(rng.uniform(0.2, 2)),
+                                            LogNormalDistribution(rng.normal(0, 1), rng.uniform(0.3, 1))])
+         for _ in range(k)], weights=rng.dirichlet(np.full(k, 3.0)))
+
+
+def test_normal_exponential_lognormal_columns_match_scipy(rng):
+    model = mixed_model(rng)
+    X = sample(model, 4000, rng)
+    check_against_reference(model, X)
+    check_against_reference(model, X, w=rng.uniform(0, 2, X.shape[0]), n_jobs=2)
+    uni = GeneralMixtureModel([LogNormalDistribution(0, 1), LogNormalDistribution(2, 0.5)])
+    check_against_reference(uni, rng.lognormal(1, 1, (3000, 1)))
+    expo = GeneralMixtureModel([ExponentialDistribution(0.5), ExponentialDistribution(5.0)])
+    check_against_reference(expo, rng.exponential(1, (3000, 1)))
+
+
+def test_narrow_lognormal_column_is_recomputed_centred(rng):
+    """log x concentrated 1e4 spreads away from the column's centre: that column's moments are redone."""
+    x = np.concatenate([rng.lognormal(0, 1, 3000), rng.lognormal(8, 1e-4, 300)])[rng.permutation(3300)]
+    X = np.column_stack([rng.normal(0, 1, 3300), x])
+    model = GeneralMixtureModel([
+        IndependentComponentsDistribution([NormalDistribution(0, 1), LogNormalDistribution(0, 1)]),
+        IndependentComponentsDistribution([NormalDistribution(0, 1), LogNormalDistribution(8, 1e-4)])])
+    fused = check_against_reference(model, X, rtol=1e-9)
+    shift = None
+    fused._prepare(X)
+    R = np.exp(model.predict_log_proba(X)).T
+    raw = R @ fused._features(X, slice(0, X.shape[0]), shift).T
+    assert fused._stats(raw, shift)[1] == {1: [1]}  # component 1, column 1 only
+
+
+def test_fit_uses_the_fused_step_and_matches_the_general_path(rng, monkeypatch):
+    """A mixed-column fit with and without the fused E-step: the same model to 1e-9."""
+    X = sample(mixed_model(rng), 5000, rng)
+    fast = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    calls = []
+    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: calls.append(1)))
+    slow = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    assert calls  # the second fit really took the general path
+    for a, b in zip(fast.distributions, slow.distributions):
+        for ca, cb in zip(a.distributions, b.distributions):
+            assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
+    assert_allclose(fast.weights, slow.weights, rtol=1e-9)
