@@ -218,7 +218,9 @@ class FusedEStep:
             if not all(t.valid(X[:, t.column]) for t in fused.columns):
                 return None
             precisions = np.concatenate([t.prec for t in fused.columns if isinstance(t, _Normal)] + [np.zeros(1)])
-            log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in fused.columns])
+            with np.errstate(over="ignore"):
+                log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in fused.columns]
+                                          + [t.rate * span for t in fused.columns if isinstance(t, _Exponential)])
             span = max(span, 745.0)  # |log x| of any positive float64 (LogNormal columns)
         with np.errstate(over="ignore", invalid="ignore"):
             bound = np.abs(precisions).max() * (2.0 * span) ** 2 + np.abs(log_norm).max()

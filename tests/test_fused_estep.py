@@ -270,3 +270,10 @@ def test_fit_uses_the_fused_step_and_matches_the_general_path(rng, monkeypatch):
         for ca, cb in zip(a.distributions, b.distributions):
             assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
     assert_allclose(fast.weights, slow.weights, rtol=1e-9)
+
+
+def test_overflowing_rates_take_the_general_path():
+    cols = IndependentComponentsDistribution([ExponentialDistribution(1e300), NormalDistribution(0.0, 1.0)])
+    X = np.array([[1e10, 0.0], [2.0, 1.0]])
+    assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), X) is None
+    assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), X / 1e10 * 1e-300) is not None
