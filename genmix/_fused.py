@@ -359,6 +359,25 @@ class FusedEStep:
                     at += t.n_features
             L[j] += self.log_weights[j]
 
+    def _scores(self, Phi, W, exact, shift, dead):
+        """``log w_k + log p_k`` of a block, shape (k, B): the GEMM, then the exact rows and dead components."""
+        L = W @ Phi
+        if exact.size:
+            self._exact_rows(L, Phi, exact, shift)
+        if dead.size:
+            L[dead] = -np.inf
+        return L
+
+    def weighted_log_prob(self, X):
+        """``log w_k + log p_k(x_i)`` of the complete rows ``X``, shape (n, k), block by block."""
+        W, shift, exact = self._prepare(X)
+        dead = np.nonzero(~np.isfinite(self.log_weights))[0]
+        out = np.empty((X.shape[0], self.k))
+        for start in range(0, X.shape[0], self.block_rows):
+            rows = slice(start, min(start + self.block_rows, X.shape[0]))
+            out[rows] = self._scores(self._features(X, rows, shift), W, exact, shift, dead).T
+        return out
+
     # -- the E-step ------------------------------------------------------------------------------------
     def run(self, X, w, log_priors=None, n_jobs=1, first=0, raise_impossible=None):
         """``(logp, responsibility sums, per-component Stats)`` of the complete rows ``X``.
@@ -374,11 +393,7 @@ class FusedEStep:
         def responsibilities(rows):
             """Responsibilities ``R (k, B)``, log-sum-exp and the feature block of one block of rows."""
             Phi = self._features(X, rows, shift)
-            L = W @ Phi
-            if exact_lp.size:
-                self._exact_rows(L, Phi, exact_lp, shift)
-            if dead.size:
-                L[dead] = -np.inf
+            L = self._scores(Phi, W, exact_lp, shift, dead)
             if log_priors is not None:
                 L += log_priors[rows].T
             mx = L.max(axis=0)

@@ -129,6 +129,9 @@ class GeneralMixtureModel(Model):
     # -- evaluation -------------------------------------------------------------------------------------
     def _weighted_log_prob(self, X):
         """``log w_k + log p_k(x_i)``, shape (n, k); zero-weight components are ``-inf``."""
+        fused = FusedEStep.build(self.distributions, self.log_weights, X) if isinstance(X, np.ndarray) else None
+        if fused is not None:  # exponential-family features: one GEMM per block (genmix/_fused.py)
+            return fused.weighted_log_prob(X)
         lp = group_log_probability(self.distributions, X)
         lp += self.log_weights  # log 0 = -inf, and no log density is +inf
         return lp

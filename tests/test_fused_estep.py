@@ -277,3 +277,14 @@ def test_overflowing_rates_take_the_general_path():
     X = np.array([[1e10, 0.0], [2.0, 1.0]])
     assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), X) is None
     assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), X / 1e10 * 1e-300) is not None
+
+
+@pytest.mark.parametrize("make", [lambda rng: full_model(rng, 6, 3, offset=1e4), mixed_model])
+def test_predictions_take_the_fused_scores_and_match_scipy(rng, make):
+    model = make(rng)
+    X = sample(model, 3000, rng)
+    assert FusedEStep.build(model.distributions, model.log_weights, X) is not None
+    ref_logp, R = reference_estep(model.distributions, model.log_weights, X, np.ones(X.shape[0]))
+    assert_allclose(model.log_probability(X).sum(), ref_logp, rtol=1e-12)
+    assert_allclose(model.predict_proba(X), R, rtol=1e-9, atol=1e-12)
+    assert_allclose(model.predict_proba(X, n_jobs=2, batch_size=700), R, rtol=1e-9, atol=1e-12)
