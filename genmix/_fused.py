@@ -186,8 +186,13 @@ class FusedEStep:
         else:
             self.d = len(columns)
             self.n_features = 1 + sum(t.n_features for t in columns)
-        rows = _BLOCK_BYTES / (8.0 * self.n_features)
-        self.block_rows = int(np.clip(2 ** round(np.log2(rows)), 256, 16384))  # a power of two near it
+        self.block_rows = None  # set by build() for the data at hand
+
+    def _block_rows(self, n, d):
+        """Rows per block: a power of two near ``_BLOCK_BYTES`` of features, at most 8192, and for small
+        data at most what keeps the block's buffers (features, scores) under ~1/8 of the data's size."""
+        rows = min(_BLOCK_BYTES / (8.0 * self.n_features), n * d / (8.0 * (self.n_features + 2 * self.k)))
+        return int(np.clip(2 ** round(np.log2(max(rows, 1.0))), 256, 8192))
 
     @property
     def kind(self):
@@ -212,6 +217,7 @@ class FusedEStep:
         fused = cls._of(components, log_weights, X.shape[1])
         if fused is None:
             return None
+        fused.block_rows = fused._block_rows(*X.shape)
         if fused.full is not None:
             precisions, log_norm = fused.full[1], fused.full[3]
         else:

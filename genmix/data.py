@@ -130,6 +130,11 @@ def _has_inf(arr, chunk_rows=1 << 18):
     return any(np.isinf(arr[s:s + chunk_rows]).any() for s in range(0, arr.shape[0], chunk_rows))
 
 
+def unit_weights(n):
+    """Weights of one for ``n`` rows as a read-only zero-stride view: no memory however large ``n`` is."""
+    return np.broadcast_to(np.float64(1.0), (n,))
+
+
 def check_weights(weights, n, *, name="weights"):
     """Return sample weights as a float64 ``(n,)`` array (ones if ``weights`` is None).
 
@@ -141,7 +146,7 @@ def check_weights(weights, n, *, name="weights"):
         If the weights are not numeric.
     """
     if weights is None:
-        return np.ones(n)
+        return unit_weights(n)
     try:
         w = np.asarray(weights, dtype=np.float64)
     except (TypeError, ValueError):

@@ -31,7 +31,7 @@ import numpy as np
 
 from ._validation import Interval, check_bool, check_int, check_scalar
 from .callbacks import History
-from .data import DataGenerator, check_weights, is_generator
+from .data import DataGenerator, check_weights, is_generator, unit_weights
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning
 from .parallel import resolve_n_jobs
@@ -164,7 +164,7 @@ class _Cursor:
                                      f"n_batches={self.n_batches}.") from None
                 first = self._first
             Xc, _ = self.model._check_input(Xb, allow_empty=False)
-            wc = np.ones(Xc.shape[0]) if wb is None else check_weights(wb, Xc.shape[0])
+            wc = unit_weights(Xc.shape[0]) if wb is None else check_weights(wb, Xc.shape[0])
             self._first = first + Xc.shape[0]
             out.append((b, Xc, wc, first))
             self._index = (self._index + 1) % self.n_batches
