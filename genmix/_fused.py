@@ -26,7 +26,7 @@ general path; tests/test_fused_estep.py compares both with scipy.
 import numpy as np
 
 from ._math import LOG_2PI
-from .parallel import map_chunks
+from .parallel import _single_threaded_blas, map_chunks
 
 __all__ = ["FusedEStep"]
 
@@ -379,9 +379,10 @@ class FusedEStep:
         W, shift, exact = self._prepare(X)
         dead = np.nonzero(~np.isfinite(self.log_weights))[0]
         out = np.empty((X.shape[0], self.k))
-        for start in range(0, X.shape[0], self.block_rows):
-            rows = slice(start, min(start + self.block_rows, X.shape[0]))
-            out[rows] = self._scores(self._features(X, rows, shift), W, exact, shift, dead).T
+        with _single_threaded_blas(True):
+            for start in range(0, X.shape[0], self.block_rows):
+                rows = slice(start, min(start + self.block_rows, X.shape[0]))
+                out[rows] = self._scores(self._features(X, rows, shift), W, exact, shift, dead).T
         return out
 
     # -- the E-step ------------------------------------------------------------------------------------
@@ -436,7 +437,8 @@ class FusedEStep:
                 S += R @ Phi.T
             return logp, S
 
-        parts = map_chunks(chunk, n, n_jobs)
+        with _single_threaded_blas(True):  # per-block GEMMs are too small to split; n_jobs splits rows
+            parts = map_chunks(chunk, n, n_jobs)
         logp = sum(p[0] for p in parts)
         S = sum(p[1] for p in parts)
         stats, redo = self._stats(S, shift)
@@ -501,7 +503,8 @@ class FusedEStep:
                 out = part if out is None else [a + b for a, b in zip(out, part)]
             return out
 
-        parts = [p for p in map_chunks(chunk, n, n_jobs) if p is not None]
+        with _single_threaded_blas(True):
+            parts = [p for p in map_chunks(chunk, n, n_jobs) if p is not None]
         total = parts[0]
         for p in parts[1:]:
             total = [a + b for a, b in zip(total, p)]

@@ -44,17 +44,29 @@ def row_chunks(n, n_jobs):
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+_CONTROLLER = []
+
+
+def _controller():
+    """threadpoolctl's controller, made once (~20 µs per limit instead of ~0.7 ms), or None."""
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl comes with the test extra
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
 @contextlib.contextmanager
 def _single_threaded_blas(active):
-    if not active:
+    """Limit BLAS to one thread while the block runs (when ``active`` and threadpoolctl is installed)."""
+    controller = _controller() if active else None
+    if controller is None:
         yield
         return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with the test extra
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
+    with controller.limit(limits=1, user_api="blas"):
         yield
 
 
