@@ -329,10 +329,11 @@ class FusedEStep:
             kappa = np.where(smallest > 0, absP.sum(axis=2).max(axis=1) / smallest, np.inf)
         return (4.0 * _EPS * near > _TOLERANCE) | (4.0 * _EPS * kappa > 10.0 * _TOLERANCE)
 
-    def _features(self, X, rows, shift):
-        """The ``(F, B)`` feature block of ``X[rows]``."""
+    def _features(self, X, rows, shift, buffer=None):
+        """The ``(F, B)`` feature block of ``X[rows]`` (written into ``buffer[:, :B]`` when given: reusing
+        one buffer per thread avoids fresh pages for every block)."""
         B = rows.stop - rows.start
-        Phi = np.empty((self.n_features, B))
+        Phi = np.empty((self.n_features, B)) if buffer is None else buffer[:, :B]
         Phi[0] = 1.0
         if self.full is not None:
             d = self.d
@@ -365,24 +366,31 @@ class FusedEStep:
                     at += t.n_features
             L[j] += self.log_weights[j]
 
-    def _scores(self, Phi, W, exact, shift, dead):
-        """``log w_k + log p_k`` of a block, shape (k, B): the GEMM, then the exact rows and dead components."""
-        L = W @ Phi
+    def _scores(self, Phi, W, exact, shift, dead, out=None):
+        """``log w_k + log p_k`` of a block, shape (k, B): the GEMM, then the exact rows and dead components
+        (written into ``out``, a (k, ≥B) buffer, when given)."""
+        L = W @ Phi if out is None else np.matmul(W, Phi, out=out[:, :Phi.shape[1]])
         if exact.size:
             self._exact_rows(L, Phi, exact, shift)
         if dead.size:
             L[dead] = -np.inf
         return L
 
+    def _buffers(self, sl):
+        """One feature buffer and one score buffer for a thread's blocks (fresh pages per block are slow)."""
+        B = min(self.block_rows, sl.stop - sl.start)
+        return np.empty((self.n_features, B)), np.empty((self.k, B))
+
     def weighted_log_prob(self, X):
         """``log w_k + log p_k(x_i)`` of the complete rows ``X``, shape (n, k), block by block."""
         W, shift, exact = self._prepare(X)
         dead = np.nonzero(~np.isfinite(self.log_weights))[0]
         out = np.empty((X.shape[0], self.k))
+        buffer = np.empty((self.n_features, min(self.block_rows, X.shape[0])))
         with _single_threaded_blas(True):
             for start in range(0, X.shape[0], self.block_rows):
                 rows = slice(start, min(start + self.block_rows, X.shape[0]))
-                out[rows] = self._scores(self._features(X, rows, shift), W, exact, shift, dead).T
+                out[rows] = self._scores(self._features(X, rows, shift, buffer), W, exact, shift, dead).T
         return out
 
     # -- the E-step ------------------------------------------------------------------------------------
@@ -397,10 +405,10 @@ class FusedEStep:
         unit = bool(np.all(w == 1.0))
         dead = np.nonzero(~np.isfinite(self.log_weights))[0]
 
-        def responsibilities(rows):
+        def responsibilities(rows, buffers):
             """Responsibilities ``R (k, B)``, log-sum-exp and the feature block of one block of rows."""
-            Phi = self._features(X, rows, shift)
-            L = self._scores(Phi, W, exact_lp, shift, dead)
+            Phi = self._features(X, rows, shift, buffers[0])
+            L = self._scores(Phi, W, exact_lp, shift, dead, buffers[1])
             if log_priors is not None:
                 L += log_priors[rows].T
             mx = L.max(axis=0)
@@ -422,9 +430,10 @@ class FusedEStep:
         def chunk(sl):
             """Pass 1 over a thread's rows: logp and the raw feature sums ``Σ r φ(x)`` (k, F)."""
             logp, S = 0.0, np.zeros((self.k, self.n_features))
+            buffers = self._buffers(sl)
             for start in range(sl.start, sl.stop, self.block_rows):
                 rows = slice(start, min(start + self.block_rows, sl.stop))
-                R, lse, Phi = responsibilities(rows)
+                R, lse, Phi = responsibilities(rows, buffers)
                 if unit:
                     if raise_impossible is not None:
                         raise_impossible(lse, None, first + start)
@@ -495,9 +504,10 @@ class FusedEStep:
 
         def chunk(sl):
             out = None
+            buffers = self._buffers(sl)
             for start in range(sl.start, sl.stop, self.block_rows):
                 rows = slice(start, min(start + self.block_rows, sl.stop))
-                R = responsibilities(rows)[0][comps].T  # (B, m)
+                R = responsibilities(rows, buffers)[0][comps].T  # (B, m)
                 part = [moment_stats(X[rows], R) if c is None else self.columns[c].centred(X[rows, c], R)
                         for c in columns]
                 out = part if out is None else [a + b for a, b in zip(out, part)]
