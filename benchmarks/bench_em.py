@@ -171,7 +171,7 @@ def from_samples_sklearn(X, kind, k, iterations=FROM_SAMPLES_ITERATIONS):
 def em_flops(kind, n, d, k):
     """Floating-point operations of one E-step plus statistics, ``(genmix, scikit-learn)``.
 
-    genmix (genmix/_gaussian.py): two GEMMs with the ``F``-feature block, ``F = 1 + d + d(d+1)/2``
+    genmix (genmix/_fused.py): two GEMMs with the ``F``-feature block, ``F = 1 + d + d(d+1)/2``
     (full) or ``1 + 2d`` (diagonal), i.e. ``2·2·n·k·F``. scikit-learn (full): ``X P`` per component in
     the E-step and ``(r·(X−μ))ᵀ(X−μ)`` per component in the M-step, ``2·2·n·k·d²``; (diagonal): three
     ``(n, d) × (d, k)`` products in the E-step and two in the M-step, ``5·2·n·k·d``. Elementwise work
