@@ -9,7 +9,9 @@ a few features of the row. For a mixture whose components are
   drawn from Normal (``t = [u, u²]``, ``u = x − c``), LogNormal (the same on ``u = log x − c``, the
   ``−log x`` Jacobian folded into the coefficients) and Exponential (``t = x``),
 
-the log densities of all ``k`` components (plus their log weights) are one GEMM ``W Φ`` of the ``(k, F)``
+(a column with missing values, NaN, gets an indicator row that carries its constant, so a missing
+value contributes log density 0 and no statistics, as in the families' own kernels), the log densities
+of all ``k`` components (plus their log weights) are one GEMM ``W Φ`` of the ``(k, F)``
 coefficient matrix ``W`` with the ``(F, B)`` feature block ``Φ = [1; t(x)]``, and the E-step's statistics
 (Σr and Σr·t of every component, which is what the M-steps need) are one more GEMM ``R Φᵀ`` with the
 *same* block. Rows go in blocks sized to keep ``Φ`` in cache, in the ``(k, B)`` layout in which the
@@ -103,8 +105,9 @@ class _Normal:
         b = np.abs(self.mean - self.shift) + self.spread
         return 4.0 * _EPS * self.prec * b * b
 
-    def exact(self, u, j):
-        """The factorised log density of component ``j`` from the block's ``u`` row."""
+    def exact(self, rows, j):
+        """The factorised log density of component ``j`` from the term's feature rows (``u`` first)."""
+        u = rows[0]
         r = (u - (self.mean[j] - self.shift)) * np.sqrt(self.prec[j])
         out = self.base[j] - 0.5 * r * r
         if self.log:
@@ -157,13 +160,58 @@ class _Exponential:
     def rounding(self):
         return np.zeros(self.rate.size)
 
-    def exact(self, u, j):
-        return np.log(self.rate[j]) - self.rate[j] * u
+    def exact(self, rows, j):
+        return np.log(self.rate[j]) - self.rate[j] * rows[0]
 
     def stats(self, N, S):
         from .distributions._stats import SumStats
 
         return [SumStats(np.array([N[j]]), np.array([S[j, 0]])) for j in range(N.size)]
+
+
+class _Masked:
+    """A column term whose column has missing values (NaN): log density 0 and no statistics there.
+
+    An indicator row ``o = [x observed]`` comes first and carries the term's constant; the term's own
+    features are zero where ``x`` is missing. The indicator's sums are the column's own ``Σr``.
+    """
+
+    def __init__(self, term, fill):
+        self.term, self.column, self.fill = term, term.column, fill
+        self.n_features = term.n_features + 1
+
+    def valid(self, x):
+        x = x[~np.isnan(x)]
+        return x.size == 0 or self.term.valid(x)
+
+    def transform(self, x):
+        return self.term.transform(x)
+
+    def set_shift(self, t_sample):
+        t = t_sample[~np.isnan(t_sample)]
+        self.term.set_shift(t if t.size else np.zeros(1))
+
+    def features(self, x, out):
+        observed = ~np.isnan(x)
+        out[0] = observed
+        self.term.features(np.where(observed, x, self.fill), out[1:])
+        out[1:] *= out[0]
+
+    def coefficients(self):
+        const, coef = self.term.coefficients()
+        return np.zeros(len(coef)), np.column_stack([const * np.ones(len(coef)), coef])
+
+    def rounding(self):
+        return self.term.rounding()
+
+    def exact(self, rows, j):
+        return rows[0] * self.term.exact(rows[1:], j)
+
+    def stats(self, N, S):
+        return self.term.stats(S[:, 0], S[:, 1:])
+
+    def centred(self, x, R):
+        return self.term.centred(x, R)
 
 
 class FusedEStep:
@@ -204,33 +252,50 @@ class FusedEStep:
     def build(cls, components, log_weights, X):
         """The fused E-step of ``components`` on the rows ``X``, or None where it does not apply.
 
-        It applies when the components are all full-covariance Gaussians, or all products of Normal,
-        LogNormal and Exponential columns (the same family per column in every component, unit column
-        weights), and ``X`` is a float array without missing values, inside every column's support, whose
-        magnitudes leave the expansion far from overflow. Elsewhere the general path scores the rows.
+        It applies when ``X`` is a float array whose magnitudes leave the expansion far from overflow
+        and the components are all full-covariance Gaussians (complete rows only: with missing values
+        the general path conditions on the observed coordinates), or all products of Normal, LogNormal and
+        Exponential columns (the same family per column in every component, unit column weights; NaN
+        allowed, observed values inside each column's support). Elsewhere the general path scores the
+        rows.
         """
         if len(components) == 0 or X.dtype == object or X.ndim != 2 or X.shape[0] == 0:
-            return None
-        span = max(float(X.max()), -float(X.min()))  # NaN propagates: rows with missing values
-        if not span < _MAX_MAGNITUDE:
             return None
         fused = cls._of(components, log_weights, X.shape[1])
         if fused is None:
             return None
-        fused.block_rows = fused._block_rows(*X.shape)
+        span = max(float(X.max()), -float(X.min()))  # NaN propagates: rows with missing values
         if fused.full is not None:
+            if not span < _MAX_MAGNITUDE:  # missing values: the conditional (general) path
+                return None
             precisions, log_norm = fused.full[1], fused.full[3]
         else:
+            if span != span:  # missing values: the columns that have them get an indicator row
+                span = 0.0
+                for i, t in enumerate(fused.columns):
+                    x = X[:, t.column]
+                    observed = x[~np.isnan(x)]
+                    if observed.size < x.size:
+                        fused.columns[i] = _Masked(t, 1.0)
+                    if observed.size:
+                        span = max(span, float(observed.max()), -float(observed.min()))
+                fused.n_features = 1 + sum(t.n_features for t in fused.columns)
+            if not span < _MAX_MAGNITUDE:
+                return None
             if not all(t.valid(X[:, t.column]) for t in fused.columns):
                 return None
-            precisions = np.concatenate([t.prec for t in fused.columns if isinstance(t, _Normal)] + [np.zeros(1)])
+            terms = [t.term if isinstance(t, _Masked) else t for t in fused.columns]
+            precisions = np.concatenate([t.prec for t in terms if isinstance(t, _Normal)] + [np.zeros(1)])
             with np.errstate(over="ignore"):
-                log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in fused.columns]
-                                          + [t.rate * span for t in fused.columns if isinstance(t, _Exponential)])
+                log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in terms]
+                                          + [t.rate * span for t in terms if isinstance(t, _Exponential)])
             span = max(span, 745.0)  # |log x| of any positive float64 (LogNormal columns)
         with np.errstate(over="ignore", invalid="ignore"):
             bound = np.abs(precisions).max() * (2.0 * span) ** 2 + np.abs(log_norm).max()
-        return fused if bound < _MAX_MAGNITUDE else None
+        if not bound < _MAX_MAGNITUDE:
+            return None
+        fused.block_rows = fused._block_rows(*X.shape)
+        return fused
 
     @classmethod
     def _of(cls, components, log_weights, d):
@@ -362,7 +427,7 @@ class FusedEStep:
                 L[j] = 0.0
                 at = 1
                 for t in self.columns:
-                    L[j] += t.exact(Phi[at], j)
+                    L[j] += t.exact(Phi[at:at + t.n_features], j)
                     at += t.n_features
             L[j] += self.log_weights[j]
 

@@ -44,7 +44,9 @@ def reference_estep(components, log_weights, X, w, log_priors=None):
             mean, cov = c.parameters
             L[:, j] = st.multivariate_normal(mean, cov).logpdf(X).reshape(n)
         else:
-            L[:, j] = sum(law.logpdf(X[:, i]) for i, (law, _) in enumerate(column_laws(c, X.shape[1])))
+            # a missing value (NaN) has log density 0 in its column
+            L[:, j] = sum(np.where(np.isnan(X[:, i]), 0.0, law.logpdf(np.nan_to_num(X[:, i], nan=1.0)))
+                          for i, (law, _) in enumerate(column_laws(c, X.shape[1])))
     with np.errstate(divide="ignore"):
         L = L + log_weights
     if log_priors is not None:
@@ -93,10 +95,12 @@ def check_against_reference(model, X, w=None, log_priors=None, n_jobs=1, rtol=1e
         for i, (cs, (law, transform)) in enumerate(zip(children, column_laws(c, X.shape[1]))):
             if c is not s and isinstance(s, TupleStats) and c.distributions[i].frozen:
                 assert cs is None
-            elif transform is None:  # Exponential: Σr and Σr·x
-                assert_allclose([cs.w[0], cs.sums[0]], [N[j], R[:, j] @ X[:, i]], rtol=rtol)
-            else:
-                check_moments(cs, R[:, j], transform(X[:, i])[:, None], rtol)
+            else:  # statistics over the rows where the column is observed
+                seen = ~np.isnan(X[:, i])
+                if transform is None:  # Exponential: Σr and Σr·x
+                    assert_allclose([cs.w[0], cs.sums[0]], [R[seen, j].sum(), R[seen, j] @ X[seen, i]], rtol=rtol)
+                else:
+                    check_moments(cs, R[seen, j], transform(X[seen, i])[:, None], rtol)
     return fused
 
 
@@ -288,3 +292,38 @@ def test_predictions_take_the_fused_scores_and_match_scipy(rng, make):
     assert_allclose(model.log_probability(X).sum(), ref_logp, rtol=1e-12)
     assert_allclose(model.predict_proba(X), R, rtol=1e-9, atol=1e-12)
     assert_allclose(model.predict_proba(X, n_jobs=2, batch_size=700), R, rtol=1e-9, atol=1e-12)
+
+
+def with_missing(X, rng, fraction=0.1):
+    X = X.copy()
+    X[rng.random(X.shape) < fraction] = np.nan
+    X[7] = np.nan  # a row with nothing observed: log density 0, posterior = weights
+    return X
+
+
+def test_missing_values_in_columns_match_scipy(rng):
+    """NaN in Normal / Exponential / LogNormal columns: log density 0 there, statistics over the rest."""
+    model = mixed_model(rng)
+    X = with_missing(sample(model, 4000, rng), rng)
+    fused = check_against_reference(model, X)
+    assert fused.n_features == 1 + 2 + 1 + 2 + 3  # features, plus an indicator row per column with NaN
+    check_against_reference(model, X, w=rng.uniform(0, 2, X.shape[0]), n_jobs=2)
+    partly = X.copy()
+    partly[:, 0] = sample(model, 4000, rng)[:, 0]  # column 0 complete: no indicator row for it
+    assert check_against_reference(model, partly).n_features == 1 + 2 + 1 + 2 + 2
+    empty = X.copy()
+    empty[:, 1] = np.nan  # a column with nothing observed: zero statistics for it
+    check_against_reference(model, empty)
+    uni = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(3, 0.5)])
+    check_against_reference(uni, with_missing(rng.normal(1, 2, (3000, 1)), rng))
+
+
+def test_fit_with_missing_columns_matches_the_general_path(rng, monkeypatch):
+    X = with_missing(sample(mixed_model(rng), 5000, rng), rng, 0.2)
+    fast = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: None))
+    slow = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    for a, b in zip(fast.distributions, slow.distributions):
+        for ca, cb in zip(a.distributions, b.distributions):
+            assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
+    assert_allclose(fast.weights, slow.weights, rtol=1e-9)
