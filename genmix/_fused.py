@@ -7,7 +7,8 @@ a few features of the row. For a mixture whose components are
   of the shifted row ``z = x − c``;
 * all products of per-column families (``IndependentComponentsDistribution``, or one univariate family)
   drawn from Normal (``t = [u, u²]``, ``u = x − c``), LogNormal (the same on ``u = log x − c``, the
-  ``−log x`` Jacobian folded into the coefficients) and Exponential (``t = x``),
+  ``−log x`` Jacobian folded into the coefficients), Exponential, Poisson and Bernoulli (``t = x``, plus
+  ``−log x!`` for Poisson) and Gamma (``t = [x, log x]``),
 
 (a column with missing values, NaN, gets an indicator row that carries its constant, so a missing
 value contributes log density 0 and no statistics, as in the families' own kernels), the log densities
@@ -26,6 +27,7 @@ two-pass algorithm of ``distributions._stats``) in a second pass. Results keep t
 general path; tests/test_fused_estep.py compares both with scipy.
 """
 import numpy as np
+from scipy.special import gammaln
 
 from ._math import LOG_2PI
 from .parallel import _single_threaded_blas, map_chunks
@@ -134,16 +136,51 @@ class _Normal:
         return moment_stats_1d(self.transform(x), R)
 
 
-class _Exponential:
-    """An exponential column: one feature ``x``, ``log p = log λ − λx`` (no cancellation)."""
+class _Linear:
+    """A column whose log density is linear in a few plain features, ``log p = c + Σ_m η_m t_m(x) + h(x)``.
 
-    n_features = 1
+    No quadratic form, so no cancellation beyond a dot product's: Exponential (``t = x``), Poisson
+    (``t = x``, ``h = −log x!``), Bernoulli (``t = x``) and Gamma (``t = [x, log x]``). ``h`` is one more
+    feature row whose coefficient is 1 for every component. The statistics are the families' own
+    ``SumStats`` (Σr and Σr·t).
+    """
 
-    def __init__(self, column, rate):
-        self.column, self.rate = column, rate
+    def __init__(self, column, const, coef, transforms, base=None, support=None):
+        self.column, self.const, self.coef = column, const, coef  # (k,), (k, m)
+        self.transforms, self.base, self.support = transforms, base, support
+        self.n_features = coef.shape[1] + (base is not None)
+
+    @classmethod
+    def of(cls, column, family, children):
+        """The term of ``children`` (one family's components for this column), or None if a parameter
+        is at the edge of its range (an infinite coefficient: the general path handles it)."""
+        from .distributions.bernoulli import BernoulliDistribution
+        from .distributions.exponential import ExponentialDistribution
+        from .distributions.gamma import GammaDistribution
+        from .distributions.poisson import PoissonDistribution
+
+        if family not in (ExponentialDistribution, PoissonDistribution, BernoulliDistribution, GammaDistribution):
+            return None
+        p = {key: np.array([ch._params[key] for ch in children], dtype=np.float64) for key in children[0]._params}
+        with np.errstate(divide="ignore"):
+            if family is ExponentialDistribution:
+                term = cls(column, np.log(p["rate"]), -p["rate"][:, None], [None], support=lambda x: x >= 0)
+            elif family is PoissonDistribution:
+                term = cls(column, -p["lam"], np.log(p["lam"])[:, None], [None], base=lambda x: -gammaln(x + 1.0),
+                           support=lambda x: (x >= 0) & (x == np.floor(x)))
+            elif family is BernoulliDistribution:
+                term = cls(column, np.log1p(-p["p"]), (np.log(p["p"]) - np.log1p(-p["p"]))[:, None], [None],
+                           support=lambda x: (x == 0) | (x == 1))
+            elif family is GammaDistribution:
+                a, b = p["alpha"], p["beta"]
+                term = cls(column, a * np.log(b) - gammaln(a), np.column_stack([-b, a - 1.0]), [None, np.log],
+                           support=lambda x: x > 0)
+        if not (np.all(np.isfinite(term.const)) and np.all(np.isfinite(term.coef))):
+            return None
+        return term
 
     def valid(self, x):
-        return float(x.min()) >= 0.0
+        return bool(np.all(self.support(x)))
 
     def transform(self, x):
         return x
@@ -152,21 +189,37 @@ class _Exponential:
         pass
 
     def features(self, x, out):
-        out[0] = x
+        for m, f in enumerate(self.transforms):
+            if f is None:
+                out[m] = x
+            else:
+                f(x, out=out[m])
+        if self.base is not None:
+            out[-1] = self.base(x)
 
     def coefficients(self):
-        return np.log(self.rate), -self.rate[:, None]
+        coef = self.coef if self.base is None else np.column_stack([self.coef, np.ones(len(self.coef))])
+        return self.const, coef
 
     def rounding(self):
-        return np.zeros(self.rate.size)
+        return np.zeros(len(self.const))
 
     def exact(self, rows, j):
-        return np.log(self.rate[j]) - self.rate[j] * rows[0]
+        out = self.const[j] + self.coef[j] @ rows[:self.coef.shape[1]]
+        return out + rows[-1] if self.base is not None else out
 
     def stats(self, N, S):
         from .distributions._stats import SumStats
 
-        return [SumStats(np.array([N[j]]), np.array([S[j, 0]])) for j in range(N.size)]
+        m = self.coef.shape[1]
+        return [SumStats(np.array([N[j]]), S[j, 0:1].copy() if m == 1 else S[j:j + 1, :m].copy())
+                for j in range(N.size)]
+
+    def magnitude(self, span):
+        """A bound on the terms' magnitudes for data within ``span`` (for the overflow check): a plain
+        feature is at most ``span``, ``log x`` at most 745 in magnitude."""
+        bounds = np.array([span if f is None else 745.0 for f in self.transforms])
+        return np.abs(self.const).max() + (np.abs(self.coef) * bounds).sum(axis=1).max()
 
 
 class _Masked:
@@ -254,8 +307,9 @@ class FusedEStep:
 
         It applies when ``X`` is a float array whose magnitudes leave the expansion far from overflow
         and the components are all full-covariance Gaussians (complete rows only: with missing values
-        the general path conditions on the observed coordinates), or all products of Normal, LogNormal and
-        Exponential columns (the same family per column in every component, unit column weights; NaN
+        the general path conditions on the observed coordinates), or all products of Normal, LogNormal,
+        Exponential, Gamma, Poisson and Bernoulli columns (the same family per column in every component,
+        unit column weights, parameters strictly inside their ranges; NaN
         allowed, observed values inside each column's support). Elsewhere the general path scores the
         rows.
         """
@@ -287,8 +341,9 @@ class FusedEStep:
             terms = [t.term if isinstance(t, _Masked) else t for t in fused.columns]
             precisions = np.concatenate([t.prec for t in terms if isinstance(t, _Normal)] + [np.zeros(1)])
             with np.errstate(over="ignore"):
-                log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in terms]
-                                          + [t.rate * span for t in terms if isinstance(t, _Exponential)])
+                log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in terms if isinstance(t, _Normal)]
+                                          + [np.atleast_1d(t.magnitude(span)) for t in terms
+                                             if isinstance(t, _Linear)])
             span = max(span, 745.0)  # |log x| of any positive float64 (LogNormal columns)
         with np.errstate(over="ignore", invalid="ignore"):
             bound = np.abs(precisions).max() * (2.0 * span) ** 2 + np.abs(log_norm).max()
@@ -299,7 +354,6 @@ class FusedEStep:
 
     @classmethod
     def _of(cls, components, log_weights, d):
-        from .distributions.exponential import ExponentialDistribution
         from .distributions.independent_components import IndependentComponentsDistribution
         from .distributions.lognormal import LogNormalDistribution
         from .distributions.multivariate_gaussian import MultivariateGaussianDistribution
@@ -334,10 +388,11 @@ class FusedEStep:
                 if not np.all(std > 1e-150):  # below, 1/σ² overflows: only the exact form is finite
                     return None
                 columns.append(_Normal(j, mean, std, family is LogNormalDistribution))
-            elif family is ExponentialDistribution:
-                columns.append(_Exponential(j, np.array([ch._params["rate"] for ch in children])))
             else:
-                return None
+                term = _Linear.of(j, family, children)
+                if term is None:
+                    return None
+                columns.append(term)
         return cls(components, log_weights, columns=columns)
 
     # -- the pieces ------------------------------------------------------------------------------------

@@ -13,25 +13,33 @@ from numpy.testing import assert_allclose
 from scipy import stats as st
 from scipy.special import logsumexp
 
-from genmix import (ExponentialDistribution, GammaDistribution, GeneralMixtureModel,
+from genmix import (BernoulliDistribution, ExponentialDistribution, GammaDistribution, GeneralMixtureModel,
                     IndependentComponentsDistribution, LogNormalDistribution, MultivariateGaussianDistribution,
-                    NormalDistribution)
+                    NormalDistribution, PoissonDistribution, UniformDistribution)
 from genmix._fused import FusedEStep
 from genmix.distributions._stats import TupleStats
 
 
 def column_laws(c, d):
-    """``[(scipy law, transform or None for a sum statistic)]`` per column of component ``c``."""
+    """Per column of component ``c``: ``(scipy log density, statistics)``; the statistics are a transform
+    for centred moments (Normal: x, LogNormal: log x) or ``("sums", [t...])`` for Σr and Σr·t(x)."""
     children = c.distributions if isinstance(c, IndependentComponentsDistribution) else [c]
     out = []
     for ch in children:
         if isinstance(ch, NormalDistribution):
-            out.append((st.norm(*ch.parameters), lambda x: x))
+            out.append((st.norm(*ch.parameters).logpdf, lambda x: x))
         elif isinstance(ch, LogNormalDistribution):
             mu, sigma = ch.parameters
-            out.append((st.lognorm(s=sigma, scale=np.exp(mu)), np.log))
+            out.append((st.lognorm(s=sigma, scale=np.exp(mu)).logpdf, np.log))
+        elif isinstance(ch, ExponentialDistribution):
+            out.append((st.expon(scale=1.0 / ch.parameters[0]).logpdf, ("sums", [lambda x: x])))
+        elif isinstance(ch, PoissonDistribution):
+            out.append((st.poisson(ch.parameters[0]).logpmf, ("sums", [lambda x: x])))
+        elif isinstance(ch, BernoulliDistribution):
+            out.append((st.bernoulli(ch.parameters[0]).logpmf, ("sums", [lambda x: x])))
         else:
-            out.append((st.expon(scale=1.0 / ch.parameters[0]), None))
+            alpha, beta = ch.parameters
+            out.append((st.gamma(alpha, scale=1.0 / beta).logpdf, ("sums", [lambda x: x, np.log])))
     return out
 
 
@@ -45,8 +53,8 @@ def reference_estep(components, log_weights, X, w, log_priors=None):
             L[:, j] = st.multivariate_normal(mean, cov).logpdf(X).reshape(n)
         else:
             # a missing value (NaN) has log density 0 in its column
-            L[:, j] = sum(np.where(np.isnan(X[:, i]), 0.0, law.logpdf(np.nan_to_num(X[:, i], nan=1.0)))
-                          for i, (law, _) in enumerate(column_laws(c, X.shape[1])))
+            L[:, j] = sum(np.where(np.isnan(X[:, i]), 0.0, logpdf(np.nan_to_num(X[:, i], nan=1.0)))
+                          for i, (logpdf, _) in enumerate(column_laws(c, X.shape[1])))
     with np.errstate(divide="ignore"):
         L = L + log_weights
     if log_priors is not None:
@@ -92,13 +100,15 @@ def check_against_reference(model, X, w=None, log_priors=None, n_jobs=1, rtol=1e
             check_moments(s, R[:, j], X, rtol)
             continue
         children = s.children if isinstance(s, TupleStats) else [s]
-        for i, (cs, (law, transform)) in enumerate(zip(children, column_laws(c, X.shape[1]))):
+        for i, (cs, (_, transform)) in enumerate(zip(children, column_laws(c, X.shape[1]))):
             if c is not s and isinstance(s, TupleStats) and c.distributions[i].frozen:
                 assert cs is None
             else:  # statistics over the rows where the column is observed
                 seen = ~np.isnan(X[:, i])
-                if transform is None:  # Exponential: Σr and Σr·x
-                    assert_allclose([cs.w[0], cs.sums[0]], [R[seen, j].sum(), R[seen, j] @ X[seen, i]], rtol=rtol)
+                if isinstance(transform, tuple):  # Σr and Σr·t(x)
+                    sums = [R[seen, j] @ t(X[seen, i]) for t in transform[1]]
+                    assert_allclose(cs.w[0], R[seen, j].sum(), rtol=rtol)
+                    assert_allclose(np.ravel(cs.sums), sums, rtol=rtol)
                 else:
                     check_moments(cs, R[seen, j], transform(X[seen, i])[:, None], rtol)
     return fused
@@ -218,8 +228,8 @@ def test_where_it_does_not_apply(rng):
     assert FusedEStep.build(mixed, np.log([0.5, 0.5]), np.ones((5, 1))) is None
     weighted = IndependentComponentsDistribution([NormalDistribution(0, 1)] * 2, weights=[1.0, 0.5])
     assert FusedEStep.build([weighted] * 2, np.log([0.5, 0.5]), X) is None
-    other = IndependentComponentsDistribution([NormalDistribution(0, 1), GammaDistribution(2.0, 1.0)])
-    assert FusedEStep.build([other] * 2, np.log([0.5, 0.5]), np.abs(X)) is None  # no Gamma features
+    other = IndependentComponentsDistribution([NormalDistribution(0, 1), UniformDistribution(0.0, 5.0)])
+    assert FusedEStep.build([other] * 2, np.log([0.5, 0.5]), np.abs(X)) is None  # not an exponential family
     cols = IndependentComponentsDistribution([ExponentialDistribution(1.0), LogNormalDistribution(0.0, 1.0)])
     assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), np.abs(X) + 0.1) is not None
     assert FusedEStep.build([cols] * 2, np.log([0.5, 0.5]), np.abs(X) - 0.5) is None  # outside the support
@@ -323,6 +333,41 @@ def test_fit_with_missing_columns_matches_the_general_path(rng, monkeypatch):
     fast = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
     monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: None))
     slow = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    for a, b in zip(fast.distributions, slow.distributions):
+        for ca, cb in zip(a.distributions, b.distributions):
+            assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
+    assert_allclose(fast.weights, slow.weights, rtol=1e-9)
+
+
+def count_model(rng, k=3):
+    return GeneralMixtureModel(
+        [IndependentComponentsDistribution([PoissonDistribution(rng.uniform(0.5, 8)),
+                                            BernoulliDistribution(rng.uniform(0.1, 0.9)),
+                                            GammaDistribution(rng.uniform(0.5, 5), rng.uniform(0.5, 3)),
+                                            NormalDistribution(rng.normal(0, 2), rng.uniform(0.5, 2))])
+         for _ in range(k)], weights=rng.dirichlet(np.full(k, 3.0)))
+
+
+def test_poisson_bernoulli_gamma_columns_match_scipy(rng):
+    model = count_model(rng)
+    X = sample(model, 4000, rng)
+    check_against_reference(model, X)
+    check_against_reference(model, with_missing(X, rng), w=rng.uniform(0, 2, X.shape[0]), n_jobs=2)
+    bad = X.copy()
+    bad[5, 0] = 2.5  # a non-integer count: the general path (log density -inf there)
+    assert FusedEStep.build(model.distributions, model.log_weights, bad) is None
+    bad = X.copy()
+    bad[5, 1] = 0.5  # not 0 or 1
+    assert FusedEStep.build(model.distributions, model.log_weights, bad) is None
+    edge = GeneralMixtureModel([BernoulliDistribution(1.0), BernoulliDistribution(0.3)])
+    assert FusedEStep.build(edge.distributions, edge.log_weights, np.ones((5, 1))) is None  # log 0 coefficient
+
+
+def test_fit_of_count_columns_matches_the_general_path(rng, monkeypatch):
+    X = sample(count_model(rng), 5000, rng)
+    fast = count_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: None))
+    slow = count_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
     for a, b in zip(fast.distributions, slow.distributions):
         for ca, cb in zip(a.distributions, b.distributions):
             assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
