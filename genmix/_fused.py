@@ -29,7 +29,7 @@ general path; tests/test_fused_estep.py compares both with scipy.
 import numpy as np
 from scipy.special import gammaln
 
-from ._math import LOG_2PI
+from ._math import LOG_2PI, responsibilities_in_place
 from .parallel import _single_threaded_blas, map_chunks
 
 __all__ = ["FusedEStep"]
@@ -46,14 +46,16 @@ _MAX_MAGNITUDE = 1e100
 
 
 def _moments(N, s1, s2, shift):
-    """Centred ``(mean, m2)`` from raw sums about ``shift``, or None where the subtraction cancels.
+    """Centred ``(mean, m2)`` from raw sums about ``shift`` (scalars, or a vector and a matrix), or None
+    where the subtraction cancels.
 
-    ``m2 = s2 − N z̄²`` loses about ``eps·√rows·s2/m2`` relative; past ``_TOLERANCE`` the caller
-    recomputes centred.
+    ``m2 = s2 − N z̄ z̄ᵀ`` loses about ``eps·√rows·s2/m2`` relative on its diagonal; past ``_TOLERANCE``
+    the caller recomputes centred.
     """
     zbar = s1 / N
-    m2 = s2 - N * zbar * zbar
-    if np.any(m2 * _TOLERANCE <= 64.0 * _EPS * s2):
+    m2 = s2 - N * np.multiply.outer(zbar, zbar)
+    var, raw = (m2, s2) if np.ndim(m2) == 0 else (np.diag(m2), np.diag(s2))
+    if np.any(var * _TOLERANCE <= 64.0 * _EPS * raw):
         return None
     return shift + zbar, m2
 
@@ -514,11 +516,11 @@ class FusedEStep:
         return out
 
     # -- the E-step ------------------------------------------------------------------------------------
-    def run(self, X, w, log_priors=None, n_jobs=1, first=0, raise_impossible=None):
-        """``(logp, responsibility sums, per-component Stats)`` of the complete rows ``X``.
+    def run(self, X, w, log_priors=None, n_jobs=1, first=0):
+        """``(logp, responsibility sums, per-component Stats)`` of the rows ``X`` under weights ``w``.
 
-        ``raise_impossible(lse, mask, first)`` reports rows no component can produce (only possible
-        with ``log_priors``, i.e. labels, or zero weights).
+        Rows with positive weight that no component can produce (possible only through ``log_priors``,
+        i.e. labels, and zero weights) raise ``ValueError`` naming them, numbered from ``first``.
         """
         n = X.shape[0]
         W, shift, exact_lp = self._prepare(X)
@@ -526,43 +528,21 @@ class FusedEStep:
         dead = np.nonzero(~np.isfinite(self.log_weights))[0]
 
         def responsibilities(rows, buffers):
-            """Responsibilities ``R (k, B)``, log-sum-exp and the feature block of one block of rows."""
+            """``(R (k, B), logp, Φ)`` of one block of rows: responsibilities times the weights."""
             Phi = self._features(X, rows, shift, buffers[0])
             L = self._scores(Phi, W, exact_lp, shift, dead, buffers[1])
             if log_priors is not None:
                 L += log_priors[rows].T
-            mx = L.max(axis=0)
-            finite = np.isfinite(mx)
-            if not finite.all():
-                mx = np.where(finite, mx, 0.0)
-            L -= mx
-            with np.errstate(under="ignore"):
-                np.exp(L, out=L)
-            s = L.sum(axis=0)
-            with np.errstate(divide="ignore"):
-                lse = np.log(s) + mx
-            scale = 1.0 / np.where(s > 0, s, 1.0)
-            if not unit:
-                scale *= w[rows]
-            L *= scale
-            return L, lse, Phi
+            logp = responsibilities_in_place(L, None if unit else w[rows], first + rows.start)
+            return L, logp, Phi
 
         def chunk(sl):
             """Pass 1 over a thread's rows: logp and the raw feature sums ``Σ r φ(x)`` (k, F)."""
             logp, S = 0.0, np.zeros((self.k, self.n_features))
             buffers = self._buffers(sl)
             for start in range(sl.start, sl.stop, self.block_rows):
-                rows = slice(start, min(start + self.block_rows, sl.stop))
-                R, lse, Phi = responsibilities(rows, buffers)
-                if unit:
-                    if raise_impossible is not None:
-                        raise_impossible(lse, None, first + start)
-                    logp += float(lse.sum())
-                else:
-                    active = w[rows] > 0
-                    if raise_impossible is not None:
-                        raise_impossible(lse, active, first + start)
-                    logp += float(w[rows][active] @ lse[active])
+                R, block_logp, Phi = responsibilities(slice(start, min(start + self.block_rows, sl.stop)), buffers)
+                logp += block_logp
                 S += R @ Phi.T
             return logp, S
 
@@ -588,19 +568,16 @@ class FusedEStep:
                 if not N[j] > 0:
                     stats[j] = MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d)))
                     continue
-                zbar = S[j, 1:1 + d] / N[j]
-                m2 = np.empty((d, d))
+                raw = np.empty((d, d))  # Σr z zᵀ from its upper triangle, row by row
                 at = 1 + d
                 for i in range(d):
-                    m2[i, i:] = S[j, at:at + d - i]
-                    m2[i:, i] = S[j, at:at + d - i]
+                    raw[i, i:] = raw[i:, i] = S[j, at:at + d - i]
                     at += d - i
-                raw = np.diag(m2).copy()
-                m2 -= N[j] * np.outer(zbar, zbar)
-                if np.any(np.diag(m2) * _TOLERANCE <= 64.0 * _EPS * raw):
+                m = _moments(N[j], S[j, 1:1 + d], raw, shift)
+                if m is None:
                     redo[j] = None
                     continue
-                stats[j] = MomentStats(np.array([N[j]]), (shift + zbar)[None, :], m2[None, :, :])
+                stats[j] = MomentStats(np.array([N[j]]), m[0][None, :], m[1][None, :, :])
             return stats, redo
         per_column = []
         at = 1

@@ -16,6 +16,45 @@ def logsumexp_rows(a):
     return np.where(np.isposinf(m), np.inf, out)
 
 
+def raise_impossible(lse, mask=None, first=0):
+    """``ValueError`` naming the rows (numbered from ``first``) whose log-sum-exp is ``-inf`` (where ``mask``)."""
+    bad = np.isneginf(lse) if mask is None else np.isneginf(lse) & mask
+    if bad.any():
+        rows = np.nonzero(bad)[0] + first
+        more = " and more" if rows.size > 10 else ""
+        raise ValueError(f"X rows {rows[:10].tolist()}{more} have probability 0 under every component "
+                         "(outside every component's support), so their posterior is undefined.")
+
+
+def responsibilities_in_place(L, w=None, first=0):
+    """Turn weighted log scores ``L`` (k, n) into responsibilities times ``w``, in place; return the
+    weighted log-likelihood ``Σ_i w_i log Σ_k exp L_ki``.
+
+    The (components, rows) layout makes the reductions run along contiguous rows, and each entry is
+    exponentiated once: ``R = exp(L − max) / Σ exp(L − max)``. ``w=None`` means unit weights. A row
+    with positive weight that no component can produce raises ``ValueError`` (rows numbered from
+    ``first``); rows of weight 0 get responsibilities 0 and do not count.
+    """
+    mx = L.max(axis=0)
+    finite = np.isfinite(mx)  # all -inf (impossible) rows stay finite here
+    if not finite.all():
+        mx = np.where(finite, mx, 0.0)
+    L -= mx
+    with np.errstate(under="ignore", invalid="ignore"):
+        np.exp(L, out=L)
+    s = L.sum(axis=0)
+    with np.errstate(divide="ignore"):
+        lse = np.log(s) + mx
+    if w is None:
+        raise_impossible(lse, None, first)
+        L *= 1.0 / s
+        return float(lse.sum())
+    active = w > 0
+    raise_impossible(lse, active, first)
+    L *= np.where(active, w / np.where(active, s, 1.0), 0.0)
+    return float(w[active] @ lse[active])
+
+
 def cholesky_lower(cov):
     """Lower Cholesky factor of a symmetric matrix, or ``None`` if it is not numerically positive definite."""
     try:  # numpy's LAPACK: the same thread pool as the E-step's GEMMs

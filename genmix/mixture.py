@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ._fused import FusedEStep
-from ._math import logsumexp_rows
+from ._math import logsumexp_rows, raise_impossible, responsibilities_in_place
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_labels, check_weights, check_X, is_generator
@@ -132,6 +132,10 @@ class GeneralMixtureModel(Model):
         fused = FusedEStep.build(self.distributions, self.log_weights, X) if isinstance(X, np.ndarray) else None
         if fused is not None:  # exponential-family features: one GEMM per block (genmix/_fused.py)
             return fused.weighted_log_prob(X)
+        return self._general_log_prob(X)
+
+    def _general_log_prob(self, X):
+        """:meth:`_weighted_log_prob` through each family's own kernels."""
         lp = group_log_probability(self.distributions, X)
         lp += self.log_weights  # log 0 = -inf, and no log density is +inf
         return lp
@@ -241,15 +245,6 @@ class GeneralMixtureModel(Model):
         with np.errstate(under="ignore"):
             return np.exp(lp)
 
-    @staticmethod
-    def _raise_impossible(lse, mask=None, first=0):
-        bad = np.isneginf(lse) if mask is None else np.isneginf(lse) & mask
-        if bad.any():
-            rows = np.nonzero(bad)[0] + first
-            more = " and more" if rows.size > 10 else ""
-            raise ValueError(f"X rows {rows[:10].tolist()}{more} have probability 0 under every component "
-                             "(outside every component's support), so their posterior is undefined.")
-
     def predict_log_proba(self, X, n_jobs=1, batch_size=None):
         """Posterior log probability ``log P(component | x)`` of each component for each sample.
 
@@ -277,7 +272,7 @@ class GeneralMixtureModel(Model):
         def posterior(part, first):
             wlp = self._weighted_log_prob(part)
             lse = logsumexp_rows(wlp)
-            self._raise_impossible(lse, first=first)
+            raise_impossible(lse, first=first)
             wlp -= lse[:, None]
             return wlp
 
@@ -325,7 +320,7 @@ class GeneralMixtureModel(Model):
 
         def most_probable(part, first):
             wlp = self._weighted_log_prob(part)
-            self._raise_impossible(np.max(wlp, axis=1), first=first)
+            raise_impossible(np.max(wlp, axis=1), first=first)
             return np.argmax(wlp, axis=1)
 
         return self._rowwise(most_probable, X2, batch_size, n_jobs, np.empty(_rows_of(X2), dtype=np.int64))
@@ -464,35 +459,12 @@ class GeneralMixtureModel(Model):
             return self._estep_in_scope(X, w, log_priors, first)
 
     def _estep_in_scope(self, X, w, log_priors, first):
-        L = self._weighted_log_prob(X)
+        L = self._general_log_prob(X)  # the fused step, where it applies, ran in _estep_totals
         if log_priors is not None:
             L += log_priors
-        # In the (k, n) layout the reductions over components run along contiguous rows, and each entry
-        # is exponentiated once: R = exp(L − max) / Σ exp(L − max).
         Lt = np.ascontiguousarray(L.T)
         del L
-        mx = Lt.max(axis=0)
-        finite = np.isfinite(mx)  # all -inf (impossible) rows, or a +inf log density, stay finite here
-        if not finite.all():
-            mx = np.where(finite, mx, 0.0)
-        Lt -= mx
-        with np.errstate(under="ignore", invalid="ignore"):
-            np.exp(Lt, out=Lt)
-        s = Lt.sum(axis=0)
-        with np.errstate(divide="ignore"):
-            lse = np.log(s) + mx
-        active = w > 0
-        if active.all():  # the common case: no masking
-            self._raise_impossible(lse, first=first)
-            logp = float(w @ lse)
-            scale = 1.0 / s
-        else:
-            self._raise_impossible(lse, active, first=first)
-            logp = float(w[active] @ lse[active])
-            scale = np.where(active, w / np.where(active, s, 1.0), 0.0)
-        if active.all() and not np.all(w == 1.0):
-            scale *= w
-        Lt *= scale
+        logp = responsibilities_in_place(Lt, None if np.all(w == 1.0) else w, first)
         R = Lt.T  # (n, k), a view
         return logp, R, group_suffstats(self.distributions, X, R)
 
@@ -508,7 +480,7 @@ class GeneralMixtureModel(Model):
             return logp, R.sum(axis=0), stats
         fused = FusedEStep.build(self.distributions, self.log_weights, X)
         if fused is not None:  # exponential-family features: two GEMMs per block (genmix/_fused.py)
-            return fused.run(X, w, log_priors, n_jobs, first, self._raise_impossible)
+            return fused.run(X, w, log_priors, n_jobs, first)
 
         def blocks(sl):
             """The E-step of a thread's rows, in cache-sized blocks whose statistics are summed."""

@@ -272,20 +272,6 @@ def test_narrow_lognormal_column_is_recomputed_centred(rng):
     assert fused._stats(raw, shift)[1] == {1: [1]}  # component 1, column 1 only
 
 
-def test_fit_uses_the_fused_step_and_matches_the_general_path(rng, monkeypatch):
-    """A mixed-column fit with and without the fused E-step: the same model to 1e-9."""
-    X = sample(mixed_model(rng), 5000, rng)
-    fast = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
-    calls = []
-    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: calls.append(1)))
-    slow = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
-    assert calls  # the second fit really took the general path
-    for a, b in zip(fast.distributions, slow.distributions):
-        for ca, cb in zip(a.distributions, b.distributions):
-            assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
-    assert_allclose(fast.weights, slow.weights, rtol=1e-9)
-
-
 def test_overflowing_rates_take_the_general_path():
     cols = IndependentComponentsDistribution([ExponentialDistribution(1e300), NormalDistribution(0.0, 1.0)])
     X = np.array([[1e10, 0.0], [2.0, 1.0]])
@@ -294,14 +280,17 @@ def test_overflowing_rates_take_the_general_path():
 
 
 @pytest.mark.parametrize("make", [lambda rng: full_model(rng, 6, 3, offset=1e4), mixed_model])
-def test_predictions_take_the_fused_scores_and_match_scipy(rng, make):
+def test_predictions_take_the_fused_scores_and_match_scipy(rng, monkeypatch, make):
     model = make(rng)
     X = sample(model, 3000, rng)
-    assert FusedEStep.build(model.distributions, model.log_weights, X) is not None
+    scored = []
+    score = FusedEStep.weighted_log_prob
+    monkeypatch.setattr(FusedEStep, "weighted_log_prob", lambda self, part: scored.append(1) or score(self, part))
     ref_logp, R = reference_estep(model.distributions, model.log_weights, X, np.ones(X.shape[0]))
     assert_allclose(model.log_probability(X).sum(), ref_logp, rtol=1e-12)
     assert_allclose(model.predict_proba(X), R, rtol=1e-9, atol=1e-12)
     assert_allclose(model.predict_proba(X, n_jobs=2, batch_size=700), R, rtol=1e-9, atol=1e-12)
+    assert len(scored) == 1 + 1 + 5  # one call per evaluated block of rows: all through the fused scores
 
 
 def with_missing(X, rng, fraction=0.1):
@@ -328,17 +317,6 @@ def test_missing_values_in_columns_match_scipy(rng):
     check_against_reference(uni, with_missing(rng.normal(1, 2, (3000, 1)), rng))
 
 
-def test_fit_with_missing_columns_matches_the_general_path(rng, monkeypatch):
-    X = with_missing(sample(mixed_model(rng), 5000, rng), rng, 0.2)
-    fast = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
-    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: None))
-    slow = mixed_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
-    for a, b in zip(fast.distributions, slow.distributions):
-        for ca, cb in zip(a.distributions, b.distributions):
-            assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
-    assert_allclose(fast.weights, slow.weights, rtol=1e-9)
-
-
 def count_model(rng, k=3):
     return GeneralMixtureModel(
         [IndependentComponentsDistribution([PoissonDistribution(rng.uniform(0.5, 8)),
@@ -363,11 +341,23 @@ def test_poisson_bernoulli_gamma_columns_match_scipy(rng):
     assert FusedEStep.build(edge.distributions, edge.log_weights, np.ones((5, 1))) is None  # log 0 coefficient
 
 
-def test_fit_of_count_columns_matches_the_general_path(rng, monkeypatch):
-    X = sample(count_model(rng), 5000, rng)
-    fast = count_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
-    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: None))
-    slow = count_model(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+@pytest.mark.parametrize("make, missing", [(lambda rng: mixed_model(rng), 0.0), (lambda rng: mixed_model(rng), 0.2),
+                                           (lambda rng: count_model(rng), 0.0)],
+                         ids=["normal-exponential-lognormal", "with-20%-missing", "poisson-bernoulli-gamma"])
+def test_fit_takes_the_fused_step_and_matches_the_general_path(rng, monkeypatch, make, missing):
+    """The same fit with and without the fused E-step: the same model to 1e-9."""
+    X = sample(make(rng), 5000, rng)
+    if missing:
+        X = with_missing(X, rng, missing)
+    runs = []
+    run = FusedEStep.run
+    monkeypatch.setattr(FusedEStep, "run", lambda self, *a, **k: runs.append(1) or run(self, *a, **k))
+    fast = make(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    assert len(runs) == 11  # every E-step of the fit was the fused one
+    declined = []
+    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: declined.append(1)))
+    slow = make(np.random.default_rng(5)).fit(X, max_iterations=10, stop_threshold=0.0)
+    assert declined and len(runs) == 11  # the second fit took the general path
     for a, b in zip(fast.distributions, slow.distributions):
         for ca, cb in zip(a.distributions, b.distributions):
             assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)

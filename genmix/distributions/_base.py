@@ -206,12 +206,14 @@ class Distribution(Model):
     def _new_params(self, stats, inertia, pseudocount):
         """The parameters after an M-step from ``stats`` blended with ``inertia``; ``None`` keeps them."""
         mle = self._mle(stats, **self._mle_options())
-        if mle is None:
-            return None
+        return None if mle is None else self._blend(mle, inertia)
+
+    def _blend(self, estimate, inertia):
+        """Validated ``inertia · current + (1 − inertia) · estimate``, parameter by parameter."""
         if inertia > 0.0:
             old = self._params
-            mle = {k: inertia * np.asarray(old[k]) + (1.0 - inertia) * np.asarray(v) for k, v in mle.items()}
-        return self._check_params(**mle)
+            estimate = {k: inertia * np.asarray(old[k]) + (1.0 - inertia) * np.asarray(v) for k, v in estimate.items()}
+        return self._check_params(**estimate)
 
     def _set_params(self, params):
         """Store validated parameters and recompute every derived cache from them."""

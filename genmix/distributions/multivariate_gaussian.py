@@ -336,10 +336,7 @@ class MultivariateGaussianDistribution(Distribution):
                          np.max(np.abs(new["covariance"] - old["covariance"])) / scale)
             if change < 1e-10:
                 break
-        params = trial._params
-        if inertia > 0.0:
-            params = self._check_params(**{k: inertia * self._params[k] + (1 - inertia) * params[k] for k in params})
-        self._set_params(params)
+        self._set_params(self._blend(trial._params, inertia))
         return self
 
     @classmethod
