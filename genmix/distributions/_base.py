@@ -6,6 +6,9 @@ A family module defines module-level kernels and a subclass of :class:`Distribut
     the names of its parameters, in pomegranate 0.x's order (``parameters`` lists them in that order);
 ``_check_params(**params) -> dict``
     validate and normalise parameter values (raises ``ValueError``/``TypeError``);
+``_scalar_params``
+    instead of both, for families whose parameters are independent real numbers: ``{name: Interval}``
+    in pomegranate's order, which sets ``_param_names`` and validates each with ``check_scalar``;
 ``_gather(components) -> dict``
     the parameters of several components stacked on a leading axis (plus derived caches);
 ``_logpdf(X, **stacked) -> (n, k)``
@@ -164,6 +167,9 @@ class Distribution(Model):
     """
 
     _param_names = ()
+    #: ``{name: Interval}`` for families whose parameters are independent real numbers (see the module
+    #: docstring); None for the others, which define ``_param_names`` and ``_check_params``
+    _scalar_params = None
     #: False for families whose support is itself a parameter (Uniform, Discrete): fitting such a family
     #: to data outside its current support simply gives the MLE.
     _fixed_support = True
@@ -181,6 +187,19 @@ class Distribution(Model):
         self._set_params(self._check_params(**params))
         self.frozen = bool(frozen)
         self.summaries = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("_scalar_params") is not None:
+            cls._param_names = tuple(cls._scalar_params)
+
+    @classmethod
+    def _check_params(cls, **params):
+        """Each of ``_scalar_params`` checked against its interval (families with other parameters
+        override this)."""
+        if cls._scalar_params is None:
+            raise NotImplementedError(f"{cls.__name__} must define _check_params or _scalar_params.")
+        return {k: check_scalar(params[k], k, interval, cls.__name__) for k, interval in cls._scalar_params.items()}
 
     # -- hooks a family may override ------------------------------------------------------------------
     def _stackable(self):

@@ -7,7 +7,7 @@ Any other value has log density ``-inf`` (pomegranate 0.x read out of bounds). N
 import numpy as np
 from scipy.special import xlog1py, xlogy
 
-from .._validation import Interval, check_scalar
+from .._validation import Interval
 from ._base import Distribution, register
 from .poisson import _suffstats
 
@@ -45,7 +45,7 @@ class BernoulliDistribution(Distribution):
         If True, fitting leaves the parameters unchanged.
     """
 
-    _param_names = ("p",)
+    _scalar_params = {"p": _UNIT}
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)
@@ -53,10 +53,6 @@ class BernoulliDistribution(Distribution):
 
     def __init__(self, p, frozen=False):
         super().__init__({"p": p}, frozen)
-
-    @classmethod
-    def _check_params(cls, p):
-        return {"p": check_scalar(p, "p", _UNIT, cls.__name__)}
 
     def _mean(self):
         return self._params["p"]

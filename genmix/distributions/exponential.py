@@ -8,7 +8,7 @@ weighted sum is 0 (all zeros) carry no information about the scale: the rate is 
 """
 import numpy as np
 
-from .._validation import Interval, check_scalar
+from .._validation import Interval
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
 
@@ -50,7 +50,7 @@ class ExponentialDistribution(Distribution):
         If True, fitting leaves the parameters unchanged.
     """
 
-    _param_names = ("rate",)
+    _scalar_params = {"rate": _POS}
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)
@@ -58,10 +58,6 @@ class ExponentialDistribution(Distribution):
 
     def __init__(self, rate, frozen=False):
         super().__init__({"rate": rate}, frozen)
-
-    @classmethod
-    def _check_params(cls, rate):
-        return {"rate": check_scalar(rate, "rate", _POS, cls.__name__)}
 
     def _mean(self):
         return 1.0 / self._params["rate"]

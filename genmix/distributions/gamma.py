@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._math import gamma_shape_mle
-from .._validation import Interval, check_scalar
+from .._validation import Interval
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
 
@@ -67,7 +67,7 @@ class GammaDistribution(Distribution):
         If True, fitting leaves the parameters unchanged.
     """
 
-    _param_names = ("alpha", "beta")
+    _scalar_params = {"alpha": _POS, "beta": _POS}
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)
@@ -75,11 +75,6 @@ class GammaDistribution(Distribution):
 
     def __init__(self, alpha, beta, frozen=False):
         super().__init__({"alpha": alpha, "beta": beta}, frozen)
-
-    @classmethod
-    def _check_params(cls, alpha, beta):
-        return {"alpha": check_scalar(alpha, "alpha", _POS, cls.__name__),
-                "beta": check_scalar(beta, "beta", _POS, cls.__name__)}
 
     def _mean(self):
         return self._params["alpha"] / self._params["beta"]

@@ -60,7 +60,7 @@ class LogNormalDistribution(Distribution):
     """
 
     _options = {"min_std": 0.0}
-    _param_names = ("mu", "sigma")
+    _scalar_params = {"mu": _REAL, "sigma": _POS}
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)
@@ -69,11 +69,6 @@ class LogNormalDistribution(Distribution):
     def __init__(self, mu, sigma, min_std=0.0, frozen=False):
         self.min_std = check_scalar(min_std, "min_std", _NONNEG, "LogNormalDistribution")
         super().__init__({"mu": mu, "sigma": sigma}, frozen)
-
-    @classmethod
-    def _check_params(cls, mu, sigma):
-        return {"mu": check_scalar(mu, "mu", _REAL, cls.__name__),
-                "sigma": check_scalar(sigma, "sigma", _POS, cls.__name__)}
 
     def _mean(self):
         return float(np.exp(self._params["mu"] + 0.5 * self._params["sigma"] ** 2))

@@ -73,7 +73,7 @@ class NormalDistribution(Distribution):
     """
 
     _options = {"min_std": 0.0}
-    _param_names = ("mean", "std")
+    _scalar_params = {"mean": _REAL, "std": _POS}
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)
@@ -82,11 +82,6 @@ class NormalDistribution(Distribution):
     def __init__(self, mean, std, frozen=False, min_std=0.0):
         self.min_std = check_scalar(min_std, "min_std", _NONNEG, "NormalDistribution")
         super().__init__({"mean": mean, "std": std}, frozen)
-
-    @classmethod
-    def _check_params(cls, mean, std):
-        return {"mean": check_scalar(mean, "mean", _REAL, cls.__name__),
-                "std": check_scalar(std, "std", _POS, cls.__name__)}
 
     def _mean(self):
         return self._params["mean"]

@@ -9,7 +9,7 @@ NaN is missing (log density 0).
 import numpy as np
 from scipy.special import gammaln, xlogy
 
-from .._validation import Interval, check_scalar
+from .._validation import Interval
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
 
@@ -57,7 +57,7 @@ class PoissonDistribution(Distribution):
         If True, fitting leaves the parameters unchanged.
     """
 
-    _param_names = ("lam",)
+    _scalar_params = {"lam": _NONNEG}
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)
@@ -65,10 +65,6 @@ class PoissonDistribution(Distribution):
 
     def __init__(self, lam, frozen=False):
         super().__init__({"lam": lam}, frozen)
-
-    @classmethod
-    def _check_params(cls, lam):
-        return {"lam": check_scalar(lam, "lam", _NONNEG, cls.__name__)}
 
     def _mean(self):
         return self._params["lam"]
