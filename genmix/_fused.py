@@ -508,11 +508,11 @@ class FusedEStep:
         W, shift, exact = self._prepare(X)
         dead = np.nonzero(~np.isfinite(self.log_weights))[0]
         out = np.empty((X.shape[0], self.k))
-        buffer = np.empty((self.n_features, min(self.block_rows, X.shape[0])))
+        features, scores = self._buffers(slice(0, X.shape[0]))
         with _single_threaded_blas(True):
             for start in range(0, X.shape[0], self.block_rows):
                 rows = slice(start, min(start + self.block_rows, X.shape[0]))
-                out[rows] = self._scores(self._features(X, rows, shift, buffer), W, exact, shift, dead).T
+                out[rows] = self._scores(self._features(X, rows, shift, features), W, exact, shift, dead, scores).T
         return out
 
     # -- the E-step ------------------------------------------------------------------------------------

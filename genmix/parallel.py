@@ -7,6 +7,7 @@ Results are combined in chunk order, so they do not depend on scheduling; they e
 results up to the rounding of the final sums.
 """
 import contextlib
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -44,19 +45,14 @@ def row_chunks(n, n_jobs):
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-_CONTROLLER = []
-
-
+@functools.cache
 def _controller():
     """threadpoolctl's controller, made once (~20 µs per limit instead of ~0.7 ms), or None."""
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl comes with the test extra
-            _CONTROLLER.append(None)
-        else:
-            _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with the test extra
+        return None
+    return ThreadpoolController()
 
 
 @contextlib.contextmanager
