@@ -4,36 +4,15 @@ r"""Independent components: one univariate distribution per column.
 
 The column weights ``w_j`` multiply the log densities and are not normalised (pomegranate 0.x's
 behaviour; the default is all ones, a plain product of densities). A missing column contributes 0. In a
-mixture, the ``j``-th children of all components are evaluated as one stack per family, so a mixture of
-``IndependentComponentsDistribution`` of Normals costs one vectorised call per column.
+mixture, the ``j``-th children of all components are evaluated as one stack per family, one vectorised
+call per column; with unit column weights and Normal, LogNormal, Exponential, Gamma, Poisson or Bernoulli
+columns all components are scored at once by ``genmix._fused`` (one GEMM over the columns' features).
 """
 import numpy as np
 
-from .._math import LOG_2PI
+from .._fused import FusedEStep
 from ._base import Distribution, group_log_probability, group_suffstats, is_stackable, register
-from .normal import NormalDistribution
 from ._stats import TupleStats
-
-
-def _diagonal_normal_logpdf(X, components):
-    """Independent Normal columns (a diagonal Gaussian) for all components at once, by GEMMs.
-
-    ``Σ_j (x_j − μ_kj)² / σ_kj²`` is expanded into ``(x∘x) @ (1/σ²)ᵀ − 2 x @ (μ/σ²)ᵀ + Σ μ²/σ²``
-    after shifting every column by the mean of the component means, so the expansion only cancels at
-    the scale of the data's spread, not of its offset.
-    """
-    mu = np.array([[ch._params["mean"] for ch in c.distributions] for c in components])
-    sd = np.array([[ch._params["std"] for ch in c.distributions] for c in components])
-    shift = mu.mean(axis=0)
-    Xs = X - shift
-    mus = mu - shift
-    prec = 1.0 / (sd * sd)
-    lp = (Xs * Xs) @ prec.T
-    lp -= Xs @ (2.0 * mus * prec).T
-    lp += (mus * mus * prec).sum(axis=1)
-    lp *= -0.5
-    lp -= np.log(sd).sum(axis=1) + 0.5 * X.shape[1] * LOG_2PI
-    return lp
 
 
 @register
@@ -112,10 +91,10 @@ class IndependentComponentsDistribution(Distribution):
 
     @classmethod
     def _stack_logpdf(cls, X, components):
+        fused = FusedEStep.build(components, np.zeros(len(components)), X)
+        if fused is not None:  # Normal / Gamma / Poisson … columns: one GEMM over their features
+            return fused.weighted_log_prob(X)
         W = np.stack([c.weights for c in components])
-        if X.dtype != object and np.all(W == 1.0) and all(type(ch) is NormalDistribution for c in components
-                                                          for ch in c.distributions) and not np.isnan(X).any():
-            return _diagonal_normal_logpdf(X, components)
         out = np.zeros((X.shape[0], len(components)))
         for j in range(X.shape[1]):
             lp = group_log_probability([c.distributions[j] for c in components], X[:, j:j + 1])
