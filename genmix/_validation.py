@@ -7,7 +7,7 @@ import operator
 
 import numpy as np
 
-__all__ = ["Interval", "check_scalar", "check_bool", "check_int", "as_generator"]
+__all__ = ["Interval", "check_scalar", "check_bool", "check_int", "check_threshold", "as_generator", "show"]
 
 
 class Interval:
@@ -28,6 +28,15 @@ class Interval:
         return f"{left}{fmt(self.low)}, {fmt(self.high)}{right}"
 
 
+def show(value, width=60):
+    """``repr`` of a value for an error message, numpy scalars as the Python numbers they hold (numpy 2
+    writes ``np.float64(-1.0)``), cut to ``width`` characters."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def _owner(owner):
     return f" of {owner}" if owner else ""
 
@@ -41,7 +50,7 @@ def check_scalar(value, name, interval, owner=None):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Real, np.ndarray)):
         raise TypeError(
             f"The {name!r} parameter{_owner(owner)} must be a float in the range {interval}. "
-            f"Got {value!r} of type {type(value).__name__} instead."
+            f"Got {show(value)} of type {type(value).__name__} instead."
         )
     if isinstance(value, np.ndarray):
         if value.ndim != 0 or value.dtype.kind not in "iuf":
@@ -53,39 +62,55 @@ def check_scalar(value, name, interval, owner=None):
     if not np.isfinite(value) or value not in interval:  # no parameter takes an infinity
         raise ValueError(
             f"The {name!r} parameter{_owner(owner)} must be a float in the range {interval}. "
-            f"Got {value!r} instead."
+            f"Got {show(value)} instead."
         )
+    return value
+
+
+def check_threshold(value, name, owner=None):
+    """Return ``value`` as a float: any real number, infinities included (pomegranate 0.x accepts any
+    ``stop_threshold``; a negative one, or ``-inf``, runs exactly ``max_iterations`` iterations), never NaN."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"The {name!r} parameter{_owner(owner)} must be a float (any real number, -inf "
+                        f"included). Got {show(value)} of type {type(value).__name__} instead.")
+    value = float(value)
+    if np.isnan(value):
+        raise ValueError(f"The {name!r} parameter{_owner(owner)} must be a float (any real number, -inf "
+                         "included). Got nan instead.")
     return value
 
 
 def check_bool(value, name, owner=None):
     """Return ``value`` as a bool, accepting only real booleans."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"The {name!r} parameter{_owner(owner)} must be a bool. Got {value!r} instead.")
+        raise TypeError(f"The {name!r} parameter{_owner(owner)} must be a bool. Got {show(value)} instead.")
     return bool(value)
 
 
-def check_int(value, name, interval, owner=None, allow_none=False, allow_inf=False):
-    """Return ``value`` as an int; integer-valued floats such as ``1e8`` are accepted (``inf`` only with
-    ``allow_inf``, for counts that may be unbounded such as ``max_iterations``)."""
+def check_int(value, name, interval, owner=None, allow_none=False, allow_inf=False, allow_float=False):
+    """Return ``value`` as an int.
+
+    Only integers are accepted (``n_components=2.0`` is a ``TypeError``, as in scikit-learn), except with
+    ``allow_float``: integer-valued floats such as pomegranate's ``max_iterations=1e8`` default are then
+    accepted too (and ``inf`` with ``allow_inf``, for counts that may be unbounded)."""
     if value is None and allow_none:
         return None
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"The {name!r} parameter{_owner(owner)} must be an int in the range {interval}. "
-                        f"Got {value!r} instead.")
+                        f"Got {show(value)} instead.")
     if isinstance(value, numbers.Integral):
         out = operator.index(value)
-    elif isinstance(value, numbers.Real) and np.isfinite(value) and float(value).is_integer():
+    elif allow_float and isinstance(value, numbers.Real) and np.isfinite(value) and float(value).is_integer():
         out = int(value)
-    elif isinstance(value, numbers.Real) and value == np.inf and interval.high == np.inf and allow_inf:
+    elif allow_float and isinstance(value, numbers.Real) and value == np.inf and interval.high == np.inf and allow_inf:
         out = np.inf
     else:
         none = " or None" if allow_none else ""
         raise TypeError(f"The {name!r} parameter{_owner(owner)} must be an int in the range {interval}{none}. "
-                        f"Got {value!r} instead.")
+                        f"Got {show(value)} instead.")
     if out not in interval:
         raise ValueError(f"The {name!r} parameter{_owner(owner)} must be an int in the range {interval}. "
-                         f"Got {value!r} instead.")
+                         f"Got {show(value)} instead.")
     return out
 
 

@@ -6,6 +6,8 @@ layout has to change.
 """
 import numpy as np
 
+from ._validation import show
+
 __all__ = ["check_X", "check_weights", "check_labels", "batch_slices", "as_float"]
 
 
@@ -19,15 +21,30 @@ def as_float(X, name="X"):
     ValueError
         If a value is infinite.
     """
+    bad = _first_string(X)
     try:
+        if bad is not None:
+            raise TypeError
         out = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
-        bad = next(v for v in np.ravel(X) if not _is_number_or_none(v))
-        raise TypeError(f"{name} holds the non-numeric value {bad!r:.40} where its distribution expects numbers."
+        bad = bad if bad is not None else next(v for v in np.ravel(X) if not _is_number_or_none(v))
+        raise TypeError(f"{name} holds the non-numeric value {show(bad, 40)} where its distribution expects numbers "
+                        "(strings are not read as numbers)."
                         ) from None
     if np.isinf(out).any():
         raise ValueError(f"{name} contains infinite values; only finite numbers and NaN (missing) are allowed.")
     return out
+
+
+def _first_string(X):
+    """The first ``str``/``bytes`` value of an array-like (numbers written as text, such as ``"1.5"``, are
+    refused rather than parsed: a column of strings is a data-loading mistake, not data); else None."""
+    arr = X if isinstance(X, np.ndarray) else None
+    if arr is not None and arr.dtype.kind in "US":
+        return arr.flat[0] if arr.size else None
+    if arr is not None and arr.dtype != object:
+        return None
+    return next((v for v in np.ravel(np.asarray(X, dtype=object)) if isinstance(v, (str, bytes))), None)
 
 
 def _is_number_or_none(v):
@@ -80,11 +97,15 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
                         "durations are not accepted).")
     if arr.dtype == object or arr.dtype.kind not in "biuf":
         try:
+            if _first_string(arr) is not None:  # "1.5" is text, not a number
+                raise TypeError
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):
             if not allow_object:
+                bad = _first_string(arr)
+                got = f"the string {show(bad, 40)}" if bad is not None else f"dtype {arr.dtype}"
                 raise TypeError(
-                    f"{name} must contain only numbers (NaN marks a missing value); got dtype {arr.dtype}."
+                    f"{name} must contain only numbers (NaN marks a missing value); got {got}."
                 ) from None
             arr = arr.astype(object)
     elif arr.dtype.kind == "b":
@@ -97,7 +118,9 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
             raise ValueError(f"{name} is a scalar but the model has {d} dimensions; pass an array of shape (n, {d}).")
         arr = arr.reshape(1, 1)
     elif arr.ndim == 1:
-        arr = arr.reshape(-1, 1) if d == 1 else arr.reshape(1, -1)
+        arr = arr.reshape(-1, 1) if d == 1 or arr.size == 0 else arr.reshape(1, -1)
+        if arr.size == 0:
+            arr = arr.reshape(0, d)  # an empty list is no samples, whatever d is
     elif arr.ndim != 2:
         raise ValueError(f"{name} must be 1-D or 2-D of shape (n_samples, {d}); got {arr.ndim} dimensions.")
     if arr.shape[1] != d:
@@ -161,7 +184,7 @@ def check_weights(weights, n, *, name="weights"):
     if not np.all(np.isfinite(w)):
         raise ValueError(f"{name} must be finite; got NaN or infinite values.")
     if np.any(w < 0):
-        raise ValueError(f"{name} must be non-negative; got a minimum of {w.min()!r}.")
+        raise ValueError(f"{name} must be non-negative; got a minimum of {float(w.min())!r}.")
     return w
 
 

@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import Interval, check_bool, check_int, check_scalar
+from ._validation import Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
 from .data import DataGenerator, check_weights, is_generator, unit_weights
 from .distributions._base import is_stackable
@@ -186,11 +186,13 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     """Run EM on ``model`` (see :meth:`GeneralMixtureModel.fit` for the parameters)."""
     inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), _OWNER)
     pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), _OWNER)
-    stop_threshold = check_scalar(stop_threshold, "stop_threshold", Interval(0.0, np.inf), _OWNER)
-    max_iterations = check_int(max_iterations, "max_iterations", Interval(0, np.inf), _OWNER, allow_inf=True)
-    batch_size = check_int(batch_size, "batch_size", Interval(1, np.inf), _OWNER, allow_none=True)
+    stop_threshold = check_threshold(stop_threshold, "stop_threshold", _OWNER)
+    max_iterations = check_int(max_iterations, "max_iterations", Interval(0, np.inf), _OWNER, allow_inf=True,
+                               allow_float=True)
+    batch_size = check_int(batch_size, "batch_size", Interval(1, np.inf), _OWNER, allow_none=True,
+                           allow_float=True)
     batches_per_epoch = check_int(batches_per_epoch, "batches_per_epoch", Interval(1, np.inf), _OWNER,
-                                  allow_none=True)
+                                  allow_none=True, allow_float=True)
     lr_decay = check_scalar(lr_decay, "lr_decay", Interval(0.0, np.inf), _OWNER)
     callbacks = _check_callbacks(callbacks)
     return_history = check_bool(return_history, "return_history", _OWNER)
@@ -228,7 +230,7 @@ def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_it
     monotone = all(getattr(c, "_maximises_likelihood", False) for c in _objects(model)[1:])
     batch_stats = [None] * n_batches  # incremental EM: each batch's latest (responsibility sums, Stats)
 
-    improvement, total_improvement = np.inf, 0.0
+    improvement, total_improvement = np.nan, 0.0  # NaN: no comparison yet (a threshold of +inf still runs one)
     iteration, last_logp, initial_logp, logs = 0, None, None, None
     training_start = time.time()
     model._stop_training = False  # a callback (EarlyStopping) may set it

@@ -25,7 +25,8 @@ _NONNEG = Interval(0.0, np.inf)
 
 
 def _check_batch_size(batch_size):
-    return check_int(batch_size, "batch_size", Interval(1, np.inf), "GeneralMixtureModel", allow_none=True)
+    return check_int(batch_size, "batch_size", Interval(1, np.inf), "GeneralMixtureModel", allow_none=True,
+                     allow_float=True)
 
 
 class GeneralMixtureModel(Model):
@@ -221,7 +222,7 @@ class GeneralMixtureModel(Model):
         X2, scalar = self._checked(X, n_jobs)
         out = self._rowwise(lambda part, _: logsumexp_rows(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
                             np.empty(_rows_of(X2)))
-        single = scalar or (self.d > 1 and np.ndim(X) == 1)
+        single = scalar or (self.d > 1 and np.ndim(X) == 1 and X2.shape[0] == 1)
         return float(out[0]) if single else out
 
     def probability(self, X, n_jobs=1, batch_size=None):
@@ -795,9 +796,10 @@ _EM_PARAMETERS_DOC = """\
             ``new = inertia * old + (1 - inertia) * estimate`` for the components' parameters.
         pseudocount : float >= 0, default=0.0
             Smoothing of the mixture weights (and of discrete components).
-        stop_threshold : float >= 0, default=0.1
+        stop_threshold : float, default=0.1
             Stop when the improvement of the total log-likelihood is at most this (an absolute
-            difference of sums, not a ratio).
+            difference of sums, not a ratio). Any real number is accepted, as in pomegranate 0.x: a
+            negative threshold (``-inf`` included) runs exactly ``max_iterations`` iterations.
         max_iterations : int >= 0, default=1e8
             The maximum number of M-steps.
         batch_size : int or None, default=None

@@ -269,9 +269,24 @@ def test_max_iterations_zero_runs_only_the_e_step():
     assert_allclose(history.initial_log_probability, model.log_probability([1, 5, 7]).sum(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("threshold", [-np.inf, -1e9, -0.1])
+@pytest.mark.parametrize("streaming", [False, True])
+def test_a_negative_stop_threshold_runs_exactly_max_iterations(rng, threshold, streaming):
+    """pomegranate 0.x accepts any float; its users pass a negative one to run exactly max_iterations."""
+    X = data_1d(rng)
+    options = {"batch_size": 50, "batches_per_epoch": 2} if streaming else {}
+    _, history = two_normals().fit(X, stop_threshold=threshold, max_iterations=7, return_history=True, **options)
+    assert history.epochs == list(range(1, 8))
+
+
+def test_an_infinite_stop_threshold_stops_after_the_first_m_step(rng):
+    _, history = two_normals().fit(data_1d(rng), stop_threshold=np.inf, return_history=True)
+    assert history.epochs == [1]
+
+
 @pytest.mark.parametrize("kwargs, error", [
     ({"inertia": 1.5}, ValueError), ({"inertia": "a"}, TypeError), ({"pseudocount": -1}, ValueError),
-    ({"stop_threshold": -0.1}, ValueError), ({"stop_threshold": float("nan")}, ValueError),
+    ({"stop_threshold": "a"}, TypeError), ({"stop_threshold": float("nan")}, ValueError),
     ({"max_iterations": -1}, ValueError), ({"max_iterations": 2.5}, TypeError), ({"batch_size": 0}, ValueError),
     ({"batches_per_epoch": 0}, ValueError), ({"lr_decay": -1}, ValueError), ({"callbacks": "x"}, TypeError),
     ({"callbacks": [object()]}, TypeError), ({"return_history": 1}, TypeError), ({"verbose": "yes"}, TypeError),

@@ -260,7 +260,7 @@ for label, w in BAD_MIXTURE_WEIGHTS[:8]:
 BAD_OPTIONS = [
     ("inertia", [-0.1, 1.5, _NAN, "0.5", None, [0.5]]),
     ("pseudocount", [-1.0, _NAN, "1", _INF]),
-    ("stop_threshold", [-1.0, _NAN, "0.1", None]),
+    ("stop_threshold", [_NAN, "0.1", None]),  # any real number is valid (0.x), -inf included
     ("max_iterations", [-1, 2.5, "10", _NAN]),
     ("batch_size", [0, -1, 2.5, "10", True]),
     ("batches_per_epoch", [0, -3, 1.5, "2"]),
