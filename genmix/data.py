@@ -367,8 +367,9 @@ def _check_width(gen, fields, line):
     """Raise unless a line has as many fields as the first one (the header, if there is one)."""
     if len(fields) != gen._n_fields:
         first = "the header" if gen.columns is not None else "the first line"
+        hint = "; skiprows= skips lines above the header" if gen.columns is not None else ""
         raise ValueError(f"{str(gen.path)!r}: line {line} has {len(fields)} fields but line {gen._first_line} "
-                         f"({first}) has {gen._n_fields}.")
+                         f"({first}) has {gen._n_fields}{hint}.")
 
 
 def _split(line, delimiter):

@@ -198,6 +198,8 @@ def test_csv_ragged_line_raises_naming_the_line(tmp_path):
         read_all(CSVGenerator(path, usecols=[0]))
     with pytest.raises(ValueError, match=r"line 2 has 3 fields .*header.* 2"):
         CSVGenerator(write(tmp_path, "a,b\n1,2,3\n", "c.csv"))
+    with pytest.raises(ValueError, match=r"line 2 has 2 fields .*header.* 1; skiprows="):
+        CSVGenerator(write(tmp_path, "# exported by a tool\nx,y\n1,2\n", "d.csv"))  # a comment taken for a header
 
 
 def test_csv_usecols_skiprows_and_delimiter(tmp_path):
