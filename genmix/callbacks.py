@@ -6,6 +6,11 @@ being trained before ``on_training_begin``. ``logs`` holds ``learning_rate``, ``
 ``epoch`` (1-based), ``improvement``, ``total_improvement``, ``log_probability``,
 ``last_log_probability``, ``initial_log_probability``, ``epoch_start_time``, ``epoch_end_time`` and
 ``duration``.
+
+genmix adds a per-batch hook, ``on_batch_end(batch_logs)``, called after each batch's E-step, with
+``epoch`` (0 for the initial E-step, then as above), ``batch`` (1-based within the epoch),
+``n_batches`` (the batches of this epoch: all of them, or ``batches_per_epoch`` when streaming),
+``n_samples`` (the batch's rows) and ``log_probability`` (the batch's weighted log-likelihood).
 """
 
 import numpy as np
@@ -30,6 +35,16 @@ class Callback:
         ----------
         logs : dict
             The epoch's log entries (see the module docstring for the keys).
+        """
+
+    def on_batch_end(self, logs):
+        """Called after each batch's E-step (genmix's own hook).
+
+        Parameters
+        ----------
+        logs : dict
+            ``epoch``, ``batch``, ``n_batches``, ``n_samples`` and ``log_probability`` (see the module
+            docstring).
         """
 
     def on_training_end(self, logs):
@@ -171,11 +186,14 @@ class LambdaCallback(Callback):
         Called with the logs.
     on_epoch_end : callable, default=None
         Called with the logs.
+    on_batch_end : callable, default=None
+        Called with each batch's logs (genmix's own hook, keyword-only).
     """
 
-    def __init__(self, on_training_begin=None, on_training_end=None, on_epoch_end=None):
+    def __init__(self, on_training_begin=None, on_training_end=None, on_epoch_end=None, *, on_batch_end=None):
         super().__init__()
         self._begin, self._end, self._epoch = on_training_begin, on_training_end, on_epoch_end
+        self._batch = on_batch_end
 
     def on_training_begin(self):
         """Call the ``on_training_begin`` function, if any."""
@@ -193,6 +211,17 @@ class LambdaCallback(Callback):
         if self._epoch is not None:
             self._epoch(logs)
 
+    def on_batch_end(self, logs):
+        """Call the ``on_batch_end`` function, if any.
+
+        Parameters
+        ----------
+        logs : dict
+            The batch's log entries.
+        """
+        if self._batch is not None:
+            self._batch(logs)
+
     def on_training_end(self, logs):
         """Call the ``on_training_end`` function, if any.
 
@@ -208,29 +237,63 @@ class LambdaCallback(Callback):
 class ProgressBar(Callback):
     """A tqdm progress bar over epochs, showing the log-likelihood and the improvement.
 
-    Requires the optional ``tqdm`` package (``pip install genmix[progress]``).
+    When an epoch has more than one batch (``batch_size`` or a data generator), an inner bar counts the
+    epoch's batches (the initial E-step's too) and is removed when the epoch ends.
+
+    Requires the optional ``tqdm`` package (``pip install "genmix[progress]"``).
 
     Parameters
     ----------
     total : int, default=None
         The expected number of epochs (None: an open-ended counter).
     **tqdm_kwargs
-        Passed to ``tqdm.tqdm``.
+        Passed to ``tqdm.tqdm`` for the epoch bar; the inner bar takes the same options except its own
+        ``total``, ``unit``, ``desc``, ``leave``, ``position``, ``initial`` and ``postfix``.
     """
+
+    _INNER_OWN = ("total", "unit", "desc", "leave", "position", "initial", "postfix")
 
     def __init__(self, total=None, **tqdm_kwargs):
         super().__init__()
         try:
             import tqdm  # noqa: F401
         except ImportError as exc:
-            raise ImportError("ProgressBar needs the optional 'tqdm' package: pip install genmix[progress]") from exc
-        self.total, self.tqdm_kwargs, self._bar = total, tqdm_kwargs, None
+            raise ImportError('ProgressBar needs the optional \'tqdm\' package: pip install "genmix[progress]"'
+                              ) from exc
+        self.total, self.tqdm_kwargs, self._bar, self._inner = total, tqdm_kwargs, None, None
 
     def on_training_begin(self):
         """Open the bar."""
         from tqdm import tqdm
 
         self._bar = tqdm(total=self.total, unit="epoch", **self.tqdm_kwargs)
+
+    def on_batch_end(self, logs):
+        """Advance the inner bar over the epoch's batches (none when an epoch is one batch).
+
+        Parameters
+        ----------
+        logs : dict
+            The batch's log entries.
+        """
+        if logs["n_batches"] < 2:
+            return
+        if logs["batch"] == 1:
+            from tqdm import tqdm
+
+            kwargs = {k: v for k, v in self.tqdm_kwargs.items() if k not in self._INNER_OWN}
+            if "position" in self.tqdm_kwargs:
+                kwargs["position"] = self.tqdm_kwargs["position"] + 1
+            self._inner = tqdm(total=logs["n_batches"], unit="batch", desc=f"epoch {logs['epoch']}", leave=False,
+                               **kwargs)
+        self._inner.update(1)
+        if logs["batch"] == logs["n_batches"]:
+            self._close_inner()
+
+    def _close_inner(self):
+        if self._inner is not None:
+            self._inner.close()
+            self._inner = None
 
     def on_epoch_end(self, logs):
         """Advance the bar.
@@ -245,13 +308,14 @@ class ProgressBar(Callback):
         self._bar.update(1)
 
     def on_training_end(self, logs):
-        """Close the bar.
+        """Close the bars.
 
         Parameters
         ----------
         logs : dict
             The last epoch's log entries.
         """
+        self._close_inner()
         if self._bar is not None:
             self._bar.close()
 

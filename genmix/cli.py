@@ -47,7 +47,11 @@ def _report(X, columns, model, history, loglik, elapsed, seed):
 
 
 def _parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="genmix", description="General mixture models fitted by EM.")
+    parser.add_argument("--version", action="version", version=f"genmix {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="fit a Gaussian mixture to the bundled Old Faithful data")
     demo.add_argument("--components", type=int, default=2, help="number of components (default 2)")

@@ -290,49 +290,220 @@ class DataGenerator(BaseGenerator):
 
 
 class CSVGenerator(BaseGenerator):
-    """Batches read from a delimited text file, ``batch_size`` lines at a time (never the whole file).
+    """Batches read from a delimited text file, ``batch_size`` rows at a time (never the whole file).
+
+    Every cell must be a number; an empty field and ``nan`` (any case) mark a missing value. Blank lines
+    are not rows (so in a one-column file write ``nan`` for a missing value). There is no quoting and no
+    comment character: a cell that is not a number (a ``#`` line included) raises a ``ValueError``
+    naming its line and column, and so do an infinite value and a line with a different number of fields
+    from the first data line, when the batch holding it is read. Line and column numbers start at 1 and
+    count every line of the file.
 
     Parameters
     ----------
     path : str or path-like
-        The file; every row must have the same number of numeric columns ('nan' or an empty field is
-        missing).
+        The file, UTF-8 (a byte-order mark is ignored).
     batch_size : int, default=100000
         Rows per batch.
-    delimiter : str, default=','
-        The column separator.
+    delimiter : str or None, default=','
+        The column separator; None splits on runs of whitespace.
     skiprows : int, default=0
-        Header lines to skip.
-    usecols : sequence of int, default=None
-        Columns to read (all if None).
+        Lines to skip at the top of the file, before the header if there is one.
+    usecols : int or sequence of int, default=None
+        Columns to read, counted from 0 (negative from the end); all if None. Other columns may hold
+        anything (text identifiers, for instance).
+    header : {'infer', True, False}, default='infer'
+        Whether the first non-blank line after ``skiprows`` names the columns. ``'infer'`` takes it for a
+        header when none of its (used) fields is a number and one is text, so that a first line mixing
+        numbers and text is read as data and reported, not dropped; pass True for a header of numbers
+        (``2019,2020``) and False to read the first line as data whatever it holds. genmix's own option,
+        keyword-only.
+
+    Attributes
+    ----------
+    n_rows : int
+        The number of data rows (the header and blank lines excluded).
+    n_batches : int
+        The number of batches of one pass.
+    columns : list of str or None
+        The header's names of the columns read (None without a header).
     """
 
-    def __init__(self, path, batch_size=100_000, delimiter=",", skiprows=0, usecols=None):
+    def __init__(self, path, batch_size=100_000, delimiter=",", skiprows=0, usecols=None, *, header="infer"):
+        import itertools
         import os
 
+        from ._validation import Interval, check_int
+
+        owner = "CSVGenerator"
         if not os.path.isfile(path):
-            raise ValueError(f"path {str(path)!r} is not a file.")
-        self.path, self.batch_size, self.delimiter = path, int(batch_size), delimiter
-        self.skiprows, self.usecols = int(skiprows), usecols
-        with open(path, encoding="utf-8") as fh:
-            rows = sum(1 for line in fh) - self.skiprows
-        self.n_rows = rows
-        self.n_batches = max(1, -(-rows // self.batch_size))
+            raise ValueError(f"The 'path' parameter of {owner} must be an existing file. Got {str(path)!r} instead.")
+        self.path = path
+        self.batch_size = check_int(batch_size, "batch_size", Interval(1, np.inf), owner)
+        self.skiprows = check_int(skiprows, "skiprows", Interval(0, np.inf), owner)
+        if delimiter is not None and not isinstance(delimiter, str) \
+                or isinstance(delimiter, str) and (not delimiter or "\n" in delimiter or "\r" in delimiter):
+            error = TypeError if not isinstance(delimiter, str) else ValueError
+            raise error(f"The 'delimiter' parameter of {owner} must be a non-empty str without line breaks, "
+                        f"or None (runs of whitespace). Got {delimiter!r} instead.")
+        if not (isinstance(header, str) and header == "infer" or isinstance(header, (bool, np.bool_))):
+            raise TypeError(f"The 'header' parameter of {owner} must be 'infer', True or False. "
+                            f"Got {header!r} instead.")
+        self.delimiter, self.header = delimiter, header if isinstance(header, str) else bool(header)
+        with open(path, encoding="utf-8-sig") as fh:
+            lines = enumerate(itertools.islice(fh, self.skiprows, None), start=self.skiprows + 1)
+            number, first = next(((i, line) for i, line in lines if not line.isspace()), (None, None))
+            if first is None:
+                raise ValueError(f"{str(path)!r} has no data rows after skiprows={self.skiprows}.")
+            fields = _split(first, delimiter)
+            self._n_fields = len(fields)
+            self.usecols = _check_usecols(usecols, self._n_fields, number, owner)
+            used = fields if self.usecols is None else [fields[c] for c in self.usecols]
+            is_header = _looks_like_header(used) if self.header == "infer" else self.header
+            self.columns = [f.strip() for f in used] if is_header else None
+            self._skip = number if is_header else number - 1  # the lines before the first data row
+            self._first_line = number
+            self.n_rows = sum(1 for _, line in lines if not line.isspace()) + (not is_header)
+        if is_header:
+            if self.n_rows == 0:
+                raise ValueError(f"{str(path)!r} has a header (line {number}) and no data rows.")
+            with open(path, encoding="utf-8-sig") as fh:  # a header must fit the data, from the start
+                (row,), (line,) = next(_row_batches(fh, 1, self._skip))
+            _check_width(self, _split(row, delimiter), line)
+        self.n_batches = -(-self.n_rows // self.batch_size)
 
     def batches(self):
-        """Yield ``(X_chunk, None)`` batches, reading the file sequentially."""
-        import itertools
+        """Yield ``(X_chunk, None)`` batches, reading the file sequentially.
 
-        with open(self.path, encoding="utf-8") as fh:
-            for _ in range(self.skiprows):
-                next(fh, None)
-            while True:
-                lines = list(itertools.islice(fh, self.batch_size))
-                if not lines:
-                    return
-                chunk = np.genfromtxt(lines, delimiter=self.delimiter, usecols=self.usecols, dtype=np.float64,
-                                      missing_values="", filling_values=np.nan)
-                yield (chunk.reshape(len(lines), -1), None)
+        Raises
+        ------
+        ValueError
+            At the batch holding a cell that is not a number or is infinite, or a line with a different
+            number of fields; the message names the line and the column.
+        """
+        with open(self.path, encoding="utf-8-sig") as fh:
+            for rows, numbers in _row_batches(fh, self.batch_size, self._skip):
+                yield _parse_rows(rows, numbers, self), None
+
+
+def _check_width(gen, fields, line):
+    """Raise unless a line has as many fields as the first one (the header, if there is one)."""
+    if len(fields) != gen._n_fields:
+        first = "the header" if gen.columns is not None else "the first line"
+        hint = "; skiprows= skips lines above the header" if gen.columns is not None else ""
+        raise ValueError(f"{str(gen.path)!r}: line {line} has {len(fields)} fields but line {gen._first_line} "
+                         f"({first}) has {gen._n_fields}{hint}.")
+
+
+def _split(line, delimiter):
+    return line.split() if delimiter is None else line.rstrip("\r\n").split(delimiter)
+
+
+def _is_number(field):
+    try:
+        float(field)
+    except ValueError:
+        return False
+    return True
+
+
+def _looks_like_header(fields):
+    """A line names columns when none of its fields is a number and one is text."""
+    return not any(map(_is_number, fields)) and any(f.strip() for f in fields)
+
+
+def _check_usecols(usecols, n_fields, line, owner):
+    if usecols is None:
+        return None
+    cols = np.atleast_1d(np.asarray(usecols))
+    if cols.ndim != 1 or cols.size == 0 or cols.dtype.kind not in "iu":
+        raise TypeError(f"The 'usecols' parameter of {owner} must be an int or a non-empty sequence of ints. "
+                        f"Got {usecols!r} instead.")
+    if np.any((cols < -n_fields) | (cols >= n_fields)):
+        raise ValueError(f"The 'usecols' parameter of {owner} must hold column indices in [{-n_fields}, "
+                         f"{n_fields - 1}] (line {line} has {n_fields} fields). Got {usecols!r} instead.")
+    return [int(c) % n_fields for c in cols]
+
+
+def _row_batches(fh, size, skip):
+    """Yield ``(rows, line_numbers)``: ``size`` non-blank lines at a time and their 1-based line numbers."""
+    import itertools
+
+    for _ in itertools.islice(fh, skip):
+        pass
+    number = skip
+    while True:
+        rows, numbers = [], []
+        while len(rows) < size:
+            raw = list(itertools.islice(fh, size - len(rows)))
+            if not raw:
+                break
+            if any(map(str.isspace, raw)):  # rare: drop blank lines, keep the numbers of the others
+                keep = [i for i, line in enumerate(raw) if not line.isspace()]
+                rows += [raw[i] for i in keep]
+                numbers += [number + 1 + i for i in keep]
+            else:
+                rows += raw
+                numbers += range(number + 1, number + 1 + len(raw))
+            number += len(raw)
+        if not rows:
+            return
+        yield rows, numbers
+
+
+def _float_or_nan(field):
+    return float(field) if field.strip() else np.nan
+
+
+def _parse_rows(rows, numbers, gen):
+    """The float64 array of one batch of lines: numpy's C parser, then, only where it cannot say why it
+    failed (or for a delimiter of several characters), a line-by-line pass that names the bad cell."""
+    delimiter, cols = gen.delimiter, gen.usecols
+    width = gen._n_fields if cols is None else len(cols)
+    if delimiter is None or len(delimiter) == 1:
+        for converters in (None, _float_or_nan):  # the second pass reads empty fields as missing
+            try:
+                chunk = np.loadtxt(rows, dtype=np.float64, delimiter=delimiter, usecols=cols, ndmin=2,
+                                   comments=None, converters=converters, encoding=None)
+            except ValueError:
+                continue
+            if chunk.shape == (len(rows), width) and _same_width(rows, delimiter, gen._n_fields, cols) \
+                    and not np.isinf(chunk).any():
+                return chunk
+            break
+    return _parse_slowly(rows, numbers, gen)
+
+
+def _same_width(rows, delimiter, n_fields, cols):
+    """Whether every line has ``n_fields`` fields (numpy checks it itself unless ``usecols`` is given)."""
+    if cols is None:
+        return True
+    if delimiter is None:
+        return all(len(line.split()) == n_fields for line in rows)
+    return all(line.count(delimiter) == n_fields - 1 for line in rows)
+
+
+def _parse_slowly(rows, numbers, gen):
+    import math
+
+    cols = range(gen._n_fields) if gen.usecols is None else gen.usecols
+    out = np.empty((len(rows), len(cols)))
+    for r, (line, number) in enumerate(zip(rows, numbers)):
+        fields = _split(line, gen.delimiter)
+        _check_width(gen, fields, number)
+        for j, c in enumerate(cols):
+            try:
+                value = _float_or_nan(fields[c])
+            except ValueError:
+                value = None
+            if value is None or math.isinf(value):
+                first = gen.columns is None and number == gen._skip + 1
+                hint = " (if this line is a header, pass header=True)" if first else ""
+                raise ValueError(f"{str(gen.path)!r}: line {number}, column {c + 1} holds {fields[c].strip()!r}, "
+                                 f"which is not a finite number; an empty field or 'nan' marks a missing "
+                                 f"value{hint}.") from None
+            out[r, j] = value
+    return out
 
 
 def npy_generator(path, batch_size=100_000, shuffle=False, random_state=None):

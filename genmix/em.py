@@ -79,8 +79,10 @@ def _check_callbacks(callbacks):
         raise TypeError(f"The 'callbacks' parameter of {_OWNER} must be a list of callback objects; "
                         f"got {type(callbacks).__name__}.")
     for cb in callbacks:
-        if not any(hasattr(cb, h) for h in ("on_training_begin", "on_epoch_end", "on_training_end")):
-            raise TypeError(f"callback {cb!r} has none of on_training_begin, on_epoch_end, on_training_end.")
+        if not any(hasattr(cb, h) for h in ("on_training_begin", "on_epoch_end", "on_batch_end",
+                                            "on_training_end")):
+            raise TypeError(f"callback {cb!r} has none of on_training_begin, on_epoch_end, on_batch_end, "
+                            "on_training_end.")
     return list(callbacks)
 
 
@@ -249,6 +251,8 @@ def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_it
                 batch_stats[b] = (resp, stats)
             else:
                 batch_logp[i] = model._summarize_arrays(Xb, wb, prior, n_jobs, first)
+            _call(cbs, "on_batch_end", {"epoch": iteration, "batch": i + 1, "n_batches": len(batches),
+                                        "n_samples": Xb.shape[0], "log_probability": float(batch_logp[i])})
         if incremental:
             model._replace_summaries(*_total(batch_stats))
         logp = float(batch_logp.sum())

@@ -1,9 +1,15 @@
 """Callbacks: checkpoints, CSV logs, lambdas, progress bar, early stopping on held-out data."""
 import csv
+import importlib.metadata
 import io
+import re
+import sys
 
+import numpy as np
 import pytest
 from numpy.testing import assert_allclose
+from scipy.special import logsumexp
+from scipy.stats import norm
 
 from genmix import GeneralMixtureModel, NormalDistribution
 from genmix.callbacks import CSVLogger, EarlyStopping, LambdaCallback, ModelCheckpoint, ProgressBar
@@ -59,6 +65,92 @@ def test_progress_bar_writes_one_step_per_epoch():
     out = io.StringIO()
     model().fit(X, callbacks=[ProgressBar(total=3, file=out, mininterval=0)])
     assert "3/3" in out.getvalue()
+
+
+X10 = np.array([0.5, 6.0, 1.2, 4.4, 9.1, -0.7, 5.5, 2.2, 7.3, 3.0])[:, None]
+
+
+def reference_log_probability(x):
+    """The starting model() (weights 1/2, N(5, 2), N(1, 1)) by scipy.stats."""
+    x = np.ravel(x)
+    return logsumexp(np.log(0.5) + np.stack([norm.logpdf(x, 5, 2), norm.logpdf(x, 1, 1)]), axis=0)
+
+
+class BatchRecorder:
+    """A callback with only the per-batch hook."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_batch_end(self, logs):
+        self.calls.append(dict(logs))
+
+
+def test_driver_calls_on_batch_end_after_each_batch_e_step():
+    recorder = BatchRecorder()
+    _, history = model().fit(X10, batch_size=4, max_iterations=2, callbacks=[recorder], return_history=True)
+    sizes = [4, 4, 2]  # ceil(10 / 4) batches per pass
+    epochs = [0] + history.epochs  # epoch 0 is the initial E-step
+    assert [(c["epoch"], c["batch"], c["n_batches"], c["n_samples"]) for c in recorder.calls] == \
+        [(e, b + 1, 3, sizes[b]) for e in epochs for b in range(3)]
+    # the initial E-step scores each batch under the starting parameters
+    lp = reference_log_probability(X10)
+    assert_allclose([c["log_probability"] for c in recorder.calls[:3]],
+                    [lp[:4].sum(), lp[4:8].sum(), lp[8:].sum()], rtol=1e-12)
+    # streaming: batches_per_epoch batches per epoch; a lambda callback takes the hook too
+    seen = []
+    model().fit(X10, batch_size=4, batches_per_epoch=2, max_iterations=2,
+                callbacks=[LambdaCallback(on_batch_end=lambda logs: seen.append((logs["epoch"], logs["batch"],
+                                                                                 logs["n_batches"],
+                                                                                 logs["n_samples"])))])
+    assert seen == [(0, 1, 2, 4), (0, 2, 2, 4), (1, 1, 2, 2), (1, 2, 2, 4), (2, 1, 2, 4), (2, 2, 2, 2)]
+
+
+@pytest.fixture
+def tqdm_bars(monkeypatch):
+    """Every tqdm bar that ProgressBar opens."""
+    tqdm = pytest.importorskip("tqdm")
+    bars = []
+
+    class Recorded(tqdm.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(tqdm, "tqdm", Recorded)
+    return bars
+
+
+def test_progress_bar_has_an_inner_bar_over_the_batches_of_each_epoch(tqdm_bars):
+    out = io.StringIO()
+    _, history = model().fit(X10, batch_size=4, max_iterations=3, return_history=True,
+                             callbacks=[ProgressBar(total=3, file=out, mininterval=0)])
+    outer, *inner = tqdm_bars
+    assert (outer.unit, outer.total, outer.n) == ("epoch", 3, len(history.epochs))
+    assert len(inner) == 1 + len(history.epochs)  # the initial E-step and every epoch
+    assert [(b.unit, b.total, b.n, b.disable) for b in inner] == [("batch", 3, 3, True)] * len(inner)  # closed
+    assert "3/3 [" in out.getvalue() and "batch" in out.getvalue()
+    # streaming: the inner bar counts the epoch's batches
+    tqdm_bars.clear()
+    model().fit(X10, batch_size=2, batches_per_epoch=3, max_iterations=2,
+                callbacks=[ProgressBar(file=io.StringIO())])
+    assert [(b.total, b.n) for b in tqdm_bars[1:]] == [(3, 3)] * 3
+
+
+def test_progress_bar_has_no_inner_bar_for_one_batch(tqdm_bars):
+    model().fit(X10, max_iterations=3, callbacks=[ProgressBar(file=io.StringIO())])
+    assert [b.unit for b in tqdm_bars] == ["epoch"]
+
+
+def test_progress_bar_without_tqdm_names_an_installable_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now raises ImportError
+    with pytest.raises(ImportError) as exc:
+        ProgressBar()
+    extra = re.search(r'pip install "genmix\[(\w+)\]"', str(exc.value))  # quoted: zsh globs [...]
+    assert extra, str(exc.value)
+    meta = importlib.metadata.metadata("genmix")
+    assert extra.group(1) in meta.get_all("Provides-Extra")
+    assert any(req.startswith("tqdm") and f'extra == "{extra.group(1)}"' in req for req in meta.get_all("Requires-Dist"))
 
 
 def test_early_stopping_restores_the_best_held_out_parameters(rng):

@@ -2,9 +2,12 @@
 
 References: R's ``datasets::faithful`` (``summary``, ``mean``, ``sd``) and scikit-learn's GaussianMixture.
 """
+import importlib.metadata
 import re
+import shutil
 import subprocess
 import sys
+import sysconfig
 
 import numpy as np
 import pytest
@@ -139,3 +142,16 @@ def test_python_dash_m_genmix_error_exit_status():
                           text=True, timeout=120)
     assert proc.returncode == 2
     assert "genmix: error:" in proc.stderr
+
+
+def test_version_prints_the_version_and_exits_0():
+    import genmix
+
+    command = shutil.which("genmix", path=sysconfig.get_path("scripts"))
+    assert command, "the genmix command is not installed next to this Python (pip install -e .)"
+    version = importlib.metadata.version("genmix")  # the installed package's metadata (pyproject.toml)
+    assert genmix.__version__ == version
+    for argv in ([command, "--version"], [sys.executable, "-m", "genmix", "--version"]):
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"genmix {version}\n" and proc.stderr == ""

@@ -105,3 +105,135 @@ def test_bad_batch_in_a_generator_leaves_the_model(rng):
     with pytest.raises(ValueError, match="infinite"):
         model.summarize(DataGenerator(bad, batch_size=100))
     assert model.to_dict() == before and not model.summaries.any()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CSVGenerator: every cell is a number or missing, a header is never data, errors name the line
+# ---------------------------------------------------------------------------------------------------------
+
+def write(tmp_path, text, name="x.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def read_all(gen):
+    return np.vstack([chunk for chunk, _ in gen.batches()])
+
+
+def test_csv_non_numeric_cell_raises_naming_line_and_column(tmp_path):
+    path = write(tmp_path, "1.0,2.0\n3.0,abc\n")
+    with pytest.raises(ValueError, match=r"line 2, column 2 .*'abc'"):
+        read_all(CSVGenerator(path))
+    # in a later batch, the line number counts from the top of the file (skipped lines and header included)
+    path = write(tmp_path, "# exported\nx,y\n1,2\n3,4\n5,6\n7,8\n9,1e\n")
+    with pytest.raises(ValueError, match=r"line 7, column 2 .*'1e'"):
+        read_all(CSVGenerator(path, batch_size=2, skiprows=1))
+
+
+def test_csv_bad_cell_leaves_a_fitted_model_as_it_was(tmp_path):
+    path = write(tmp_path, "".join(f"{v},{v + 1}\n" for v in range(20)) + "3.0,abc\n")
+    model = start().fit(data(np.random.default_rng(1), 200), max_iterations=2)
+    before = model.to_dict()
+    with pytest.raises(ValueError, match=r"line 21, column 2"):
+        model.fit(CSVGenerator(path, batch_size=8))
+    assert model.to_dict() == before and not model.summaries.any()
+
+
+def test_csv_is_parsed_batch_by_batch(tmp_path):
+    path = write(tmp_path, "1,2\n3,4\n5,oops\n")
+    batches = CSVGenerator(path, batch_size=2).batches()
+    assert_array_equal(next(batches)[0], [[1, 2], [3, 4]])  # line 3 is not parsed until its batch is read
+    with pytest.raises(ValueError, match=r"line 3, column 2"):
+        next(batches)
+
+
+def test_csv_header_is_inferred_and_never_read_as_data(tmp_path):
+    path = write(tmp_path, "waiting, eruptions\n79,3.6\n54,1.8\n74,3.333\n")
+    gen = CSVGenerator(path, batch_size=2)
+    assert (gen.n_rows, gen.n_batches) == (3, 2)
+    assert gen.columns == ["waiting", "eruptions"]
+    assert_array_equal(read_all(gen), [[79, 3.6], [54, 1.8], [74, 3.333]])
+    headerless = CSVGenerator(write(tmp_path, "79,3.6\n54,1.8\n", "y.csv"), batch_size=1)
+    assert (headerless.n_rows, headerless.n_batches, headerless.columns) == (2, 2, None)
+    assert_array_equal(read_all(headerless), [[79, 3.6], [54, 1.8]])
+
+
+def test_csv_header_can_be_declared(tmp_path):
+    numeric_names = write(tmp_path, "2019,2020\n1,2\n3,4\n")
+    gen = CSVGenerator(numeric_names, header=True)
+    assert gen.n_rows == 2 and gen.columns == ["2019", "2020"]
+    assert_array_equal(read_all(gen), [[1, 2], [3, 4]])
+    assert CSVGenerator(numeric_names, header=False).n_rows == 3
+    with pytest.raises(ValueError, match=r"line 1, column 1 .*'x'"):
+        read_all(CSVGenerator(write(tmp_path, "x,y\n1,2\n", "y.csv"), header=False))
+    # a first line mixing numbers and text is data, so the bad cell is reported, not dropped as a header
+    with pytest.raises(ValueError, match=r"line 1, column 2 .*'abc'.*header=True"):
+        read_all(CSVGenerator(write(tmp_path, "3.0,abc\n1,2\n", "z.csv")))
+    with pytest.raises(TypeError, match="header"):
+        CSVGenerator(numeric_names, header="yes")
+    with pytest.raises(ValueError, match="header"):
+        CSVGenerator(write(tmp_path, "x,y\n", "h.csv"))  # a header and no data
+
+
+def test_csv_empty_fields_and_nan_are_missing(tmp_path):
+    path = write(tmp_path, "1.5,\n,2\nnan,NaN\n,\n 4 , -5e-1 \n")
+    assert_array_equal(read_all(CSVGenerator(path)),
+                       [[1.5, np.nan], [np.nan, 2], [np.nan, np.nan], [np.nan, np.nan], [4, -0.5]])
+
+
+def test_csv_infinite_cell_raises_naming_line(tmp_path):
+    with pytest.raises(ValueError, match=r"line 3, column 1 .*'-inf'"):
+        read_all(CSVGenerator(write(tmp_path, "1,2\n3,4\n-inf,5\n")))
+
+
+def test_csv_ragged_line_raises_naming_the_line(tmp_path):
+    with pytest.raises(ValueError, match=r"line 2 has 3 fields .* 2"):
+        read_all(CSVGenerator(write(tmp_path, "1,2\n3,4,5\n6,7\n")))
+    # across batches, and when usecols would otherwise hide it
+    path = write(tmp_path, "1,2\n3,4\n5,6,7\n", "b.csv")
+    with pytest.raises(ValueError, match=r"line 3 has 3 fields .* 2"):
+        read_all(CSVGenerator(path, batch_size=2))
+    with pytest.raises(ValueError, match=r"line 3 has 3 fields .* 2"):
+        read_all(CSVGenerator(path, usecols=[0]))
+    with pytest.raises(ValueError, match=r"line 2 has 3 fields .*header.* 2"):
+        CSVGenerator(write(tmp_path, "a,b\n1,2,3\n", "c.csv"))
+    with pytest.raises(ValueError, match=r"line 2 has 2 fields .*header.* 1; skiprows="):
+        CSVGenerator(write(tmp_path, "# exported by a tool\nx,y\n1,2\n", "d.csv"))  # a comment taken for a header
+
+
+def test_csv_usecols_skiprows_and_delimiter(tmp_path):
+    text = "exported by a tool\n\nid;name;x;y\n0;alpha;1.5;-2\n1;beta;;7e-3\n\n2;gamma;4;nan\n\n"
+    gen = CSVGenerator(write(tmp_path, text), batch_size=2, delimiter=";", skiprows=2, usecols=[2, 3])
+    assert (gen.n_rows, gen.n_batches, gen.columns) == (3, 2, ["x", "y"])
+    chunks = [chunk for chunk, _ in gen.batches()]
+    assert [c.shape for c in chunks] == [(2, 2), (1, 2)]  # blank lines are not rows
+    assert_array_equal(np.vstack(chunks), [[1.5, -2], [np.nan, 7e-3], [4, np.nan]])
+    assert_array_equal(read_all(CSVGenerator(tmp_path / "x.csv", delimiter=";", skiprows=2, usecols=-1)),
+                       [[-2], [7e-3], [np.nan]])
+    # a text column that usecols leaves out never counts towards header detection
+    assert CSVGenerator(write(tmp_path, "a,1\nb,2\n", "t.csv"), usecols=[1]).n_rows == 2
+    spaces = write(tmp_path, "x y\n1   2\n\t3 4\n", "w.txt")
+    assert_array_equal(read_all(CSVGenerator(spaces, delimiter=None)), [[1, 2], [3, 4]])
+    assert_array_equal(read_all(CSVGenerator(write(tmp_path, "1::2\n3::\n", "m.txt"), delimiter="::")),
+                       [[1, 2], [3, np.nan]])
+    with pytest.raises(ValueError, match="usecols"):
+        CSVGenerator(tmp_path / "x.csv", delimiter=";", skiprows=2, usecols=[4])
+    with pytest.raises(TypeError, match="delimiter"):
+        CSVGenerator(tmp_path / "x.csv", delimiter=3)
+    with pytest.raises(ValueError, match="batch_size"):
+        CSVGenerator(tmp_path / "x.csv", batch_size=0)
+
+
+def test_csv_byte_order_mark_is_not_data(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("1,2\n3,4\n".encode("utf-8-sig"))
+    assert_array_equal(read_all(CSVGenerator(path)), [[1, 2], [3, 4]])
+
+
+def test_csv_with_header_fits_the_in_memory_model(rng, tmp_path):
+    X = data(rng, 3000)
+    np.savetxt(tmp_path / "x.csv", X, delimiter=",", header="a,b", comments="")
+    reference = params(start().fit(X, stop_threshold=1e-6))
+    fitted = start().fit(CSVGenerator(tmp_path / "x.csv", batch_size=1000), stop_threshold=1e-6)
+    assert_allclose(params(fitted), reference, rtol=1e-12)
