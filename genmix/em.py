@@ -33,7 +33,7 @@ from ._validation import Interval, check_bool, check_int, check_scalar, check_th
 from .callbacks import History
 from .data import DataGenerator, check_weights, is_generator, unit_weights
 from .distributions._base import is_stackable
-from .exceptions import ConvergenceWarning
+from .exceptions import ConvergenceWarning, once_per_fit
 from .parallel import resolve_n_jobs
 
 __all__ = ["fit_em"]
@@ -204,8 +204,9 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
 
     saved = snapshot(model)
     try:
-        history = _run(model, source, log_priors, inertia, pseudocount, stop_threshold, max_iterations,
-                       batches_per_epoch, lr_decay, callbacks, verbose, n_jobs)
+        with once_per_fit():  # a repair repeated by every M-step is reported once
+            history = _run(model, source, log_priors, inertia, pseudocount, stop_threshold, max_iterations,
+                           batches_per_epoch, lr_decay, callbacks, verbose, n_jobs)
     except BaseException:
         restore(saved)
         raise

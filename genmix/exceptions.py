@@ -1,4 +1,10 @@
-"""Warning classes raised by genmix (errors are plain ``ValueError`` / ``TypeError``)."""
+"""Warning classes raised by genmix (errors are plain ``ValueError`` / ``TypeError``), and the scope that
+reports each distinct warning once per fit."""
+import contextlib
+import threading
+import warnings
+
+__all__ = ["ConvergenceWarning", "NumericalWarning", "once_per_fit", "warn_once"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -7,3 +13,33 @@ class ConvergenceWarning(UserWarning):
 
 class NumericalWarning(RuntimeWarning):
     """A parameter estimate was repaired (e.g. a covariance floored to be positive definite)."""
+
+
+_SCOPE = threading.local()
+
+
+@contextlib.contextmanager
+def once_per_fit():
+    """Within one fit, :func:`warn_once` reports each distinct (category, message) once: a repair that
+    every M-step repeats (the same component's covariance floored in each iteration) is one warning, not
+    one per iteration. A nested scope (``from_samples`` calling ``fit``) shares the outer one's record."""
+    outer = getattr(_SCOPE, "seen", None)
+    if outer is None:
+        _SCOPE.seen = set()
+    try:
+        yield
+    finally:
+        if outer is None:
+            _SCOPE.seen = None
+
+
+def warn_once(message, category, stacklevel=1):
+    """``warnings.warn(message, category)``, unless the current :func:`once_per_fit` scope has already
+    reported the same warning."""
+    seen = getattr(_SCOPE, "seen", None)
+    if seen is not None:
+        key = (category, str(message))
+        if key in seen:
+            return
+        seen.add(key)
+    warnings.warn(message, category, stacklevel=stacklevel + 1)

@@ -15,7 +15,7 @@ from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_labels, check_weights, check_X, is_generator
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
-from .exceptions import NumericalWarning
+from .exceptions import NumericalWarning, warn_once
 from .parallel import map_chunks, resolve_n_jobs
 
 __all__ = ["GeneralMixtureModel"]
@@ -583,8 +583,8 @@ class GeneralMixtureModel(Model):
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", NumericalWarning)
                     updates.append((c, c._new_params(c.summaries, inertia, pseudocount)))
-                for w in caught:  # name the component a repair concerns, once per M-step
-                    warnings.warn(f"component {i}: {w.message}", w.category, stacklevel=2)
+                for w in caught:  # name the component a repair concerns, once per fit (or per call)
+                    warn_once(f"component {i}: {w.message}", w.category, stacklevel=2)
         for c, p in updates:  # every estimate computed and validated before anything is assigned
             if p is not None:
                 c._set_params(p)

@@ -285,3 +285,37 @@ def test_covariance_repair_warning_names_the_component():
     with pytest.warns(NumericalWarning, match="component 1: .*min_covar"):
         model.fit(X, max_iterations=1)
     assert np.all(np.isfinite(model.log_probability(X)))
+
+
+def test_a_repair_repeated_by_every_m_step_is_one_warning_per_fit(rng):
+    import warnings
+
+    from genmix import NumericalWarning
+
+    line = np.outer(np.arange(40.0), [1.0, 1.0])  # collinear: component 0's covariance is floored every M-step
+    cloud = rng.normal(size=(60, 2)) + [50.0, -50.0]
+    X = np.vstack([line, cloud])
+    model = GeneralMixtureModel([MultivariateGaussianDistribution([19.5, 19.5], np.eye(2)),
+                                 MultivariateGaussianDistribution([50, -50], np.eye(2))])
+    for _ in range(2):  # once per fit, again in the next fit
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            _, history = model.fit(X, max_iterations=8, stop_threshold=-np.inf, return_history=True)
+        assert len(history.epochs) == 8
+        messages = [str(w.message) for w in caught if issubclass(w.category, NumericalWarning)]
+        assert len(messages) == 1 and messages[0].startswith("component 0: ")
+
+
+def test_a_standalone_m_step_still_warns_each_time():
+    import warnings
+
+    from genmix import NumericalWarning
+
+    X = np.array([[0.0, 0.0], [1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
+    model = GeneralMixtureModel([MultivariateGaussianDistribution([1, 2], np.eye(2))])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(3):
+            model.summarize(X)
+            model.from_summaries()
+    assert sum(issubclass(w.category, NumericalWarning) for w in caught) == 3
