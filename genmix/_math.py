@@ -16,14 +16,24 @@ def logsumexp_rows(a):
     return np.where(np.isposinf(m), np.inf, out)
 
 
+class ImpossibleRowsError(ValueError):
+    """Rows that no component can produce; ``rows`` holds their indices (the mixture adds which column and
+    value are to blame before the error reaches the user)."""
+
+    def __init__(self, message, rows):
+        super().__init__(message)
+        self.rows = rows
+
+
 def raise_impossible(lse, mask=None, first=0):
-    """``ValueError`` naming the rows (numbered from ``first``) whose log-sum-exp is ``-inf`` (where ``mask``)."""
+    """``ImpossibleRowsError`` (a ``ValueError``) naming the rows (numbered from ``first``) whose log-sum-exp
+    is ``-inf`` (where ``mask``)."""
     bad = np.isneginf(lse) if mask is None else np.isneginf(lse) & mask
     if bad.any():
         rows = np.nonzero(bad)[0] + first
         more = " and more" if rows.size > 10 else ""
-        raise ValueError(f"X rows {rows[:10].tolist()}{more} have probability 0 under every component "
-                         "(outside every component's support), so their posterior is undefined.")
+        raise ImpossibleRowsError(f"X rows {rows[:10].tolist()}{more} have probability 0 under every component "
+                                  "(outside every component's support), so their posterior is undefined.", rows)
 
 
 def responsibilities_in_place(L, w=None, first=0):

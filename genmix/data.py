@@ -135,6 +135,19 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
     return arr, scalar
 
 
+def is_frame(X):
+    """Whether ``X`` is a pandas DataFrame (checked without importing pandas)."""
+    return hasattr(X, "iloc") and hasattr(X, "columns") and hasattr(X, "dtypes")
+
+
+def frame_names(X):
+    """The column names of a DataFrame whose labels are all strings, as a tuple; else None."""
+    if not is_frame(X):
+        return None
+    names = tuple(X.columns)
+    return names if names and all(isinstance(c, str) for c in names) else None
+
+
 def n_columns(X, name="X"):
     """The number of columns of ``X`` (1 for a 1-D sequence), checking first that it is rectangular."""
     if X is None:

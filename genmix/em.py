@@ -31,7 +31,7 @@ import numpy as np
 
 from ._validation import Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
-from .data import DataGenerator, check_weights, is_generator, unit_weights
+from .data import DataGenerator, check_weights, frame_names, is_generator, unit_weights
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning, once_per_fit
 from .parallel import resolve_n_jobs
@@ -200,6 +200,7 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     return_history = check_bool(return_history, "return_history", _OWNER)
     verbose = check_bool(verbose, "verbose", _OWNER)
     n_jobs = resolve_n_jobs(n_jobs, _OWNER)
+    X = model._aligned(X)  # a DataFrame is matched by name to the columns of the last fit
     source, log_priors = batch_source(model, X, weights, batch_size, labels, priors, shuffle, random_state)
 
     saved = snapshot(model)
@@ -210,6 +211,7 @@ def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_itera
     except BaseException:
         restore(saved)
         raise
+    model.feature_names = frame_names(X)  # the DataFrame's column names, or None after an array
     return (model, history) if return_history else model
 
 

@@ -102,7 +102,7 @@ def _build_distribution(d, depth, path):
 def _build_mixture(d, depth, path):
     from .mixture import GeneralMixtureModel
 
-    _expect_keys(d, ("class", "distributions", "weights"), ("frozen",), path)
+    _expect_keys(d, ("class", "distributions", "weights"), ("frozen", "feature_names"), path)
     dists = d["distributions"]
     if not isinstance(dists, list) or not dists:
         raise ValueError(f"{path}: 'distributions' must be a non-empty list.")
@@ -113,6 +113,13 @@ def _build_mixture(d, depth, path):
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: invalid mixture: {exc}") from None
     model.frozen = _frozen(d, path)
+    names = d.get("feature_names")
+    if names is not None:
+        if not (isinstance(names, list) and len(names) == model.d and all(isinstance(c, str) for c in names)
+                and len(set(names)) == len(names)):
+            raise ValueError(f"{path}: 'feature_names' must be a list of {model.d} distinct strings (one per "
+                             "column).")
+        model.feature_names = tuple(names)
     return model
 
 

@@ -5,15 +5,16 @@ families makes one call per family), combines them with a guarded log-sum-exp, a
 its responsibilities to turn into sufficient statistics. ``summarize`` only adds statistics (the
 responsibility sums here, a ``Stats`` value in each component); ``from_summaries`` is the M-step.
 """
+import contextlib
 import warnings
 
 import numpy as np
 
 from ._fused import FusedEStep
-from ._math import logsumexp_rows, raise_impossible, responsibilities_in_place
+from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, responsibilities_in_place
 from ._model import Model
-from ._validation import Interval, as_generator, check_int, check_scalar
-from .data import batch_slices, check_labels, check_weights, check_X, is_generator
+from ._validation import Interval, as_generator, check_int, check_scalar, show
+from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
 from .exceptions import NumericalWarning, warn_once
 from .parallel import map_chunks, resolve_n_jobs
@@ -58,6 +59,11 @@ class GeneralMixtureModel(Model):
         The dimensionality of a sample.
     frozen : bool
         If True, ``from_summaries`` (and so ``fit``) changes neither weights nor components.
+    feature_names : tuple of str or None
+        The column names of the pandas DataFrame the model was last fitted on (genmix's own; None after
+        a fit on an array). A DataFrame given to any method is then matched to them by name (its columns
+        reordered if needed; a missing or unknown column is a ``ValueError``); arrays are matched by
+        position, as in pomegranate.
 
     Examples
     --------
@@ -91,6 +97,7 @@ class GeneralMixtureModel(Model):
         self.weights = weights
         self.summaries = np.zeros(self.n)
         self.frozen = False
+        self.feature_names = None
 
     # -- weights ----------------------------------------------------------------------------------------
     @property
@@ -142,16 +149,23 @@ class GeneralMixtureModel(Model):
         return lp
 
     def _chunks(self, X, batch_size):
-        return batch_slices(X.shape[0], _check_batch_size(batch_size))
+        """Row slices of at most ``batch_size`` rows (``_PREDICT_ROWS`` if None: every temporary of a
+        prediction is then bounded, whatever the size of ``X``; results do not depend on it)."""
+        batch_size = _check_batch_size(batch_size)
+        return batch_slices(X.shape[0], _PREDICT_ROWS if batch_size is None else batch_size)
 
-    def _checked(self, X, n_jobs):
+    def _checked(self, X, n_jobs, batch_size=None):
         resolve_n_jobs(n_jobs, "GeneralMixtureModel")
+        _check_batch_size(batch_size)
+        if isinstance(X, np.memmap) and X.ndim == 2:  # never converted (or scanned) whole: _rowwise converts
+            return X, False                           # and validates it chunk by chunk
         if is_generator(X):  # batches are validated one at a time by _rowwise
             return X, False
         return self._check_input(X)
 
-    def _rowwise(self, fn, X, batch_size, n_jobs, out):
-        """``out[rows] = fn(X[rows], first_row)`` over chunks of ``batch_size`` rows, each split over threads.
+    def _rowwise(self, fn, X, batch_size, n_jobs, out, offset=0):
+        """``out[rows] = fn(X[rows], first_row)`` over chunks of ``batch_size`` rows, each split over threads
+        (rows numbered from ``offset``).
 
         ``X`` may be a data generator: its batches are validated and processed one at a time and the
         results concatenated (``out`` is then ignored).
@@ -160,23 +174,76 @@ class GeneralMixtureModel(Model):
             parts, first = [], 0
             for Xb, _ in X.batches():
                 Xc, _ = self._check_input(Xb)
-                parts.append(self._rowwise(lambda part, start: fn(part, first + start), Xc, batch_size, n_jobs,
-                                           np.empty((Xc.shape[0],) + out.shape[1:], dtype=out.dtype)))
+                parts.append(self._rowwise(fn, Xc, batch_size, n_jobs,
+                                           np.empty((Xc.shape[0],) + out.shape[1:], dtype=out.dtype), first))
                 first += Xc.shape[0]
             return np.concatenate(parts) if parts else out
         threads = resolve_n_jobs(n_jobs)
         stackable = all(is_stackable(c) for c in self.distributions)
         for sl in self._chunks(X, batch_size):
-            part = X[sl]
-            if threads > 1 and stackable:
-                results = map_chunks(lambda rows: fn(part[rows], sl.start + rows.start), part.shape[0], threads)
-                out[sl] = np.concatenate(results)
-            else:
-                out[sl] = fn(part, sl.start)
+            part, start = X[sl], offset + sl.start
+            if isinstance(part, np.memmap):
+                part, _ = self._check_input(part)
+            with self._explaining(part, start):
+                if threads > 1 and stackable:
+                    results = map_chunks(lambda rows: fn(part[rows], start + rows.start), part.shape[0], threads)
+                    out[sl] = np.concatenate(results)
+                else:
+                    out[sl] = fn(part, start)
         return out
+
+    def _aligned(self, X):
+        """A DataFrame with its columns in the order of ``feature_names`` (anything else unchanged)."""
+        names = getattr(self, "feature_names", None)
+        if names is None or not is_frame(X) or tuple(X.columns) == names:
+            return X
+        missing = [c for c in names if c not in set(X.columns)]
+        unknown = [c for c in X.columns if c not in set(names)]
+        if missing or unknown:
+            raise ValueError(f"X's columns do not match the DataFrame the model was fitted on (feature_names="
+                             f"{list(names)}): missing {missing}, unknown {unknown}. Columns of a DataFrame are "
+                             "matched by name.")
+        return X[list(names)]
+
+    @contextlib.contextmanager
+    def _explaining(self, X, first=0):
+        """Turn an ``ImpossibleRowsError`` raised for rows of ``X`` (numbered from ``first``) into one that
+        also says which column and value no component can produce."""
+        try:
+            yield
+        except ImpossibleRowsError as exc:  # the public boundary raises a plain ValueError (DESIGN §5)
+            row = int(exc.rows[0]) - first
+            detail = self._blame(X, row) if 0 <= row < len(X) else ""
+            raise ValueError(f"{exc} {detail}".rstrip()) from None
+
+    def _blame(self, X, row):
+        """Which columns of ``X[row]`` every component of positive weight gives probability 0 (for
+        components with independent columns), as a sentence; with the order of the columns as a hint."""
+        live = [c for c, w in zip(self.distributions, self._weights) if w > 0]
+        names = getattr(self, "feature_names", None)
+        blamed = []
+        for j in range(self.d):
+            columns = [_column_model(c, j, self.d) for c in live]
+            if any(c is None for c in columns):
+                continue
+            value = X[row:row + 1, j]
+            try:
+                impossible = all(np.isneginf(np.ravel(c.log_probability(value))[0]) for c in columns)
+            except (TypeError, ValueError):
+                continue
+            if impossible:
+                label = f"column {j}" + (f" ({names[j]!r})" if names else "")
+                blamed.append(f"{label} holds {show(value[0], 40)}")
+        if not blamed:
+            return ""
+        order = ("DataFrame columns are matched by name (feature_names), arrays by position." if names else
+                 "Columns are matched by position: check their order.")
+        return (f"In row {row}: {', '.join(blamed)}, which no component can produce (a category none of them "
+                f"was fitted on, or a value outside their support). {order}")
 
     def _check_input(self, X, allow_empty=True):
         """``(X2, scalar)``: validated data, or a column of sequences for user-defined components."""
+        X = self._aligned(X)
         if self._is_sequence_list(X):
             column = np.empty((len(X), 1), dtype=object)
             column[:, 0] = list(X)
@@ -212,14 +279,15 @@ class GeneralMixtureModel(Model):
         n_jobs : int, default=1
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
-            Evaluate in chunks of this many rows to bound memory.
+            Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
+            ``numpy.memmap`` is read and converted one chunk at a time).
 
         Returns
         -------
         logp : float or ndarray of shape (n_samples,)
             A float for a scalar input. A sample no component can produce has ``-inf``.
         """
-        X2, scalar = self._checked(X, n_jobs)
+        X2, scalar = self._checked(X, n_jobs, batch_size)
         out = self._rowwise(lambda part, _: logsumexp_rows(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
                             np.empty(_rows_of(X2)))
         single = scalar or (self.d > 1 and np.ndim(X) == 1 and X2.shape[0] == 1)
@@ -235,7 +303,8 @@ class GeneralMixtureModel(Model):
         n_jobs : int, default=1
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
-            Evaluate in chunks of this many rows to bound memory.
+            Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
+            ``numpy.memmap`` is read and converted one chunk at a time).
 
         Returns
         -------
@@ -256,7 +325,8 @@ class GeneralMixtureModel(Model):
         n_jobs : int, default=1
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
-            Evaluate in chunks of this many rows to bound memory.
+            Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
+            ``numpy.memmap`` is read and converted one chunk at a time).
 
         Returns
         -------
@@ -268,7 +338,7 @@ class GeneralMixtureModel(Model):
         ValueError
             If a sample has probability 0 under every component.
         """
-        X2, _ = self._checked(X, n_jobs)
+        X2, _ = self._checked(X, n_jobs, batch_size)
 
         def posterior(part, first):
             wlp = self._weighted_log_prob(part)
@@ -289,7 +359,8 @@ class GeneralMixtureModel(Model):
         n_jobs : int, default=1
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
-            Evaluate in chunks of this many rows to bound memory.
+            Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
+            ``numpy.memmap`` is read and converted one chunk at a time).
 
         Returns
         -------
@@ -298,7 +369,7 @@ class GeneralMixtureModel(Model):
         """
         lp = self.predict_log_proba(X, n_jobs=n_jobs, batch_size=batch_size)
         with np.errstate(under="ignore"):
-            return np.exp(lp)
+            return np.exp(lp, out=lp)  # in place: one (n, k) array
 
     def predict(self, X, n_jobs=1, batch_size=None):
         """The most probable component of each sample (ties go to the lowest index).
@@ -310,14 +381,15 @@ class GeneralMixtureModel(Model):
         n_jobs : int, default=1
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
-            Evaluate in chunks of this many rows to bound memory.
+            Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
+            ``numpy.memmap`` is read and converted one chunk at a time).
 
         Returns
         -------
         y : ndarray of int of shape (n_samples,)
             The index of the most probable component.
         """
-        X2, _ = self._checked(X, n_jobs)
+        X2, _ = self._checked(X, n_jobs, batch_size)
 
         def most_probable(part, first):
             wlp = self._weighted_log_prob(part)
@@ -358,7 +430,7 @@ class GeneralMixtureModel(Model):
         """
         from .distributions.discrete import _is_missing
 
-        X2, _ = self._checked(X, n_jobs)
+        X2, _ = self._checked(X, n_jobs, batch_size)
         if X2.dtype == object:  # validate every row's values (numbers in numeric columns, hashable categories)
             for sl in self._chunks(X2, batch_size):
                 group_log_probability(self.distributions, X2[sl])
@@ -475,6 +547,10 @@ class GeneralMixtureModel(Model):
         Only genmix families run in threads (their statistics are values that add up); with a
         user-defined component the E-step runs in the calling thread.
         """
+        with self._explaining(X, first):
+            return self._estep_totals_of(X, w, log_priors, n_jobs, first)
+
+    def _estep_totals_of(self, X, w, log_priors, n_jobs, first):
         if not all(is_stackable(c) for c in self.distributions):  # user objects need all responsibilities
             logp, R, stats = self._estep(X, w, log_priors, first)
             summarize_foreign(self.distributions, X, R)
@@ -740,13 +816,16 @@ class GeneralMixtureModel(Model):
         Returns
         -------
         d : dict
-            ``class``, ``distributions`` (each component's ``to_dict``) and ``weights``.
+            ``class``, ``distributions`` (each component's ``to_dict``) and ``weights``; ``frozen`` and
+            genmix's ``feature_names`` only when set.
         """
         out = {"class": "GeneralMixtureModel",
                "distributions": [self._component_dict(c) for c in self.distributions],
                "weights": self._weights.tolist()}
         if self.frozen:
             out["frozen"] = True
+        if getattr(self, "feature_names", None) is not None:  # genmix's own key, only when there are names
+            out["feature_names"] = list(self.feature_names)
         return out
 
     @staticmethod
@@ -763,11 +842,23 @@ class GeneralMixtureModel(Model):
 
 #: rows per E-step block: (block, k) temporaries stay in cache (measured: 1.2–1.9x faster than one block)
 _BLOCK_ROWS = 16384
+#: rows per prediction batch when ``batch_size`` is None (temporaries of a few MiB; a memmap is read and
+#: converted one such batch at a time)
+_PREDICT_ROWS = 65536
 
 
 def _rows_of(X):
     """The number of rows of an array (0 for a generator, whose results are concatenated instead)."""
     return 0 if is_generator(X) else X.shape[0]
+
+
+def _column_model(component, j, d):
+    """The distribution of column ``j`` in ``component``: its ``j``-th child for independent columns, itself
+    for a univariate model; None where the columns are not separable (e.g. a multivariate Gaussian)."""
+    if d == 1:
+        return component
+    children = getattr(component, "distributions", None)
+    return children[j] if isinstance(children, (list, tuple)) and len(children) == d else None
 
 
 def _add_all(values):

@@ -237,3 +237,31 @@ def test_csv_with_header_fits_the_in_memory_model(rng, tmp_path):
     reference = params(start().fit(X, stop_threshold=1e-6))
     fitted = start().fit(CSVGenerator(tmp_path / "x.csv", batch_size=1000), stop_threshold=1e-6)
     assert_allclose(params(fitted), reference, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_predictions_on_a_memmap_are_bounded_without_batch_size(tmp_path, rng, dtype):
+    """No (n, k) temporary and no converted copy of the memmap: peak numpy allocations stay within the
+    output plus a few MiB of batch temporaries (tracemalloc sees numpy's allocations)."""
+    import tracemalloc
+
+    n, d, k = 1_000_000, 4, 8
+    mm = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=dtype, shape=(n, d))
+    for s in range(0, n, 100_000):
+        mm[s:s + 100_000] = rng.normal(size=(100_000, d))
+    mm.flush()
+    X = np.load(tmp_path / "x.npy", mmap_mode="r")
+    model = GeneralMixtureModel([MultivariateGaussianDistribution(rng.normal(size=d), np.eye(d) * (1 + i))
+                                 for i in range(k)])
+    reference = model.predict(np.asarray(X[:5000], dtype=np.float64))
+    for method, out_bytes in ((model.predict, 8 * n), (model.log_probability, 8 * n),
+                              (model.predict_proba, 8 * n * k)):
+        tracemalloc.start()
+        try:
+            result = method(X)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert result.shape[0] == n
+        assert peak < out_bytes + 24 * 2**20, f"{method.__name__}: peak {peak / 2**20:.0f} MiB"
+    assert_array_equal(model.predict(X)[:5000], reference)

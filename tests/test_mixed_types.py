@@ -89,7 +89,8 @@ def test_pandas_dataframe_equals_object_array(data):
     assert_array_equal(model.predict(df), model.predict(data))
     a = model.copy().fit(df, max_iterations=5)
     b = model.copy().fit(data, max_iterations=5)
-    assert a.to_dict() == b.to_dict()
+    assert a.feature_names == ("cat", "x", "k", "g", "b") and b.feature_names is None
+    assert {**a.to_dict(), "feature_names": None} == {**b.to_dict(), "feature_names": None}
 
 
 def test_missing_categories_and_numbers(data):
@@ -133,7 +134,8 @@ def test_from_samples_recovers_the_generating_model(data):
     df = pd.DataFrame(data, columns=list("cxkgb")).astype({"c": "category", "x": float, "k": float, "g": float,
                                                            "b": float})
     again = GeneralMixtureModel.from_samples(CLASSES, 2, df, random_state=0)
-    assert again.to_dict() == model.to_dict()
+    assert again.feature_names == tuple("cxkgb")
+    assert {**again.to_dict(), "feature_names": None} == {**model.to_dict(), "feature_names": None}
 
 
 def test_univariate_discrete_mixture_from_samples():
@@ -142,3 +144,38 @@ def test_univariate_discrete_mixture_from_samples():
     for c in model.distributions:
         assert sum(c.parameters[0].values()) == pytest.approx(1.0)
     assert model.sample(5, random_state=0).dtype == object
+
+
+def _colour_model():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"size": [1.0, 2.0, 1.5, 8.0, 9.0, 8.5], "colour": ["red", "red", "blue", "green", "green", "blue"]})
+    return pd, df, GeneralMixtureModel.from_samples([NormalDistribution, DiscreteDistribution], 2, df, random_state=0)
+
+
+def test_an_unseen_category_is_named_by_column_and_value():
+    pd, _, model = _colour_model()
+    new = pd.DataFrame({"size": [1.0, 8.0], "colour": ["red", "purple"]})
+    for call in (model.predict, model.predict_proba, model.fit, model.summarize):
+        with pytest.raises(ValueError, match=r"row 1: column 1 \('colour'\) holds 'purple', which no component can"):
+            call(new)
+    with pytest.raises(ValueError, match="column 1 holds 'purple'.*matched by position"):
+        GeneralMixtureModel(model.distributions.tolist(), model.weights).predict(new.to_numpy())
+
+
+def test_a_dataframe_is_matched_by_column_name_after_a_fit_on_one():
+    pd, df, model = _colour_model()
+    assert model.feature_names == ("size", "colour")
+    swapped = df[["colour", "size"]]
+    assert_array_equal(model.predict(swapped), model.predict(df))
+    assert_allclose(model.log_probability(swapped), model.log_probability(df.to_numpy(dtype=object)), rtol=1e-15)
+    refit = model.copy().fit(swapped)
+    assert refit.feature_names == ("size", "colour")
+    assert refit.to_dict() == model.copy().fit(df).to_dict()
+    with pytest.raises(ValueError, match=r"missing \['size'\], unknown \['Size'\]"):
+        model.predict(df.rename(columns={"size": "Size"}))
+    before = model.to_dict()
+    with pytest.raises(ValueError, match="matched by name"):
+        model.fit(df.rename(columns={"size": "Size"}))
+    assert model.to_dict() == before  # a failed call changes nothing
+    assert GeneralMixtureModel.from_json(model.to_json()).feature_names == ("size", "colour")
+    assert model.copy().fit(df.to_numpy(dtype=object)).feature_names is None  # positional after an array

@@ -93,12 +93,12 @@ def _groups(components):
     return groups
 
 
-def _input_for(cls, X):
+def _input_for(cls, X, name="X"):
     """``X`` as the family expects it: object columns become float64 unless the family reads categories."""
     if X.dtype == object and cls is not None and not cls._accepts_objects:
         from ..data import as_float
 
-        return as_float(X, name=f"the data of {cls.__name__}")
+        return as_float(X, name=f"{name} (modelled by {cls.__name__})")
     return X
 
 
@@ -107,8 +107,9 @@ def _foreign_input(X, c):
     return X[:, 0] if getattr(c, "d", X.shape[1]) == 1 else X
 
 
-def group_log_probability(components, X):
-    """Log density ``(n, k)`` of rows ``X`` under each of ``components``, one call per family."""
+def group_log_probability(components, X, name="X"):
+    """Log density ``(n, k)`` of rows ``X`` under each of ``components``, one call per family (``name``: how
+    error messages call ``X``)."""
     n = X.shape[0]
     out = np.empty((n, len(components)))
     for cls, idx in _groups(components).items():
@@ -117,7 +118,7 @@ def group_log_probability(components, X):
                 c = components[i]
                 out[:, i] = np.asarray(c.log_probability(_foreign_input(X, c)), dtype=np.float64).reshape(n)
         else:
-            out[:, idx] = cls._stack_logpdf(_input_for(cls, X), [components[i] for i in idx])
+            out[:, idx] = cls._stack_logpdf(_input_for(cls, X, name), [components[i] for i in idx])
     return out
 
 

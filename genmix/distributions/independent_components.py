@@ -97,7 +97,7 @@ class IndependentComponentsDistribution(Distribution):
         W = np.stack([c.weights for c in components])
         out = np.zeros((X.shape[0], len(components)))
         for j in range(X.shape[1]):
-            lp = group_log_probability([c.distributions[j] for c in components], X[:, j:j + 1])
+            lp = group_log_probability([c.distributions[j] for c in components], X[:, j:j + 1], f"column {j} of X")
             if np.all(W[:, j] == 1.0):  # the usual plain product of densities
                 out += lp
             else:  # a zero weight drops the column (also where its log density is -inf)
