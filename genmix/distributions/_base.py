@@ -18,7 +18,14 @@ A family module defines module-level kernels and a subclass of :class:`Distribut
 ``_mle(stats, **options) -> dict or None``
     the maximum-likelihood parameters of one component (``None``: no information, keep parameters);
 ``_sample(rng, n, **params) -> array``
-    ``n`` draws from one component.
+    ``n`` draws from one component;
+``_support(X) -> bool array``
+    the family's support (where *some* parameter values put mass), whatever the current parameters:
+    ``summarize`` and ``fit`` refuse observed values outside it. A univariate family declares an
+    elementwise predicate of its values (NaN, missing, is accepted by the base class); a multivariate
+    one a predicate of rows ``(n,)`` that accepts missing coordinates itself. ``None`` (the default) is
+    any value: the real line, or families whose support is a parameter (Uniform, Discrete, kernel
+    densities), which a fit simply moves.
 
 Everything else (``summarize``/``from_summaries``, inertia, freezing, copying, serialisation) lives here,
 once. Statistics are values: ``summarize`` only adds a ``Stats`` to ``self.summaries``; ``from_summaries``
@@ -170,9 +177,8 @@ class Distribution(Model):
     #: ``{name: Interval}`` for families whose parameters are independent real numbers (see the module
     #: docstring); None for the others, which define ``_param_names`` and ``_check_params``
     _scalar_params = None
-    #: False for families whose support is itself a parameter (Uniform, Discrete): fitting such a family
-    #: to data outside its current support simply gives the MLE.
-    _fixed_support = True
+    #: the family's support as a predicate (see the module docstring); None accepts any value
+    _support = None
     #: False for families whose fit is not a maximum-likelihood step (kernel densities): EM with such a
     #: component may lower the likelihood, so the driver does not warn about it
     _maximises_likelihood = True
@@ -329,12 +335,17 @@ class Distribution(Model):
         return type(self)._stack_suffstats(X2, w[:, None], [self])[0]
 
     def _check_support(self, X, w):
-        """Raise naming the rows (with positive weight) outside the support; families whose support is a
-        parameter (``_fixed_support = False``) accept any row."""
-        if not self._fixed_support:
+        """Raise naming the rows (with positive weight) whose observed values lie outside the family's
+        support. The current parameters play no part: ``PoissonDistribution(0)`` (the point mass at 0)
+        fits counts, and a fitted Bernoulli with ``p = 0`` summarizes ones (DESIGN §6.8)."""
+        cls = type(self)
+        if cls._support is None:
             return
-        lp = type(self)._stack_logpdf(_input_for(type(self), X), [self])[:, 0]
-        bad = np.isneginf(lp) & (w > 0)
+        X = _input_for(cls, X)
+        inside = np.asarray(cls._support(X))
+        if inside.ndim == 2:  # an elementwise predicate: missing values are inside
+            inside = (inside | np.isnan(X)).all(axis=1)
+        bad = ~inside & (w > 0)
         if bad.any():
             rows = np.nonzero(bad)[0]
             raise ValueError(f"X rows {rows[:10].tolist()} lie outside the support of {self.name} "

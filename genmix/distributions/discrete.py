@@ -127,7 +127,6 @@ class DiscreteDistribution(Distribution):
     """
 
     _param_names = ("characters",)
-    _fixed_support = False
     _accepts_objects = True
     _document_keys = ("dtype",)
 

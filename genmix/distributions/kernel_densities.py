@@ -71,7 +71,6 @@ class KernelDensity(Distribution):
     """
 
     _param_names = ("points", "bandwidth", "weights")
-    _fixed_support = False
     _maximises_likelihood = False  # a fit places kernels on the data: EM need not increase the likelihood
     _suffstats = staticmethod(_suffstats)
 

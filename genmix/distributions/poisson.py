@@ -16,15 +16,15 @@ from ._stats import sum_stats_1d
 _NONNEG = Interval(0.0, np.inf, closed="left")
 
 
-def _integer_support(x):
-    """Rows holding a non-negative integer (NaN is False)."""
+def _counts(x):
+    """The support: non-negative integers (NaN is False)."""
     with np.errstate(invalid="ignore"):
         return (x >= 0) & (x == np.floor(x))
 
 
 def _logpdf(X, lam):
     x = X[:, :1]
-    ok = _integer_support(x)
+    ok = _counts(x)
     xs = np.where(ok, x, 0.0)
     lp = xlogy(xs, lam) - lam - gammaln(xs + 1.0)
     return np.where(np.isnan(x), 0.0, np.where(ok, lp, -np.inf))
@@ -58,6 +58,7 @@ class PoissonDistribution(Distribution):
     """
 
     _scalar_params = {"lam": _NONNEG}
+    _support = staticmethod(_counts)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

@@ -64,7 +64,6 @@ class UniformDistribution(Distribution):
     """
 
     _param_names = ("start", "end")
-    _fixed_support = False
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from genmix import (BetaDistribution, DiscreteDistribution, ExponentialDistribution, GammaDistribution,
+from genmix import (BernoulliDistribution, BetaDistribution, DiscreteDistribution, ExponentialDistribution, GammaDistribution,
                     GeneralMixtureModel, LogNormalDistribution, NormalDistribution, PoissonDistribution,
                     UniformDistribution)
 
@@ -12,6 +12,27 @@ def test_poisson_all_zero_is_the_point_mass_at_zero():
     d = PoissonDistribution.from_samples([0, 0, 0])
     assert d.parameters == [0.0]
     assert d.log_probability(0.0) == 0.0 and np.isneginf(d.log_probability(1.0))
+
+
+def test_point_masses_refit_as_in_the_issue():
+    # issue #13 item 1: each raised "outside the support"; the MLEs are the sample means
+    assert PoissonDistribution(0).fit([1, 6, 4, 9, 1]).parameters == [21 / 5]
+    assert BernoulliDistribution(1.0).fit([0.0, 1.0]).parameters == [0.5]
+    d = BernoulliDistribution(0.6)
+    d.fit([0.0] * 10)
+    assert d.parameters == [0.0]
+    d.summarize([1.0, 1.0, 1.0])
+    d.from_summaries()
+    assert d.parameters == [1.0]
+
+
+def test_a_row_no_component_can_produce_is_still_an_error():
+    # DESIGN §6.8: inside a mixture the support that matters is the components' current one
+    model = GeneralMixtureModel([PoissonDistribution(0), BernoulliDistribution(0.0)])
+    before = [c.parameters for c in model.distributions]
+    with pytest.raises(ValueError, match=r"\[1\]"):
+        model.fit([0.0, 2.0, 0.0])
+    assert [c.parameters for c in model.distributions] == before
 
 
 def test_uniform_on_one_point_is_narrow_and_finite():
@@ -49,3 +70,11 @@ def test_component_without_responsibility_keeps_its_parameters(far):
     assert model.distributions[1].parameters == before
     assert np.all(np.isfinite(model.distributions[0].parameters))
     assert_allclose(model.weights[1], 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [ExponentialDistribution(np.finfo(float).max), GammaDistribution(1.0, np.finfo(float).max)])
+def test_rate_at_the_edge_of_the_float_range_gives_minus_inf_without_warning(d):
+    # log λ − λx with λx beyond the float range is -inf (it raised an overflow warning)
+    rate, x = np.finfo(float).max, 1e-309
+    lp = d.log_probability(np.array([x, 2.0]))
+    assert lp[0] == pytest.approx(np.log(rate) - rate * x, rel=1e-12) and np.isneginf(lp[1])
