@@ -245,7 +245,12 @@ class Distribution(Model):
         self._params = params
 
     def _params_to_list(self):
+        """``parameters``: plain numbers and lists, so that ``type(self)(*self.parameters)`` rebuilds it."""
         return [np.asarray(self._params[k]).tolist() for k in self._param_names]
+
+    def _document_params(self):
+        """``parameters`` as a document writes them (composite families write their children's dicts)."""
+        return self._params_to_list()
 
     @classmethod
     def _document_args(cls, params, doc, path, build_child):
@@ -269,7 +274,9 @@ class Distribution(Model):
 
     @property
     def parameters(self):
-        """The parameters, in pomegranate 0.x's order (e.g. ``[mean, std]`` for a Normal)."""
+        """The parameters, in pomegranate 0.x's order (e.g. ``[mean, std]`` for a Normal), so that
+        ``type(d)(*d.parameters)`` rebuilds the distribution (an IndependentComponentsDistribution lists its
+        column distributions themselves; ``to_dict`` writes their documents)."""
         return self._params_to_list()
 
     @parameters.setter
@@ -489,7 +496,7 @@ class Distribution(Model):
         d : dict
             The document; genmix-only options appear only when not at their defaults.
         """
-        out = {"class": "Distribution", "name": self.name, "parameters": self._params_to_list(),
+        out = {"class": "Distribution", "name": self.name, "parameters": self._document_params(),
                "frozen": bool(self.frozen)}
         out.update(self._extra_dict())
         return out

@@ -187,6 +187,11 @@ class IndependentComponentsDistribution(Distribution):
         return [built, None if weights is None else numeric(weights, f"{path}.parameters[1]")]
 
     def _params_to_list(self):
+        """``[distributions, weights]``: the column distributions themselves, as in pomegranate 0.x."""
+        return [list(self.distributions), self.weights.tolist()]
+
+    def _document_params(self):
+        """``[[child documents], weights]``, pomegranate 0.x's layout."""
         return [[c.to_dict() for c in self.distributions], self.weights.tolist()]
 
     def __repr__(self):

@@ -3,8 +3,8 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from genmix import (ExponentialDistribution, IndependentComponentsDistribution, LogNormalDistribution,
-                    NormalDistribution)
+from genmix import (DiscreteDistribution, ExponentialDistribution, IndependentComponentsDistribution,
+                    LogNormalDistribution, NormalDistribution, PoissonDistribution)
 
 
 def _ref_logpdf(X):
@@ -88,3 +88,94 @@ def test_sample_columns():
     assert stats.kstest(X[:, 0], stats.norm(5, 2).cdf).pvalue > 1e-3
     assert stats.kstest(X[:, 1], stats.expon().cdf).pvalue > 1e-3
     assert stats.kstest(X[:, 2], stats.lognorm(s=0.1, scale=np.exp(0.4)).cdf).pvalue > 1e-3
+
+
+def _mixed():
+    return IndependentComponentsDistribution([NormalDistribution(5, 2), DiscreteDistribution({"a": 0.2, "b": 0.8}),
+                                              PoissonDistribution(3.0, frozen=True)], weights=[1.0, 0.5, 2.0])
+
+
+def test_parameters_hold_the_column_distributions():
+    # issue #13 item 2: parameters[0] held dicts, so d.parameters[0][0].parameters raised AttributeError
+    d = _mixed()
+    columns, weights = d.parameters
+    assert all(c is child for c, child in zip(columns, d.distributions))
+    assert columns[0].parameters == [5.0, 2.0] and columns[1].parameters == [{"a": 0.2, "b": 0.8}]
+    assert weights == [1.0, 0.5, 2.0]
+    again = IndependentComponentsDistribution(*d.parameters)
+    X = np.array([[4.0, "a", 2.0], [7.5, "b", 0.0]], dtype=object)
+    expected = (stats.norm(5, 2).logpdf([4.0, 7.5]) + 0.5 * np.log([0.2, 0.8])
+                + 2.0 * stats.poisson(3.0).logpmf([2, 0]))
+    assert_allclose(again.log_probability(X), expected, rtol=1e-12)
+    d.parameters = [[NormalDistribution(0, 1), DiscreteDistribution({"a": 1.0}), PoissonDistribution(1.0)], [1, 1, 1]]
+    assert d.distributions[2].parameters == [1.0] and d.weights.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_document_nests_pomegranate_component_documents():
+    doc = _mixed().to_dict()
+    assert list(doc) == ["class", "name", "parameters", "frozen"]
+    columns, weights = doc["parameters"]
+    assert weights == [1.0, 0.5, 2.0]
+    assert columns[0] == {"class": "Distribution", "name": "NormalDistribution", "parameters": [5.0, 2.0],
+                          "frozen": False}
+    assert columns[1] == {"class": "Distribution", "dtype": "str", "name": "DiscreteDistribution",
+                          "parameters": [{"a": 0.2, "b": 0.8}], "frozen": False}
+    assert columns[2] == {"class": "Distribution", "name": "PoissonDistribution", "parameters": [3.0],
+                          "frozen": True}
+
+
+# pomegranate 0.x's to_json() layout (indent 4, " : " separators) for an IndependentComponentsDistribution
+POMEGRANATE_ICD_JSON = """{
+    "class" : "Distribution",
+    "name" : "IndependentComponentsDistribution",
+    "parameters" : [
+        [
+            {
+                "class" : "Distribution",
+                "name" : "NormalDistribution",
+                "parameters" : [
+                    5.0,
+                    2.0
+                ],
+                "frozen" : false
+            },
+            {
+                "class" : "Distribution",
+                "dtype" : "str",
+                "name" : "DiscreteDistribution",
+                "parameters" : [
+                    {
+                        "a" : 0.2,
+                        "b" : 0.8
+                    }
+                ],
+                "frozen" : false
+            },
+            {
+                "class" : "Distribution",
+                "name" : "PoissonDistribution",
+                "parameters" : [
+                    3.0
+                ],
+                "frozen" : true
+            }
+        ],
+        [
+            1.0,
+            0.5,
+            2.0
+        ]
+    ],
+    "frozen" : false
+}"""
+
+
+def test_pomegranate_json_loads_and_is_written_back_unchanged():
+    d = IndependentComponentsDistribution.from_json(POMEGRANATE_ICD_JSON)
+    assert [type(c) for c in d.distributions] == [NormalDistribution, DiscreteDistribution, PoissonDistribution]
+    assert [c.frozen for c in d.distributions] == [False, False, True] and not d.frozen
+    assert d.parameters[0][1].parameters == [{"a": 0.2, "b": 0.8}]
+    X = np.array([[4.0, "b", 5.0]], dtype=object)
+    expected = stats.norm(5, 2).logpdf(4.0) + 0.5 * np.log(0.8) + 2.0 * stats.poisson(3.0).logpmf(5)
+    assert_allclose(d.log_probability(X), [expected], rtol=1e-12)
+    assert d.to_json() == POMEGRANATE_ICD_JSON
