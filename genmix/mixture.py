@@ -728,8 +728,8 @@ class GeneralMixtureModel(Model):
         out = out[rng.permutation(n)]
         if self.d == 1:
             out = out[:, 0]
-        if n == 1:
-            return float(out[0]) if self.d == 1 else out[0]
+        if n == 1:  # a category is returned as its key
+            return (out[0] if out.dtype == object else float(out[0])) if self.d == 1 else out[0]
         return out
 
     # -- serialisation ---------------------------------------------------------------------------------------

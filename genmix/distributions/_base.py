@@ -443,16 +443,16 @@ class Distribution(Model):
 
         Returns
         -------
-        sample : float, ndarray of shape (n,) or ndarray of shape (n, d)
-            The draws.
+        sample : float, key, ndarray of shape (n,) or ndarray of shape (n, d)
+            The draws (a DiscreteDistribution draws its keys, as the plain Python values it holds).
         """
         from .._validation import check_int
 
         rng = as_generator(random_state)
         m = 1 if n is None else check_int(n, "n", Interval(0, 2**40), self.name)
         draws = self._sample_n(rng, m)
-        if n is None:
-            return float(draws[0]) if self.d == 1 else draws[0]
+        if n is None:  # a category (Discrete) is returned as its key
+            return (draws[0] if draws.dtype == object else float(draws[0])) if self.d == 1 else draws[0]
         return draws
 
     def _mean(self):
