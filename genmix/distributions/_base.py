@@ -384,7 +384,8 @@ class Distribution(Model):
         inertia : float in [0, 1], default=0.0
             New parameters are ``inertia * old + (1 - inertia) * estimate`` (per parameter).
         pseudocount : float >= 0, default=0.0
-            Smoothing for discrete families; continuous families ignore it.
+            Added to the count of every key of a DiscreteDistribution (also of the Discrete columns of an
+            IndependentComponentsDistribution) before normalising; other families ignore it.
 
         Notes
         -----
@@ -402,7 +403,7 @@ class Distribution(Model):
         """Discard the statistics accumulated by ``summarize``."""
         self.summaries = None
 
-    def fit(self, X, weights=None, inertia=0.0):
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         """Fit the parameters to weighted data by maximum likelihood (blended with ``inertia``).
 
         Statistics already accumulated by ``summarize`` are left untouched. A frozen distribution is
@@ -416,6 +417,9 @@ class Distribution(Model):
             Non-negative sample weights (ones if None).
         inertia : float in [0, 1], default=0.0
             New parameters are ``inertia * old + (1 - inertia) * estimate``.
+        pseudocount : float >= 0, default=0.0
+            As in :meth:`from_summaries`: added to the count of every key of a DiscreteDistribution (also
+            of the Discrete columns of an IndependentComponentsDistribution); other families ignore it.
 
         Returns
         -------
@@ -423,10 +427,11 @@ class Distribution(Model):
             The fitted distribution.
         """
         inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
+        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, self.name)
         if self.frozen:
             return self
         stats = self._stats_of(X, weights)
-        new = self._new_params(stats, inertia, 0.0)
+        new = self._new_params(stats, inertia, pseudocount)
         if new is not None:
             self._set_params(new)
         return self

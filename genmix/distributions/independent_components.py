@@ -146,8 +146,11 @@ class IndependentComponentsDistribution(Distribution):
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
         if not self._stackable():
             if not self.frozen:
-                for c in self.distributions:
-                    c.from_summaries(inertia)
+                for c in self.distributions:  # user-defined columns take only inertia, as in pomegranate 0.x
+                    if isinstance(c, Distribution):
+                        c.from_summaries(inertia, pseudocount)
+                    else:
+                        c.from_summaries(inertia)
             return
         super().from_summaries(inertia, pseudocount)
 
@@ -156,13 +159,13 @@ class IndependentComponentsDistribution(Distribution):
         for c in self.distributions:
             c.clear_summaries()
 
-    def fit(self, X, weights=None, inertia=0.0):
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         if not self._stackable():
             if not self.frozen:
                 self._summarize_foreign(X, weights)
-                self.from_summaries(inertia)
+                self.from_summaries(inertia, pseudocount)
             return self
-        return super().fit(X, weights, inertia)
+        return super().fit(X, weights, inertia, pseudocount)
 
     def _fill(self, X):
         """Each column's missing values replaced by its distribution's expectation (or mode)."""
@@ -216,8 +219,8 @@ class IndependentComponentsDistribution(Distribution):
         return cls([NormalDistribution(0.0, 1.0) for _ in range(d)])
 
     @classmethod
-    def from_samples(cls, X, weights=None, distribution_weights=None, distributions=None):
-        """Fit one distribution of the given class(es) per column of ``X``.
+    def from_samples(cls, X, weights=None, distribution_weights=None, pseudocount=0.0, distributions=None):
+        """Fit one distribution of the given class(es) per column of ``X`` (pomegranate 0.x's signature).
 
         Parameters
         ----------
@@ -227,6 +230,8 @@ class IndependentComponentsDistribution(Distribution):
             Non-negative sample weights (ones if None).
         distribution_weights : array-like of shape (n_columns,), default=None
             The column multipliers of the result.
+        pseudocount : float >= 0, default=0.0
+            Smoothing of the Discrete columns (added to the count of every key).
         distributions : class or list of classes
             One class for every column, or one class per column (required).
 
@@ -250,7 +255,7 @@ class IndependentComponentsDistribution(Distribution):
         if len(classes) != d:
             raise ValueError(f"'distributions' must give one class per column ({d}); got {len(classes)}.")
         model = cls([c.blank() for c in classes], distribution_weights)
-        return model.fit(X, weights)
+        return model.fit(X, weights, pseudocount=pseudocount)
 
 
 # The overrides above only route user-defined columns to the slow path: same contract as the base class.

@@ -286,7 +286,7 @@ class MultivariateGaussianDistribution(Distribution):
         """The number of dimensions."""
         return int(self._params["means"].size)
 
-    def fit(self, X, weights=None, inertia=0.0):
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         """Fit by maximum likelihood (blended with ``inertia``); NaN marks a missing value.
 
         Parameters
@@ -297,6 +297,8 @@ class MultivariateGaussianDistribution(Distribution):
             Non-negative sample weights (ones if None).
         inertia : float in [0, 1], default=0.0
             New parameters are ``inertia * old + (1 - inertia) * estimate``.
+        pseudocount : float >= 0, default=0.0
+            Accepted for the common signature; a Gaussian has no counts to smooth, so it is ignored.
 
         Returns
         -------
@@ -312,9 +314,10 @@ class MultivariateGaussianDistribution(Distribution):
         distribution is unchanged; if the call raises, the distribution is unchanged.
         """
         inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), self.name)
+        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, self.name)
         X2, _ = self._check_input(X)
         if self.frozen or not np.isnan(X2).any():
-            return super().fit(X2, weights, inertia)
+            return super().fit(X2, weights, inertia, pseudocount)
         w = check_weights(weights, X2.shape[0])
         trial = self.copy()
         observed = ~np.isnan(X2) & (w[:, None] > 0)

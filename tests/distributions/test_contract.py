@@ -101,6 +101,22 @@ def test_fit_from_degenerate_parameters_gives_the_mle(fam, rng):
             assert d.parameters == list(args)
 
 
+def test_fit_takes_pseudocount_meaning_what_from_summaries_does(fam, rng):
+    # DESIGN §2: fit(X, weights=None, inertia=0.0, pseudocount=0.0); these families have no key counts,
+    # so the pseudocount leaves the weighted MLE unchanged, in fit as in from_summaries (issue #13 item 16)
+    x = fam.gen(rng, 300)
+    w = rng.uniform(0.5, 2.0, x.size)
+    d = fam.cls(*fam.args).fit(x, w, pseudocount=2.0)
+    assert_allclose(d.parameters, fam.mle(x, w), rtol=fam.mle_rtol)
+    s = fam.cls(*fam.args)
+    s.summarize(x, w)
+    s.from_summaries(pseudocount=2.0)
+    assert_allclose(s.parameters, d.parameters, rtol=1e-14)
+    with pytest.raises(ValueError, match="'pseudocount' parameter"):
+        d.fit(x, pseudocount=-1.0)
+    assert_allclose(d.parameters, s.parameters, rtol=1e-14)
+
+
 def test_summaries_add_up(fam, rng):
     x = fam.gen(rng, 300)
     w = rng.uniform(0.5, 2.0, 300)

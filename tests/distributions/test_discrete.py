@@ -151,3 +151,11 @@ def test_independent_components_and_mixture_return_plain_keys():
     assert set(_plain_types(model.sample(10, random_state=3))) == {str}
     model.fit(np.array(column, dtype=object), max_iterations=2)
     assert all(_plain_types(c.keys()) == [str, str] for c in model.distributions)
+
+
+def test_fit_takes_pseudocount():
+    # issue #13 item 16: DiscreteDistribution.fit(X, pseudocount=1) raised TypeError; 0.x's numbers
+    d = DiscreteDistribution({"A": 0.5, "B": 0.5}).fit(["A", "B", "A", "A"], pseudocount=0.5)
+    assert d.parameters[0] == pytest.approx({"A": 0.7, "B": 0.3}, rel=1e-14)
+    d = DiscreteDistribution({"A": 1 / 3, "B": 1 / 3, "C": 1 / 3}).fit(["A", "B", "A"], [2.0, 1.0, 1.0], pseudocount=1)
+    assert d.parameters[0] == pytest.approx({"A": 4 / 7, "B": 2 / 7, "C": 1 / 7}, rel=1e-14)

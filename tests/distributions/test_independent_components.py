@@ -179,3 +179,41 @@ def test_pomegranate_json_loads_and_is_written_back_unchanged():
     expected = stats.norm(5, 2).logpdf(4.0) + 0.5 * np.log(0.8) + 2.0 * stats.poisson(3.0).logpmf(5)
     assert_allclose(d.log_probability(X), [expected], rtol=1e-12)
     assert d.to_json() == POMEGRANATE_ICD_JSON
+
+
+class _UserColumn:
+    """A user-defined univariate column (slow path) that records what from_summaries received."""
+
+    d = 1
+
+    def __init__(self):
+        self.received = None
+
+    def log_probability(self, x):
+        return np.zeros(len(np.atleast_1d(x)))
+
+    def summarize(self, x, weights=None):
+        pass
+
+    def from_summaries(self, inertia=0.0):
+        self.received = inertia
+
+    def clear_summaries(self):
+        pass
+
+
+@pytest.mark.parametrize("user_column", [False, True], ids=["stacked", "with-user-column"])
+def test_fit_passes_pseudocount_to_discrete_columns(user_column):
+    # issue #13 item 16 and DESIGN §6.5: (count + pc) / (Σw + pc·K) in each Discrete column; 0.x's numbers
+    columns = [DiscreteDistribution({"A": 0.5, "B": 0.5}), NormalDistribution(0, 1)]
+    if user_column:
+        columns.append(_UserColumn())
+    X = np.array([["A", 1.0, 0.0], ["B", 2.0, 0.0], ["A", 4.0, 0.0], ["A", 5.0, 0.0]], dtype=object)
+    d = IndependentComponentsDistribution(columns).fit(X[:, :len(columns)], pseudocount=0.5)
+    assert d.distributions[0].parameters[0] == pytest.approx({"A": 0.7, "B": 0.3}, rel=1e-14)
+    assert_allclose(d.distributions[1].parameters, [3.0, np.sqrt(2.5)], rtol=1e-14)
+    if user_column:
+        assert d.distributions[2].received == 0.0  # a user object gets only inertia, as in pomegranate 0.x
+    fitted = IndependentComponentsDistribution.from_samples(X[:, :2], None, None, 0.5,
+                                                            [DiscreteDistribution, NormalDistribution])
+    assert fitted.distributions[0].parameters[0] == pytest.approx({"A": 0.7, "B": 0.3}, rel=1e-14)

@@ -58,3 +58,16 @@ def test_rebuilt_from_its_own_parameters(name, cls):
     assert type(again) is cls and again.to_dict() == d.to_dict()
     assert_allclose(again.log_probability(X), d.log_probability(X), rtol=0)
     json.dumps(d.to_dict())  # the document holds only plain values
+
+
+@pytest.mark.parametrize("name, cls", BUILTIN, ids=IDS)
+def test_fit_takes_pseudocount_as_from_summaries(name, cls):
+    # DESIGN §2 gives every family fit(X, weights=None, inertia=0.0, pseudocount=0.0) (issue #13 item 16)
+    d, X = _example(name, cls)
+    w = np.linspace(0.5, 2.0, len(X))
+    fitted = d.copy().fit(X, w, 0.25, 0.5)
+    summarised = d.copy()
+    summarised.summarize(X, w)
+    summarised.from_summaries(0.25, 0.5)
+    assert fitted.to_dict() == summarised.to_dict()
+    assert_allclose(fitted.log_probability(X), summarised.log_probability(X), rtol=0)
