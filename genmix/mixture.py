@@ -219,7 +219,7 @@ class GeneralMixtureModel(Model):
             A float for a scalar input. A sample no component can produce has ``-inf``.
         """
         X2, scalar = self._checked(X, n_jobs)
-        out = self._rowwise(lambda part, _: logsumexp_rows(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
+        out = self._rowwise(lambda part, _: self._log_sum(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
                             np.empty(_rows_of(X2)))
         single = scalar or (self.d > 1 and np.ndim(X) == 1)
         return float(out[0]) if single else out
@@ -271,7 +271,7 @@ class GeneralMixtureModel(Model):
 
         def posterior(part, first):
             wlp = self._weighted_log_prob(part)
-            lse = logsumexp_rows(wlp)
+            lse = self._log_sum(wlp)
             raise_impossible(lse, first=first)
             wlp -= lse[:, None]
             return wlp
@@ -297,7 +297,17 @@ class GeneralMixtureModel(Model):
         """
         lp = self.predict_log_proba(X, n_jobs=n_jobs, batch_size=batch_size)
         with np.errstate(under="ignore"):
-            return np.exp(lp)
+            proba = np.exp(lp)
+        proba[_weights_only(lp, self.log_weights)] = self._weights  # exactly, not exp(log w)
+        return proba
+
+    def _log_sum(self, wlp):
+        """Row-wise log-sum-exp of ``wlp`` (n, k). A row that every component gives log density exactly 0
+        (nothing observed: each marginal is over no coordinates) gets exactly ``log Σ w_k = 0``, not the
+        rounding of ``logsumexp(log w)``; its posterior is then exactly ``log w``."""
+        lse = logsumexp_rows(wlp)
+        lse[_weights_only(wlp, self.log_weights)] = 0.0
+        return lse
 
     def predict(self, X, n_jobs=1, batch_size=None):
         """The most probable component of each sample (ties go to the lowest index).
@@ -762,6 +772,11 @@ class GeneralMixtureModel(Model):
 
 #: rows per E-step block: (block, k) temporaries stay in cache (measured: 1.2–1.9x faster than one block)
 _BLOCK_ROWS = 16384
+
+
+def _weights_only(wlp, log_weights):
+    """Rows of ``wlp`` (n, k) equal to ``log_weights``: every component's log density there is 0."""
+    return (wlp == log_weights).all(axis=1)
 
 
 def _rows_of(X):

@@ -132,8 +132,9 @@ def _logpdf(X, means, prec_chol, log_det_prec):
         return out
     for j in range(k):  # marginal densities of the observed coordinates
         missing, (_, quad, log_det_mm, _) = _conditioned(X, nanmask, means[j], prec_chol[j])
-        out[missing.rows, j] = (-0.5 * (missing.n_obs * LOG_2PI + quad)
-                                - 0.5 * (log_det_mm - 2.0 * log_det_prec[j]))
+        out[missing.rows, j] = np.where(missing.n_obs == 0, 0.0,  # over no coordinates: exactly log 1
+                                        -0.5 * (missing.n_obs * LOG_2PI + quad)
+                                        - 0.5 * (log_det_mm - 2.0 * log_det_prec[j]))
     return out
 
 
