@@ -3,8 +3,8 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
-from genmix import (DiscreteDistribution, ExponentialDistribution, IndependentComponentsDistribution,
-                    LogNormalDistribution, NormalDistribution, PoissonDistribution)
+from genmix import (DiscreteDistribution, ExponentialDistribution, GeneralMixtureModel,
+                    IndependentComponentsDistribution, LogNormalDistribution, NormalDistribution, PoissonDistribution)
 
 
 def _ref_logpdf(X):
@@ -217,3 +217,34 @@ def test_fit_passes_pseudocount_to_discrete_columns(user_column):
     fitted = IndependentComponentsDistribution.from_samples(X[:, :2], None, None, 0.5,
                                                             [DiscreteDistribution, NormalDistribution])
     assert fitted.distributions[0].parameters[0] == pytest.approx({"A": 0.7, "B": 0.3}, rel=1e-14)
+
+
+def _frozen_column_mixture(path):
+    """Two components whose second column is frozen; float data take the fused path, categories not."""
+    if path == "fused":
+        return [IndependentComponentsDistribution([NormalDistribution(m, 1), ExponentialDistribution(2.0, frozen=True)])
+                for m in (0, 3)]
+    return [IndependentComponentsDistribution([NormalDistribution(m, 1), DiscreteDistribution({"a": 0.5, "b": 0.5},
+                                                                                               frozen=True)])
+            for m in (0, 3)]
+
+
+@pytest.mark.parametrize("path", ["fused", "general"])
+def test_frozen_column_is_unchanged_by_parent_and_mixture_fits(path, rng):
+    n = 300
+    X = np.empty((n, 2), dtype=float if path == "fused" else object)
+    X[:, 0] = np.concatenate([rng.normal(0, 1, n // 2), rng.normal(3, 1, n - n // 2)])
+    X[:, 1] = rng.exponential(1.0, n) if path == "fused" else rng.choice(["a", "b"], n, p=[0.9, 0.1])
+    frozen_params = _frozen_column_mixture(path)[0].distributions[1].parameters
+    comps = _frozen_column_mixture(path)
+    model = GeneralMixtureModel(comps)
+    model.fit(X, inertia=0.1, pseudocount=1.0, max_iterations=5)
+    parent = _frozen_column_mixture(path)[0]
+    parent.fit(X, pseudocount=1.0)
+    parent.summarize(X)
+    parent.from_summaries(0.2, 1.0)
+    for c in [*comps, parent]:
+        assert c.distributions[1].parameters == frozen_params and c.distributions[1].frozen
+    # the free column did move: the checks above have power
+    assert_allclose(parent.distributions[0].parameters[0], X[:, 0].astype(float).mean(), rtol=1e-12)
+    assert comps[0].distributions[0].parameters != [0.0, 1.0]

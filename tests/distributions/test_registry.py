@@ -71,3 +71,14 @@ def test_fit_takes_pseudocount_as_from_summaries(name, cls):
     summarised.from_summaries(0.25, 0.5)
     assert fitted.to_dict() == summarised.to_dict()
     assert_allclose(fitted.log_probability(X), summarised.log_probability(X), rtol=0)
+
+
+@pytest.mark.parametrize("name, cls", BUILTIN, ids=IDS)
+def test_integer_weights_equal_repetition_and_zero_equals_removal(name, cls):
+    # the univariate table checks the weighted MLEs against closed forms; this covers every family
+    d, X = _example(name, cls)
+    counts = np.random.default_rng(5).integers(0, 4, len(X))
+    counts[:3] = 0
+    weighted = d.copy().fit(X, counts.astype(float))
+    repeated = d.copy().fit(np.repeat(X, counts, axis=0))
+    assert_allclose(weighted.log_probability(X), repeated.log_probability(X), rtol=1e-12, atol=1e-12)
