@@ -14,7 +14,8 @@ from ._math import logsumexp_rows, raise_impossible, responsibilities_in_place
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_labels, check_weights, check_X, is_generator
-from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
+from .distributions._base import (estep_scope, from_summaries_of, group_log_probability, group_suffstats, is_stackable,
+                                  summarize_foreign)
 from .exceptions import NumericalWarning
 from .parallel import map_chunks, resolve_n_jobs
 
@@ -600,8 +601,8 @@ class GeneralMixtureModel(Model):
         for c in self.distributions:
             if is_stackable(c):
                 c.summaries = None
-            else:
-                c.from_summaries(inertia)
+            else:  # a genmix composite holding a user-defined object gets pseudocount too (DESIGN §6.5)
+                from_summaries_of(c, inertia, pseudocount)
         self._weights = new_weights
         self.summaries = np.zeros(self.n)
 

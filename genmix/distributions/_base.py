@@ -153,6 +153,15 @@ def summarize_foreign(components, X, R):
             c.summarize(_foreign_input(X, c), R[:, i])
 
 
+def from_summaries_of(c, inertia, pseudocount):
+    """``c.from_summaries``: a genmix distribution gets ``pseudocount`` too, a user-defined object only
+    ``inertia`` (the signature pomegranate 0.x asks of it)."""
+    if isinstance(c, Distribution):
+        c.from_summaries(inertia, pseudocount)
+    else:
+        c.from_summaries(inertia)
+
+
 class Distribution(Model):
     """Base class of genmix distributions (a stack of size 1 around a family's kernels).
 

@@ -182,24 +182,25 @@ def test_pomegranate_json_loads_and_is_written_back_unchanged():
 
 
 class _UserColumn:
-    """A user-defined univariate column (slow path) that records what from_summaries received."""
+    """A user-defined univariate column (slow path): density 1 on the data, pending Σw, and what its
+    from_summaries received."""
 
     d = 1
 
     def __init__(self):
-        self.received = None
+        self.received, self.pending = None, 0.0
 
     def log_probability(self, x):
         return np.zeros(len(np.atleast_1d(x)))
 
     def summarize(self, x, weights=None):
-        pass
+        self.pending += float(np.sum(weights))
 
     def from_summaries(self, inertia=0.0):
-        self.received = inertia
+        self.received, self.pending = inertia, 0.0
 
     def clear_summaries(self):
-        pass
+        self.pending = 0.0
 
 
 @pytest.mark.parametrize("user_column", [False, True], ids=["stacked", "with-user-column"])
@@ -248,3 +249,47 @@ def test_frozen_column_is_unchanged_by_parent_and_mixture_fits(path, rng):
     # the free column did move: the checks above have power
     assert_allclose(parent.distributions[0].parameters[0], X[:, 0].astype(float).mean(), rtol=1e-12)
     assert comps[0].distributions[0].parameters != [0.0, 1.0]
+
+
+def _with_user_column():
+    return IndependentComponentsDistribution([_UserColumn(), PoissonDistribution(2.0),
+                                              DiscreteDistribution({"A": 0.5, "B": 0.5})])
+
+
+def test_failed_call_with_a_user_column_changes_nothing():
+    # DESIGN §5; the user column was summarized before the Poisson column was found outside its support
+    X = np.array([[0.0, 1.0, "A"], [0.0, 0.5, "B"]], dtype=object)
+    for call in ("fit", "summarize"):
+        d = _with_user_column()
+        with pytest.raises(ValueError, match="outside the support of PoissonDistribution"):
+            getattr(d, call)(X)
+        assert d.distributions[0].pending == 0.0 and d.distributions[0].received is None
+        assert d.distributions[1].parameters == [2.0] and d.distributions[1].summaries is None
+        assert d.distributions[2].summaries is None
+
+
+def test_fit_with_a_user_column_leaves_pending_statistics_as_the_stacked_path_does():
+    X = np.array([[0.0, 1.0, "A"], [0.0, 3.0, "A"], [0.0, 2.0, "B"]], dtype=object)
+    d = _with_user_column()
+    d.summarize(np.array([[0.0, 9.0, "B"]], dtype=object))
+    d.fit(X, pseudocount=1.0)
+    assert d.distributions[1].parameters == [2.0]  # the mean of X's column, not of the pending row too
+    assert d.distributions[2].parameters[0] == pytest.approx({"A": 3 / 5, "B": 2 / 5}, rel=1e-14)
+    d.from_summaries()  # the pending row is still there
+    assert d.distributions[1].parameters == [9.0]
+    frozen = _with_user_column()
+    frozen.freeze()
+    frozen.summarize(X)
+    frozen.from_summaries()
+    assert frozen.distributions[1].parameters == [2.0] and frozen.distributions[1].summaries is None
+    assert frozen.distributions[0].pending == 0.0
+
+
+def test_mixture_passes_pseudocount_to_a_composite_with_a_user_column():
+    # DESIGN §6.5: pomegranate 0.x passed only inertia to an IndependentComponentsDistribution in a mixture
+    X = np.array([[0.0, 1.0, "A"], [0.0, 3.0, "A"], [0.0, 2.0, "A"], [0.0, 2.0, "B"]], dtype=object)
+    model = GeneralMixtureModel([_with_user_column()])
+    model.fit(X, pseudocount=1.0, max_iterations=1)
+    discrete = model.distributions[0].distributions[2]
+    assert discrete.parameters[0] == pytest.approx({"A": 4 / 6, "B": 2 / 6}, rel=1e-14)
+    assert model.distributions[0].distributions[1].parameters == [2.0]
