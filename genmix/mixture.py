@@ -777,8 +777,9 @@ _BLOCK_ROWS = 16384
 
 def _weights_only(wlp, log_weights):
     """The rows of ``wlp`` (n, k) equal to ``log_weights`` (every component's log density there is 0),
-    screened on the first column so that the common case costs one pass over ``n`` values."""
-    rows = np.flatnonzero(wlp[:, 0] == log_weights[0])
+    screened on the heaviest component's column so that the common case costs one pass over ``n`` values."""
+    j = int(np.argmax(log_weights))
+    rows = np.flatnonzero(wlp[:, j] == log_weights[j])
     return rows[(wlp[rows] == log_weights).all(axis=1)] if rows.size else rows
 
 

@@ -234,6 +234,11 @@ class Distribution(Model):
         """Each parameter of ``components`` stacked on a leading axis (families with caches override)."""
         return {k: np.array([c._params[k] for c in components]) for k in cls._param_names}
 
+    def _check_options(self, inertia, pseudocount):
+        """``inertia`` in [0, 1] and ``pseudocount`` >= 0 as floats, or the error naming the one that is not."""
+        return (check_scalar(inertia, "inertia", _UNIT, self.name),
+                check_scalar(pseudocount, "pseudocount", _NONNEG, self.name))
+
     def _mle_options(self):
         return {k: getattr(self, k) for k in self._options}
 
@@ -400,8 +405,7 @@ class Distribution(Model):
         -----
         A frozen distribution, or one with no (or zero-weight) statistics, keeps its parameters.
         """
-        inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
-        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, self.name)
+        inertia, pseudocount = self._check_options(inertia, pseudocount)
         if self.summaries is not None and not self.frozen:
             new = self._new_params(self.summaries, inertia, pseudocount)
             if new is not None:
@@ -435,8 +439,7 @@ class Distribution(Model):
         self : Distribution
             The fitted distribution.
         """
-        inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
-        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, self.name)
+        inertia, pseudocount = self._check_options(inertia, pseudocount)
         if self.frozen:
             return self
         stats = self._stats_of(X, weights)

@@ -11,8 +11,7 @@ columns all components are scored at once by ``genmix._fused`` (one GEMM over th
 import numpy as np
 
 from .._fused import FusedEStep
-from .._validation import Interval, check_scalar
-from ._base import (Distribution, _input_for, _foreign_input, from_summaries_of, group_log_probability,
+from ._base import (Distribution, _foreign_input, _input_for, from_summaries_of, group_log_probability,
                     group_suffstats, is_stackable, register)
 from ._stats import TupleStats
 
@@ -167,8 +166,7 @@ class IndependentComponentsDistribution(Distribution):
 
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
         if not self._stackable():
-            inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), self.name)
-            pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), self.name)
+            inertia, pseudocount = self._check_options(inertia, pseudocount)
             if self.frozen:  # nothing changes, and the pending statistics go, as for any frozen distribution
                 self.clear_summaries()
                 return
@@ -184,8 +182,7 @@ class IndependentComponentsDistribution(Distribution):
 
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         if not self._stackable():
-            inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), self.name)
-            pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), self.name)
+            inertia, pseudocount = self._check_options(inertia, pseudocount)
             if self.frozen:
                 return self
             # genmix columns: validated and estimated first, their pending statistics left alone, as on

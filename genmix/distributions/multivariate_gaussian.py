@@ -314,8 +314,7 @@ class MultivariateGaussianDistribution(Distribution):
         iterations), which maximises the observed-data likelihood under missing-at-random. A frozen
         distribution is unchanged; if the call raises, the distribution is unchanged.
         """
-        inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), self.name)
-        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, self.name)
+        inertia, pseudocount = self._check_options(inertia, pseudocount)
         X2, _ = self._check_input(X)
         if self.frozen or not np.isnan(X2).any():
             return super().fit(X2, weights, inertia, pseudocount)
