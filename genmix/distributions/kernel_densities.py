@@ -165,8 +165,8 @@ class GaussianKernelDensity(KernelDensity):
 
     @staticmethod
     def _log_kernel_sum(x, points, bandwidth, weights):
-        z = (x[:, None] - points[None, :]) / bandwidth
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):  # beyond ~1e154 bandwidths: a kernel value of 0
+            z = (x[:, None] - points[None, :]) / bandwidth
             return logsumexp_rows(-0.5 * z * z + np.log(weights)) - np.log(bandwidth) - 0.5 * LOG_2PI
 
     @staticmethod

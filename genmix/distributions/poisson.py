@@ -9,6 +9,7 @@ NaN is missing (log density 0).
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from .._math import LOG_2PI
 from .._validation import Interval
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
@@ -26,7 +27,12 @@ def _logpdf(X, lam):
     x = X[:, :1]
     ok = _counts(x)
     xs = np.where(ok, x, 0.0)
-    lp = xlogy(xs, lam) - lam - gammaln(xs + 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lp = xlogy(xs, lam) - lam - gammaln(xs + 1.0)
+        huge = np.isnan(lp) & ok  # x log λ and log x! both overflow (x near the float maximum): Stirling
+        if huge.any():
+            log_x = np.log(np.where(huge, xs, 1.0))
+            lp = np.where(huge, xs * (np.log(lam) - log_x + 1.0) - lam - 0.5 * (LOG_2PI + log_x), lp)
     return np.where(np.isnan(x), 0.0, np.where(ok, lp, -np.inf))
 
 
