@@ -11,8 +11,9 @@ mixture). A fit on data with a new key simply gives that key its MLE.
 
 Keys are matched by Python equality and hashing, so ``1``, ``1.0`` and ``True`` are the same key. Keys are
 kept as the user's plain Python values: numpy scalars (``np.str_``, ``np.int64`` …, e.g. from iterating a
-numpy array) become the equal ``str``, ``int`` …, and integer or boolean data give ``int`` or ``bool``
-keys, not their float64 copies.
+numpy array) become the equal ``str``, ``int`` …, integer or boolean data give ``int`` or ``bool`` keys,
+not their float64 copies, and a distribution with ``int`` keys reads an integral float (a numeric column
+of a 2-D array, or a mixture's data, is float64) as a new ``int`` key.
 """
 import dataclasses
 from itertools import chain
@@ -29,6 +30,15 @@ def _plain(v):
     """The plain Python value of a key (``np.str_('a')`` → ``'a'``, ``np.int64(1)`` → ``1``): equal, same
     hash, and what the user wrote."""
     return v.item() if isinstance(v, np.generic) else v
+
+
+def _new_key(v, keys):
+    """A key first seen in data: its plain value, and an ``int`` where the distribution's keys are ints
+    and the value came as an integral float (a numeric column of a 2-D array is float64)."""
+    v = _plain(v)
+    if type(v) is float and v.is_integer() and keys and all(type(k) is int for k in keys):
+        return int(v)
+    return v
 
 
 def _is_missing(v):
@@ -99,7 +109,7 @@ def _logpdf(X, keys, log_probs):
 def _suffstats(X, R, keys, **_):
     column = X[:, 0]
     codes = encode(column, keys)  # validates the values (hashable) first
-    observed = [_plain(v) for v in dict.fromkeys(column[codes == _UNKNOWN].tolist())]
+    observed = [_new_key(v, keys) for v in dict.fromkeys(column[codes == _UNKNOWN].tolist())]
     keys = _union([keys, observed])
     codes = encode(column, keys)
     valid = codes >= 0

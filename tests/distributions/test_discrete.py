@@ -151,6 +151,12 @@ def test_independent_components_and_mixture_return_plain_keys():
     assert set(_plain_types(model.sample(10, random_state=3))) == {str}
     model.fit(np.array(column, dtype=object), max_iterations=2)
     assert all(_plain_types(c.keys()) == [str, str] for c in model.distributions)
+    # a numeric column of a 2-D array is float64: a distribution with int keys still gets an int key
+    ints = IndependentComponentsDistribution([DiscreteDistribution({1: 0.5, 2: 0.5}), NormalDistribution(0, 1)])
+    ints.fit([[1, 0.5], [3, 1.0]])
+    assert ints.distributions[0].parameters == [{1: 0.5, 2: 0.0, 3: 0.5}]
+    assert _plain_types(ints.distributions[0].keys()) == [int, int, int]
+    assert IndependentComponentsDistribution.from_json(ints.to_json()).distributions[0].keys() == [1, 2, 3]
 
 
 def test_fit_takes_pseudocount():
