@@ -48,8 +48,8 @@ class Family:
     wrong: tuple                       # other parameters a goodness-of-fit test must tell apart
     discrete: bool = False             # sample checked by χ² (True) or Kolmogorov–Smirnov (False)
     unweighted_scipy_fit: Callable = None  # x -> scipy's own fit, in genmix's parameterisation
-    degenerate: list = field(default_factory=list)  # valid parameters at the edge of their range, which
-    #                                    put no (or underflowing) mass where the data are
+    degenerate: list = field(default_factory=list)  # parameters at the edge of their range (no mass,
+                                                    # or an underflowing one, where the data are)
     extra: dict = field(default_factory=dict)
 
     @property
