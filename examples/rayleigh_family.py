@@ -11,7 +11,8 @@ the built-in ones, which follow this layout):
 * ``_mle(stats) -> dict``: the maximum-likelihood parameters of one component (``None`` keeps them).
 
 The class declares ``_param_names`` (pomegranate's positional order), validates parameters in
-``_check_params`` and is registered once with ``@register``, which makes serialisation accept it by
+``_check_params``, declares its support (``_support``, a predicate of the values that does not depend on
+the parameters) and is registered once with ``@register``, which makes serialisation accept it by
 name. Everything else (summarize/from_summaries, inertia, freezing, copies, JSON/YAML, sampling
 through ``_sample``, stacking inside mixtures) comes from ``genmix.distributions.Distribution``.
 """
@@ -21,9 +22,13 @@ from genmix.distributions import Distribution, register
 from genmix.distributions._stats import sum_stats_1d
 
 
+def _support(x):
+    return x >= 0  # the family's support, whatever sigma: fit and summarize refuse values outside it
+
+
 def _logpdf(X, sigma):
     x = X[:, :1]
-    pos = x >= 0
+    pos = _support(x)
     xs = np.where(pos, x, 0.0)
     with np.errstate(divide="ignore"):
         lp = np.log(xs) - 2 * np.log(sigma) - xs * xs / (2 * sigma * sigma)
@@ -48,6 +53,7 @@ class RayleighDistribution(Distribution):
     """A Rayleigh distribution with scale ``sigma`` (> 0)."""
 
     _param_names = ("sigma",)
+    _support = staticmethod(_support)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

@@ -166,17 +166,17 @@ class _Linear:
         p = {key: np.array([ch._params[key] for ch in children], dtype=np.float64) for key in children[0]._params}
         with np.errstate(divide="ignore"):
             if family is ExponentialDistribution:
-                term = cls(column, np.log(p["rate"]), -p["rate"][:, None], [None], support=lambda x: x >= 0)
+                term = cls(column, np.log(p["rate"]), -p["rate"][:, None], [None], support=family._support)
             elif family is PoissonDistribution:
                 term = cls(column, -p["lam"], np.log(p["lam"])[:, None], [None], base=lambda x: -gammaln(x + 1.0),
-                           support=lambda x: (x >= 0) & (x == np.floor(x)))
+                           support=family._support)
             elif family is BernoulliDistribution:
                 term = cls(column, np.log1p(-p["p"]), (np.log(p["p"]) - np.log1p(-p["p"]))[:, None], [None],
-                           support=lambda x: (x == 0) | (x == 1))
+                           support=family._support)
             elif family is GammaDistribution:
                 a, b = p["alpha"], p["beta"]
                 term = cls(column, a * np.log(b) - gammaln(a), np.column_stack([-b, a - 1.0]), [None, np.log],
-                           support=lambda x: x > 0)
+                           support=family._support)
         if not (np.all(np.isfinite(term.const)) and np.all(np.isfinite(term.coef))):
             return None
         return term

@@ -15,7 +15,8 @@ from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, respon
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar, show
 from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
-from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable, summarize_foreign
+from .distributions._base import (estep_scope, from_summaries_of, group_log_probability, group_suffstats, is_stackable,
+                                  summarize_foreign)
 from .exceptions import NumericalWarning, warn_once
 from .parallel import map_chunks, resolve_n_jobs
 
@@ -288,7 +289,7 @@ class GeneralMixtureModel(Model):
             A float for a scalar input. A sample no component can produce has ``-inf``.
         """
         X2, scalar = self._checked(X, n_jobs, batch_size)
-        out = self._rowwise(lambda part, _: logsumexp_rows(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
+        out = self._rowwise(lambda part, _: self._log_sum(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
                             np.empty(_rows_of(X2)))
         single = scalar or (self.d > 1 and np.ndim(X) == 1 and X2.shape[0] == 1)
         return float(out[0]) if single else out
@@ -342,7 +343,7 @@ class GeneralMixtureModel(Model):
 
         def posterior(part, first):
             wlp = self._weighted_log_prob(part)
-            lse = logsumexp_rows(wlp)
+            lse = self._log_sum(wlp)
             raise_impossible(lse, first=first)
             wlp -= lse[:, None]
             return wlp
@@ -368,8 +369,19 @@ class GeneralMixtureModel(Model):
             The posterior probabilities.
         """
         lp = self.predict_log_proba(X, n_jobs=n_jobs, batch_size=batch_size)
+        unobserved = _weights_only(lp, self.log_weights)
         with np.errstate(under="ignore"):
-            return np.exp(lp, out=lp)  # in place: one (n, k) array
+            proba = np.exp(lp, out=lp)  # in place: one (n, k) array
+        proba[unobserved] = self._weights  # exactly, not exp(log w)
+        return proba
+
+    def _log_sum(self, wlp):
+        """Row-wise log-sum-exp of ``wlp`` (n, k). A row that every component gives log density exactly 0
+        (nothing observed: each marginal is over no coordinates) gets exactly ``log Σ w_k = 0``, not the
+        rounding of ``logsumexp(log w)``; its posterior is then exactly ``log w``."""
+        lse = logsumexp_rows(wlp)
+        lse[_weights_only(wlp, self.log_weights)] = 0.0
+        return lse
 
     def predict(self, X, n_jobs=1, batch_size=None):
         """The most probable component of each sample (ties go to the lowest index).
@@ -667,8 +679,8 @@ class GeneralMixtureModel(Model):
         for c in self.distributions:
             if is_stackable(c):
                 c.summaries = None
-            else:
-                c.from_summaries(inertia)
+            else:  # a genmix composite holding a user-defined object gets pseudocount too (DESIGN §6.5)
+                from_summaries_of(c, inertia, pseudocount)
         self._weights = new_weights
         self.summaries = np.zeros(self.n)
 
@@ -805,8 +817,8 @@ class GeneralMixtureModel(Model):
         out = out[rng.permutation(n)]
         if self.d == 1:
             out = out[:, 0]
-        if n == 1:
-            return float(out[0]) if self.d == 1 else out[0]
+        if n == 1:  # a category is returned as its key
+            return (out[0] if out.dtype == object else float(out[0])) if self.d == 1 else out[0]
         return out
 
     # -- serialisation ---------------------------------------------------------------------------------------
@@ -845,6 +857,14 @@ _BLOCK_ROWS = 16384
 #: rows per prediction batch when ``batch_size`` is None (temporaries of a few MiB; a memmap is read and
 #: converted one such batch at a time)
 _PREDICT_ROWS = 65536
+
+
+def _weights_only(wlp, log_weights):
+    """The rows of ``wlp`` (n, k) equal to ``log_weights`` (every component's log density there is 0),
+    screened on the heaviest component's column so that the common case costs one pass over ``n`` values."""
+    j = int(np.argmax(log_weights))
+    rows = np.flatnonzero(wlp[:, j] == log_weights[j])
+    return rows[(wlp[rows] == log_weights).all(axis=1)] if rows.size else rows
 
 
 def _rows_of(X):

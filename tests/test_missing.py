@@ -1,11 +1,13 @@
 """Missing values in mixtures: marginal densities, exact EM monotonicity, mixed families."""
 import numpy as np
-from numpy.testing import assert_allclose
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats
 from scipy.special import logsumexp
 
-from genmix import (ExponentialDistribution, GeneralMixtureModel, IndependentComponentsDistribution,
-                    MultivariateGaussianDistribution, NormalDistribution)
+from genmix import (DiscreteDistribution, ExponentialDistribution, GammaDistribution, GeneralMixtureModel,
+                    IndependentComponentsDistribution, MultivariateGaussianDistribution, NormalDistribution)
+from genmix._fused import FusedEStep
 
 from ._checks import assert_em_monotone
 
@@ -27,7 +29,7 @@ def test_mixture_marginal_density_matches_scipy(rng):
     for row, value in zip(X, lp):
         o = ~np.isnan(row)
         if not o.any():
-            assert abs(value) < 1e-15
+            assert value == 0.0  # the empty product: exactly log Σ w = 0
             continue
         ref = logsumexp([np.log(w) + stats.multivariate_normal(m[o], c[np.ix_(o, o)]).logpdf(row[o])
                          for w, (m, c) in zip([0.4, 0.6], comps)])
@@ -58,3 +60,38 @@ def test_independent_columns_and_mixed_families_with_missing_values(rng):
     ref = logsumexp([np.log(w) + stats.expon(scale=1 / c.distributions[1].parameters[0]).logpdf(2.0)
                      for w, c in zip(model.weights, model.distributions)])
     assert_allclose(model.log_probability(row), ref, rtol=1e-12)
+
+
+_EMPTY_ROW_CASES = [  # (components, a row with nothing observed, an observed row, fused path?)
+    ("mvn", lambda: [MultivariateGaussianDistribution([1.0, 2.0], [[2.0, 0.3], [0.3, 1.0]]),
+                     MultivariateGaussianDistribution([0.0, -1.0], [[1.0, -0.2], [-0.2, 0.5]]),
+                     MultivariateGaussianDistribution([4.0, 0.0], [[0.7, 0.0], [0.0, 3.0]])],
+     [np.nan, np.nan], [1.0, 2.0], False),
+    ("normal", lambda: [NormalDistribution(0, 1), NormalDistribution(3, 2), NormalDistribution(-2, 0.5)],
+     [np.nan], [1.0], True),
+    ("columns", lambda: [IndependentComponentsDistribution([NormalDistribution(m, 1), GammaDistribution(a, 1)])
+                         for m, a in ((0, 2), (3, 3), (-1, 5))], [np.nan, np.nan], [1.0, 1.0], True),
+    ("categories", lambda: [IndependentComponentsDistribution([DiscreteDistribution({"a": p, "b": 1 - p}),
+                                                               NormalDistribution(m, 1)])
+                            for p, m in ((0.2, 0), (0.5, 3), (0.9, -1))], [None, np.nan], ["a", 1.0], False),
+]
+
+
+@pytest.mark.parametrize("make, empty, observed, fused", [c[1:] for c in _EMPTY_ROW_CASES],
+                         ids=[c[0] for c in _EMPTY_ROW_CASES])
+@pytest.mark.parametrize("weights", [[0.3, 0.6, 0.1], [0.1, 0.2, 0.7]], ids=["w1", "w2"])
+def test_row_with_nothing_observed_gets_exactly_the_weights(make, empty, observed, fused, weights):
+    # issue #13 item 17: the marginal over no coordinates is the empty product, so the mixture density is
+    # Σ w_k = 1 and the posterior is the prior; logsumexp(log w) gave ±5.6e-17 and posteriors 1 ulp off
+    model = GeneralMixtureModel(make(), weights=weights)
+    X = np.array([empty, observed, empty], dtype=object if None in empty else float)
+    if X.dtype == float:
+        assert (FusedEStep.build(model.distributions, model.log_weights, X) is not None) == fused
+    lp = model.log_probability(X)
+    assert lp[0] == 0.0 and lp[2] == 0.0 and lp[1] < 0.0
+    for c in model.distributions:
+        assert_array_equal(c.log_probability(X[[0]]), [0.0])
+    proba = model.predict_proba(X)
+    assert_array_equal(proba[[0, 2]], [weights, weights])
+    assert_array_equal(model.predict_log_proba(X)[[0, 2]], np.log([weights, weights]))
+    assert_allclose(proba[1].sum(), 1.0, rtol=1e-15)

@@ -18,7 +18,14 @@ A family module defines module-level kernels and a subclass of :class:`Distribut
 ``_mle(stats, **options) -> dict or None``
     the maximum-likelihood parameters of one component (``None``: no information, keep parameters);
 ``_sample(rng, n, **params) -> array``
-    ``n`` draws from one component.
+    ``n`` draws from one component;
+``_support(X) -> bool array``
+    the family's support (where *some* parameter values put mass), whatever the current parameters:
+    ``summarize`` and ``fit`` refuse observed values outside it. A univariate family declares an
+    elementwise predicate of its values (NaN, missing, is accepted by the base class); a multivariate
+    one a predicate of rows ``(n,)`` that accepts missing coordinates itself. ``None`` (the default) is
+    any value: the real line, or families whose support is a parameter (Uniform, Discrete, kernel
+    densities), which a fit simply moves.
 
 Everything else (``summarize``/``from_summaries``, inertia, freezing, copying, serialisation) lives here,
 once. Statistics are values: ``summarize`` only adds a ``Stats`` to ``self.summaries``; ``from_summaries``
@@ -147,6 +154,15 @@ def summarize_foreign(components, X, R):
             c.summarize(_foreign_input(X, c), R[:, i])
 
 
+def from_summaries_of(c, inertia, pseudocount):
+    """``c.from_summaries``: a genmix distribution gets ``pseudocount`` too, a user-defined object only
+    ``inertia`` (the signature pomegranate 0.x asks of it)."""
+    if isinstance(c, Distribution):
+        c.from_summaries(inertia, pseudocount)
+    else:
+        c.from_summaries(inertia)
+
+
 class Distribution(Model):
     """Base class of genmix distributions (a stack of size 1 around a family's kernels).
 
@@ -171,9 +187,8 @@ class Distribution(Model):
     #: ``{name: Interval}`` for families whose parameters are independent real numbers (see the module
     #: docstring); None for the others, which define ``_param_names`` and ``_check_params``
     _scalar_params = None
-    #: False for families whose support is itself a parameter (Uniform, Discrete): fitting such a family
-    #: to data outside its current support simply gives the MLE.
-    _fixed_support = True
+    #: the family's support as a predicate (see the module docstring); None accepts any value
+    _support = None
     #: False for families whose fit is not a maximum-likelihood step (kernel densities): EM with such a
     #: component may lower the likelihood, so the driver does not warn about it
     _maximises_likelihood = True
@@ -220,6 +235,11 @@ class Distribution(Model):
         """Each parameter of ``components`` stacked on a leading axis (families with caches override)."""
         return {k: np.array([c._params[k] for c in components]) for k in cls._param_names}
 
+    def _check_options(self, inertia, pseudocount):
+        """``inertia`` in [0, 1] and ``pseudocount`` >= 0 as floats, or the error naming the one that is not."""
+        return (check_scalar(inertia, "inertia", _UNIT, self.name),
+                check_scalar(pseudocount, "pseudocount", _NONNEG, self.name))
+
     def _mle_options(self):
         return {k: getattr(self, k) for k in self._options}
 
@@ -240,7 +260,12 @@ class Distribution(Model):
         self._params = params
 
     def _params_to_list(self):
+        """``parameters``: plain numbers and lists, so that ``type(self)(*self.parameters)`` rebuilds it."""
         return [np.asarray(self._params[k]).tolist() for k in self._param_names]
+
+    def _document_params(self):
+        """``parameters`` as a document writes them (composite families write their children's dicts)."""
+        return self._params_to_list()
 
     @classmethod
     def _document_args(cls, params, doc, path, build_child):
@@ -264,7 +289,9 @@ class Distribution(Model):
 
     @property
     def parameters(self):
-        """The parameters, in pomegranate 0.x's order (e.g. ``[mean, std]`` for a Normal)."""
+        """The parameters, in pomegranate 0.x's order (e.g. ``[mean, std]`` for a Normal), so that
+        ``type(d)(*d.parameters)`` rebuilds the distribution (an IndependentComponentsDistribution lists its
+        column distributions themselves; ``to_dict`` writes their documents)."""
         return self._params_to_list()
 
     @parameters.setter
@@ -330,12 +357,17 @@ class Distribution(Model):
         return type(self)._stack_suffstats(X2, w[:, None], [self])[0]
 
     def _check_support(self, X, w):
-        """Raise naming the rows (with positive weight) outside the support; families whose support is a
-        parameter (``_fixed_support = False``) accept any row."""
-        if not self._fixed_support:
+        """Raise naming the rows (with positive weight) whose observed values lie outside the family's
+        support. The current parameters play no part: ``PoissonDistribution(0)`` (the point mass at 0)
+        fits counts, and a fitted Bernoulli with ``p = 0`` summarizes ones (DESIGN §6.8)."""
+        cls = type(self)
+        if cls._support is None:
             return
-        lp = type(self)._stack_logpdf(_input_for(type(self), X), [self])[:, 0]
-        bad = np.isneginf(lp) & (w > 0)
+        X = _input_for(cls, X)
+        inside = np.asarray(cls._support(X))
+        if inside.ndim == 2:  # an elementwise predicate: missing values are inside
+            inside = (inside | np.isnan(X)).all(axis=1)
+        bad = ~inside & (w > 0)
         if bad.any():
             rows = np.nonzero(bad)[0]
             raise ValueError(f"X rows {rows[:10].tolist()} lie outside the support of {self.name} "
@@ -367,14 +399,14 @@ class Distribution(Model):
         inertia : float in [0, 1], default=0.0
             New parameters are ``inertia * old + (1 - inertia) * estimate`` (per parameter).
         pseudocount : float >= 0, default=0.0
-            Smoothing for discrete families; continuous families ignore it.
+            Added to the count of every key of a DiscreteDistribution (also of the Discrete columns of an
+            IndependentComponentsDistribution) before normalising; other families ignore it.
 
         Notes
         -----
         A frozen distribution, or one with no (or zero-weight) statistics, keeps its parameters.
         """
-        inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
-        pseudocount = check_scalar(pseudocount, "pseudocount", _NONNEG, self.name)
+        inertia, pseudocount = self._check_options(inertia, pseudocount)
         if self.summaries is not None and not self.frozen:
             new = self._new_params(self.summaries, inertia, pseudocount)
             if new is not None:
@@ -385,7 +417,7 @@ class Distribution(Model):
         """Discard the statistics accumulated by ``summarize``."""
         self.summaries = None
 
-    def fit(self, X, weights=None, inertia=0.0):
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         """Fit the parameters to weighted data by maximum likelihood (blended with ``inertia``).
 
         Statistics already accumulated by ``summarize`` are left untouched. A frozen distribution is
@@ -399,17 +431,20 @@ class Distribution(Model):
             Non-negative sample weights (ones if None).
         inertia : float in [0, 1], default=0.0
             New parameters are ``inertia * old + (1 - inertia) * estimate``.
+        pseudocount : float >= 0, default=0.0
+            As in :meth:`from_summaries`: added to the count of every key of a DiscreteDistribution (also
+            of the Discrete columns of an IndependentComponentsDistribution); other families ignore it.
 
         Returns
         -------
         self : Distribution
             The fitted distribution.
         """
-        inertia = check_scalar(inertia, "inertia", _UNIT, self.name)
+        inertia, pseudocount = self._check_options(inertia, pseudocount)
         if self.frozen:
             return self
         stats = self._stats_of(X, weights)
-        new = self._new_params(stats, inertia, 0.0)
+        new = self._new_params(stats, inertia, pseudocount)
         if new is not None:
             self._set_params(new)
         return self
@@ -426,16 +461,16 @@ class Distribution(Model):
 
         Returns
         -------
-        sample : float, ndarray of shape (n,) or ndarray of shape (n, d)
-            The draws.
+        sample : float, key, ndarray of shape (n,) or ndarray of shape (n, d)
+            The draws (a DiscreteDistribution draws its keys, as the plain Python values it holds).
         """
         from .._validation import check_int
 
         rng = as_generator(random_state)
         m = 1 if n is None else check_int(n, "n", Interval(0, 2**40), self.name)
         draws = self._sample_n(rng, m)
-        if n is None:
-            return float(draws[0]) if self.d == 1 else draws[0]
+        if n is None:  # a category (Discrete) is returned as its key
+            return (draws[0] if draws.dtype == object else float(draws[0])) if self.d == 1 else draws[0]
         return draws
 
     def _mean(self):
@@ -479,7 +514,7 @@ class Distribution(Model):
         d : dict
             The document; genmix-only options appear only when not at their defaults.
         """
-        out = {"class": "Distribution", "name": self.name, "parameters": self._params_to_list(),
+        out = {"class": "Distribution", "name": self.name, "parameters": self._document_params(),
                "frozen": bool(self.frozen)}
         out.update(self._extra_dict())
         return out

@@ -14,9 +14,14 @@ from .poisson import _suffstats
 _UNIT = Interval(0.0, 1.0)
 
 
+def _binary(x):
+    """The support: 0 and 1."""
+    return (x == 0.0) | (x == 1.0)
+
+
 def _logpdf(X, p):
     x = X[:, :1]
-    ok = (x == 0.0) | (x == 1.0)
+    ok = _binary(x)
     xs = np.where(ok, x, 0.0)
     lp = xlogy(xs, p) + xlog1py(1.0 - xs, -p)
     return np.where(np.isnan(x), 0.0, np.where(ok, lp, -np.inf))
@@ -46,6 +51,7 @@ class BernoulliDistribution(Distribution):
     """
 
     _scalar_params = {"p": _UNIT}
+    _support = staticmethod(_binary)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

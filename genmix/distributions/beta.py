@@ -22,6 +22,7 @@ _MAX_CONCENTRATION = 1e12
 
 
 def _inside(x):
+    """The support: the open interval (0, 1)."""
     return (x > 0) & (x < 1)
 
 
@@ -76,6 +77,7 @@ class BetaDistribution(Distribution):
     """
 
     _scalar_params = {"alpha": _POS, "beta": _POS}
+    _support = staticmethod(_inside)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

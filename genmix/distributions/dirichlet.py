@@ -29,6 +29,15 @@ def _on_simplex(X):
         return np.all(X > 0, axis=1) & (np.abs(X.sum(axis=1) - 1.0) <= 1e-9 * d)
 
 
+def _in_simplex(X):
+    """The support, row by row: a complete row on the simplex; an incomplete one whose observed
+    coordinates are positive and sum to less than one (a row with nothing observed is inside)."""
+    observed = ~np.isnan(X)
+    x0 = np.where(observed, X, 0.0)
+    partial = np.all(~observed | (x0 > 0), axis=1) & (1.0 - x0.sum(axis=1) > 0)
+    return np.where(observed.all(axis=1), _on_simplex(x0), partial)
+
+
 def _dirichlet_logpdf(X, alphas):
     """Log density of complete rows ``X`` (n, d) on the simplex under each row of ``alphas`` (k, d)."""
     logx = np.log(np.where(X > 0, X, 1.0))
@@ -41,7 +50,7 @@ def _logpdf(X, alphas):
     out = np.empty((n, alphas.shape[0]))
     observed = ~np.isnan(X)
     complete = observed.all(axis=1)
-    ok = _on_simplex(np.where(observed, X, 0.0)) & complete
+    ok = _in_simplex(X)
     out[complete] = np.where(ok[complete, None], _dirichlet_logpdf(X[complete], alphas), -np.inf)
     incomplete = np.nonzero(~complete)[0]
     if incomplete.size:
@@ -54,8 +63,7 @@ def _logpdf(X, alphas):
             xo = X[np.ix_(rows, pattern)]
             aggregated = np.column_stack([xo, 1.0 - xo.sum(axis=1)])
             a = np.column_stack([alphas[:, pattern], alphas[:, ~pattern].sum(axis=1)])
-            valid = np.all(aggregated > 0, axis=1)
-            out[rows] = np.where(valid[:, None], _dirichlet_logpdf(aggregated, a), -np.inf)
+            out[rows] = np.where(ok[rows, None], _dirichlet_logpdf(aggregated, a), -np.inf)
     return out
 
 
@@ -99,6 +107,7 @@ class DirichletDistribution(Distribution):
     """
 
     _param_names = ("alphas",)
+    _support = staticmethod(_in_simplex)
     _multivariate = True
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)

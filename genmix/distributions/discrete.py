@@ -9,7 +9,11 @@ A key the distribution does not hold has log density ``-inf``; a missing value (
 data, so the probabilities always sum to one (pomegranate 0.x divided by a duplicated key count inside a
 mixture). A fit on data with a new key simply gives that key its MLE.
 
-Keys are matched by Python equality and hashing, so ``1``, ``1.0`` and ``True`` are the same key.
+Keys are matched by Python equality and hashing, so ``1``, ``1.0`` and ``True`` are the same key. Keys are
+kept as the user's plain Python values: numpy scalars (``np.str_``, ``np.int64`` …, e.g. from iterating a
+numpy array) become the equal ``str``, ``int`` …, integer or boolean data give ``int`` or ``bool`` keys,
+not their float64 copies, and a distribution with ``int`` keys reads an integral float (a numeric column
+of a 2-D array, or a mixture's data, is float64) as a new ``int`` key.
 """
 import dataclasses
 from itertools import chain
@@ -20,6 +24,21 @@ from ._base import Distribution, register
 from ._stats import Stats
 
 _MISSING, _UNKNOWN = -2, -1
+
+
+def _plain(v):
+    """The plain Python value of a key (``np.str_('a')`` → ``'a'``, ``np.int64(1)`` → ``1``): equal, same
+    hash, and what the user wrote."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _new_key(v, keys):
+    """A key first seen in data: its plain value, and an ``int`` where the distribution's keys are ints
+    and the value came as an integral float (a numeric column of a 2-D array is float64)."""
+    v = _plain(v)
+    if type(v) is float and v.is_integer() and keys and all(type(k) is int for k in keys):
+        return int(v)
+    return v
 
 
 def _is_missing(v):
@@ -90,7 +109,7 @@ def _logpdf(X, keys, log_probs):
 def _suffstats(X, R, keys, **_):
     column = X[:, 0]
     codes = encode(column, keys)  # validates the values (hashable) first
-    observed = [v for v in dict.fromkeys(column[codes == _UNKNOWN].tolist())]
+    observed = [_new_key(v, keys) for v in dict.fromkeys(column[codes == _UNKNOWN].tolist())]
     keys = _union([keys, observed])
     codes = encode(column, keys)
     valid = codes >= 0
@@ -127,7 +146,6 @@ class DiscreteDistribution(Distribution):
     """
 
     _param_names = ("characters",)
-    _fixed_support = False
     _accepts_objects = True
     _document_keys = ("dtype",)
 
@@ -145,7 +163,7 @@ class DiscreteDistribution(Distribution):
                 if _is_missing(k):
                     raise ValueError(f"The 'characters' parameter of {name} cannot use a missing-value marker "
                                      f"({k!r}) as a key.")
-            keys, probs = tuple(characters), list(characters.values())
+            keys, probs = tuple(_plain(k) for k in characters), list(characters.values())
         try:
             probs = np.array(probs, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
@@ -160,6 +178,20 @@ class DiscreteDistribution(Distribution):
         self._params = params
         with np.errstate(divide="ignore"):
             self._log_probs = np.log(params["probs"])
+
+    def _check_input(self, X, name="X", allow_empty=True):
+        """``X`` validated, as an object column holding the user's values: integers and booleans stay
+        ``int`` and ``bool`` (their float64 copies would make float keys); missing values become NaN."""
+        X2, scalar = super()._check_input(X, name, allow_empty)
+        if X2.dtype != object:
+            raw = np.asarray(X)
+            if raw.dtype.kind in "biu":
+                X2 = raw.reshape(X2.shape).astype(object)
+            elif raw.dtype == object:  # numbers and None (or pandas.NA) as Python objects
+                out = raw.reshape(X2.shape).copy()
+                out[np.isnan(X2)] = np.nan
+                X2 = out
+        return X2, scalar
 
     def _new_params(self, stats, inertia, pseudocount):
         mle = _mle(stats, pseudocount)

@@ -15,11 +15,16 @@ from ._stats import sum_stats_1d
 _POS = Interval(0.0, np.inf, closed="neither")
 
 
+def _nonnegative(x):
+    """The support: x >= 0."""
+    return x >= 0
+
+
 def _logpdf(X, rate):
     x = X[:, :1]
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # rate·x beyond the float range: -inf
         lp = np.log(rate) - rate * x
-    lp = np.where(x < 0, -np.inf, lp)
+    lp = np.where(_nonnegative(x), lp, -np.inf)
     return np.where(np.isnan(x), 0.0, lp)
 
 
@@ -51,6 +56,7 @@ class ExponentialDistribution(Distribution):
     """
 
     _scalar_params = {"rate": _POS}
+    _support = staticmethod(_nonnegative)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

@@ -21,16 +21,22 @@ _POS = Interval(0.0, np.inf, closed="neither")
 _MAX_SHAPE = 1e12
 
 
+def _positive(x):
+    """The support: x > 0."""
+    return x > 0
+
+
 def _log_positive(x):
     """``[x, log x]`` columns for positive ``x`` (other values give a zero log, never a warning)."""
-    return np.column_stack([x, np.log(np.where(x > 0, x, 1.0))])
+    return np.column_stack([x, np.log(np.where(_positive(x), x, 1.0))])
 
 
 def _logpdf(X, alpha, beta):
     x = X[:, :1]
-    pos = x > 0
+    pos = _positive(x)
     lx = np.log(np.where(pos, x, 1.0))
-    lp = alpha * np.log(beta) - gammaln(alpha) + (alpha - 1.0) * lx - beta * x
+    with np.errstate(over="ignore"):  # beta·x beyond the float range: -inf, as it should be
+        lp = alpha * np.log(beta) - gammaln(alpha) + (alpha - 1.0) * lx - beta * x
     return np.where(np.isnan(x), 0.0, np.where(pos, lp, -np.inf))
 
 
@@ -68,6 +74,7 @@ class GammaDistribution(Distribution):
     """
 
     _scalar_params = {"alpha": _POS, "beta": _POS}
+    _support = staticmethod(_positive)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

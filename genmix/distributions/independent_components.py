@@ -11,7 +11,8 @@ columns all components are scored at once by ``genmix._fused`` (one GEMM over th
 import numpy as np
 
 from .._fused import FusedEStep
-from ._base import Distribution, group_log_probability, group_suffstats, is_stackable, register
+from ._base import (Distribution, _foreign_input, _input_for, from_summaries_of, group_log_probability,
+                    group_suffstats, is_stackable, register)
 from ._stats import TupleStats
 
 
@@ -27,6 +28,13 @@ class IndependentComponentsDistribution(Distribution):
         Non-negative multipliers of each column's log density (all ones if None; not normalised).
     frozen : bool, default=False
         If True, fitting leaves every column unchanged.
+
+    Notes
+    -----
+    A user-defined column (any object with ``log_probability``, ``summarize`` and ``from_summaries``) is
+    summarised through its own methods, after every genmix column has been validated, so a call that
+    fails changes nothing. ``fit`` then applies that column's statistics with its ``from_summaries``
+    (its earlier pending statistics too), while the genmix columns, as always, leave theirs pending.
     """
 
     _param_names = ("distributions", "weights")
@@ -131,23 +139,39 @@ class IndependentComponentsDistribution(Distribution):
 
     def summarize(self, X, weights=None):
         if not self._stackable():
-            self._summarize_foreign(X, weights)
+            stats, user = self._foreign_columns(X, weights)
+            for j, c in enumerate(self.distributions):
+                if j in stats:
+                    c.summaries = stats[j] if c.summaries is None else c.summaries + stats[j]
+                else:
+                    c.summarize(*user[j])
         else:
             super().summarize(X, weights)
 
-    def _summarize_foreign(self, X, weights):
+    def _foreign_columns(self, X, weights):
+        """With a user-defined column: ``({j: Stats}, {j: (column, weights)})``, the statistics of every
+        genmix column (so that all of them are validated before anything changes) and the arguments of
+        each user-defined column's own ``summarize``."""
         from ..data import check_weights
 
         X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
+        stats, user = {}, {}
         for j, c in enumerate(self.distributions):
-            c.summarize(X2[:, j], w)
+            if isinstance(c, Distribution):
+                stats[j] = c._stats_of(_input_for(type(c), X2[:, j:j + 1]), w)
+            else:
+                user[j] = (_foreign_input(X2[:, j:j + 1], c), w)
+        return stats, user
 
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
         if not self._stackable():
-            if not self.frozen:
-                for c in self.distributions:
-                    c.from_summaries(inertia)
+            inertia, pseudocount = self._check_options(inertia, pseudocount)
+            if self.frozen:  # nothing changes, and the pending statistics go, as for any frozen distribution
+                self.clear_summaries()
+                return
+            for c in self.distributions:  # user-defined columns take only inertia, as in pomegranate 0.x
+                from_summaries_of(c, inertia, pseudocount)
             return
         super().from_summaries(inertia, pseudocount)
 
@@ -156,18 +180,28 @@ class IndependentComponentsDistribution(Distribution):
         for c in self.distributions:
             c.clear_summaries()
 
-    def fit(self, X, weights=None, inertia=0.0):
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         if not self._stackable():
-            if not self.frozen:
-                self._summarize_foreign(X, weights)
-                self.from_summaries(inertia)
+            inertia, pseudocount = self._check_options(inertia, pseudocount)
+            if self.frozen:
+                return self
+            # genmix columns: validated and estimated first, their pending statistics left alone, as on
+            # the stacked path; user-defined columns can only summarize and then apply their statistics
+            stats, user = self._foreign_columns(X, weights)
+            new = {j: self.distributions[j]._new_params(s, inertia, pseudocount)
+                   for j, s in stats.items() if not self.distributions[j].frozen}
+            for j, (column, w) in user.items():
+                c = self.distributions[j]
+                c.summarize(column, w)
+                c.from_summaries(inertia)
+            for j, p in new.items():
+                if p is not None:
+                    self.distributions[j]._set_params(p)
             return self
-        return super().fit(X, weights, inertia)
+        return super().fit(X, weights, inertia, pseudocount)
 
     def _fill(self, X):
         """Each column's missing values replaced by its distribution's expectation (or mode)."""
-        from ._base import _input_for
-
         columns = [c._fill(_input_for(type(c), X[:, j:j + 1]))[:, 0] for j, c in enumerate(self.distributions)]
         return np.column_stack(columns) if all(col.dtype != object for col in columns) else \
             np.array(columns, dtype=object).T
@@ -187,6 +221,11 @@ class IndependentComponentsDistribution(Distribution):
         return [built, None if weights is None else numeric(weights, f"{path}.parameters[1]")]
 
     def _params_to_list(self):
+        """``[distributions, weights]``: the column distributions themselves, as in pomegranate 0.x."""
+        return [list(self.distributions), self.weights.tolist()]
+
+    def _document_params(self):
+        """``[[child documents], weights]``, pomegranate 0.x's layout."""
         return [[c.to_dict() for c in self.distributions], self.weights.tolist()]
 
     def __repr__(self):
@@ -211,8 +250,8 @@ class IndependentComponentsDistribution(Distribution):
         return cls([NormalDistribution(0.0, 1.0) for _ in range(d)])
 
     @classmethod
-    def from_samples(cls, X, weights=None, distribution_weights=None, distributions=None):
-        """Fit one distribution of the given class(es) per column of ``X``.
+    def from_samples(cls, X, weights=None, distribution_weights=None, pseudocount=0.0, distributions=None):
+        """Fit one distribution of the given class(es) per column of ``X`` (pomegranate 0.x's signature).
 
         Parameters
         ----------
@@ -222,6 +261,8 @@ class IndependentComponentsDistribution(Distribution):
             Non-negative sample weights (ones if None).
         distribution_weights : array-like of shape (n_columns,), default=None
             The column multipliers of the result.
+        pseudocount : float >= 0, default=0.0
+            Smoothing of the Discrete columns (added to the count of every key).
         distributions : class or list of classes
             One class for every column, or one class per column (required).
 
@@ -245,7 +286,7 @@ class IndependentComponentsDistribution(Distribution):
         if len(classes) != d:
             raise ValueError(f"'distributions' must give one class per column ({d}); got {len(classes)}.")
         model = cls([c.blank() for c in classes], distribution_weights)
-        return model.fit(X, weights)
+        return model.fit(X, weights, pseudocount=pseudocount)
 
 
 # The overrides above only route user-defined columns to the slow path: same contract as the base class.

@@ -71,7 +71,6 @@ class KernelDensity(Distribution):
     """
 
     _param_names = ("points", "bandwidth", "weights")
-    _fixed_support = False
     _maximises_likelihood = False  # a fit places kernels on the data: EM need not increase the likelihood
     _suffstats = staticmethod(_suffstats)
 
@@ -166,8 +165,8 @@ class GaussianKernelDensity(KernelDensity):
 
     @staticmethod
     def _log_kernel_sum(x, points, bandwidth, weights):
-        z = (x[:, None] - points[None, :]) / bandwidth
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", over="ignore"):  # beyond ~1e154 bandwidths: a kernel value of 0
+            z = (x[:, None] - points[None, :]) / bandwidth
             return logsumexp_rows(-0.5 * z * z + np.log(weights)) - np.log(bandwidth) - 0.5 * LOG_2PI
 
     @staticmethod

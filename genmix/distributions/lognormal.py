@@ -11,6 +11,7 @@ import numpy as np
 from .._validation import Interval, check_scalar
 from . import normal
 from ._base import Distribution, register
+from .gamma import _positive
 
 _REAL = Interval(-np.inf, np.inf, closed="neither")
 _POS = Interval(0.0, np.inf, closed="neither")
@@ -20,7 +21,8 @@ _NONNEG = Interval(0.0, np.inf, closed="left")
 def _log_x(X):
     x = X[:, :1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.where(np.isnan(x), np.nan, -np.inf))
+        pos = _positive(x)
+        return np.where(pos, np.log(np.where(pos, x, 1.0)), np.where(np.isnan(x), np.nan, -np.inf))
 
 
 def _logpdf(X, mu, sigma):
@@ -61,6 +63,7 @@ class LogNormalDistribution(Distribution):
 
     _options = {"min_std": 0.0}
     _scalar_params = {"mu": _REAL, "sigma": _POS}
+    _support = staticmethod(_positive)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

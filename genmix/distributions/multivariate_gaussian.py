@@ -132,8 +132,9 @@ def _logpdf(X, means, prec_chol, log_det_prec):
         return out
     for j in range(k):  # marginal densities of the observed coordinates
         missing, (_, quad, log_det_mm, _) = _conditioned(X, nanmask, means[j], prec_chol[j])
-        out[missing.rows, j] = (-0.5 * (missing.n_obs * LOG_2PI + quad)
-                                - 0.5 * (log_det_mm - 2.0 * log_det_prec[j]))
+        out[missing.rows, j] = np.where(missing.n_obs == 0, 0.0,  # over no coordinates: exactly log 1
+                                        -0.5 * (missing.n_obs * LOG_2PI + quad)
+                                        - 0.5 * (log_det_mm - 2.0 * log_det_prec[j]))
     return out
 
 
@@ -286,7 +287,7 @@ class MultivariateGaussianDistribution(Distribution):
         """The number of dimensions."""
         return int(self._params["means"].size)
 
-    def fit(self, X, weights=None, inertia=0.0):
+    def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0):
         """Fit by maximum likelihood (blended with ``inertia``); NaN marks a missing value.
 
         Parameters
@@ -297,6 +298,8 @@ class MultivariateGaussianDistribution(Distribution):
             Non-negative sample weights (ones if None).
         inertia : float in [0, 1], default=0.0
             New parameters are ``inertia * old + (1 - inertia) * estimate``.
+        pseudocount : float >= 0, default=0.0
+            Accepted for the common signature; a Gaussian has no counts to smooth, so it is ignored.
 
         Returns
         -------
@@ -311,10 +314,10 @@ class MultivariateGaussianDistribution(Distribution):
         iterations), which maximises the observed-data likelihood under missing-at-random. A frozen
         distribution is unchanged; if the call raises, the distribution is unchanged.
         """
-        inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), self.name)
+        inertia, pseudocount = self._check_options(inertia, pseudocount)
         X2, _ = self._check_input(X)
         if self.frozen or not np.isnan(X2).any():
-            return super().fit(X2, weights, inertia)
+            return super().fit(X2, weights, inertia, pseudocount)
         w = check_weights(weights, X2.shape[0])
         trial = self.copy()
         observed = ~np.isnan(X2) & (w[:, None] > 0)

@@ -21,8 +21,8 @@ _NONNEG = Interval(0.0, np.inf, closed="left")
 def _logpdf(X, mean, std):
     x = X[:, :1]
     lp = x - mean  # one (n, k) array, updated in place
-    lp /= std
     with np.errstate(over="ignore"):  # beyond ~1e154 standard deviations: -inf, as it should be
+        lp /= std
         lp *= lp
     lp *= -0.5
     lp -= np.log(std) + 0.5 * LOG_2PI

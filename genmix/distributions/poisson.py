@@ -9,6 +9,7 @@ NaN is missing (log density 0).
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from .._math import LOG_2PI
 from .._validation import Interval
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
@@ -16,17 +17,22 @@ from ._stats import sum_stats_1d
 _NONNEG = Interval(0.0, np.inf, closed="left")
 
 
-def _integer_support(x):
-    """Rows holding a non-negative integer (NaN is False)."""
+def _counts(x):
+    """The support: non-negative integers (NaN is False)."""
     with np.errstate(invalid="ignore"):
         return (x >= 0) & (x == np.floor(x))
 
 
 def _logpdf(X, lam):
     x = X[:, :1]
-    ok = _integer_support(x)
+    ok = _counts(x)
     xs = np.where(ok, x, 0.0)
-    lp = xlogy(xs, lam) - lam - gammaln(xs + 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        lp = xlogy(xs, lam) - lam - gammaln(xs + 1.0)
+        huge = np.isnan(lp) & ok  # x log λ and log x! both overflow (x near the float maximum): Stirling
+        if huge.any():
+            log_x = np.log(np.where(huge, xs, 1.0))
+            lp = np.where(huge, xs * (np.log(lam) - log_x + 1.0) - lam - 0.5 * (LOG_2PI + log_x), lp)
     return np.where(np.isnan(x), 0.0, np.where(ok, lp, -np.inf))
 
 
@@ -58,6 +64,7 @@ class PoissonDistribution(Distribution):
     """
 
     _scalar_params = {"lam": _NONNEG}
+    _support = staticmethod(_counts)
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

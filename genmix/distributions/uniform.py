@@ -20,7 +20,11 @@ _REAL = Interval(-np.inf, np.inf, closed="neither")
 def _logpdf(X, start, end):
     x = X[:, :1]
     inside = (x >= start) & (x <= end)
-    lp = np.where(inside, -np.log(end - start), -np.inf)
+    with np.errstate(over="ignore"):
+        width = end - start
+    log_width = np.where(np.isfinite(width), 0.0, np.log(2.0))  # a width beyond the float range: halved
+    log_width = log_width + np.log(np.where(np.isfinite(width), width, 0.5 * end - 0.5 * start))
+    lp = np.where(inside, -log_width, -np.inf)
     return np.where(np.isnan(x), 0.0, lp)
 
 
@@ -64,7 +68,6 @@ class UniformDistribution(Distribution):
     """
 
     _param_names = ("start", "end")
-    _fixed_support = False
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)

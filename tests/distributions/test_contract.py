@@ -80,6 +80,43 @@ def test_missing_values_are_ignored_by_fit(fam, rng):
     assert_allclose(fam.cls(*fam.args).fit(with_nan).parameters, fam.cls(*fam.args).fit(x).parameters, rtol=1e-14)
 
 
+def test_fit_from_degenerate_parameters_gives_the_mle(fam, rng):
+    # the support fit and summarize check is the family's, not where the current parameters put mass:
+    # PoissonDistribution(0) fits counts, BernoulliDistribution(1.0) fits zeros (issue #13, item 1)
+    assert fam.degenerate, "every family lists parameters at the edge of their range"
+    x = fam.gen(rng, 200)
+    w = rng.uniform(0.5, 2.0, x.size)
+    expected = fam.mle(x, w)
+    for args in fam.degenerate:
+        assert_allclose(fam.cls(*args).fit(x, w).parameters, expected, rtol=fam.mle_rtol)
+        d = fam.cls(*args)
+        d.summarize(x[:100], w[:100])
+        d.summarize(x[100:], w[100:])
+        d.from_summaries()
+        assert_allclose(d.parameters, expected, rtol=fam.mle_rtol)
+        if d._support is not None:  # outside the family's support is still refused, and changes nothing
+            d = fam.cls(*args)
+            with pytest.raises(ValueError, match="outside the support"):
+                d.fit(np.append(x, fam.outside))
+            assert d.parameters == list(args)
+
+
+def test_fit_takes_pseudocount_meaning_what_from_summaries_does(fam, rng):
+    # DESIGN §2: fit(X, weights=None, inertia=0.0, pseudocount=0.0); these families have no key counts,
+    # so the pseudocount leaves the weighted MLE unchanged, in fit as in from_summaries (issue #13 item 16)
+    x = fam.gen(rng, 300)
+    w = rng.uniform(0.5, 2.0, x.size)
+    d = fam.cls(*fam.args).fit(x, w, pseudocount=2.0)
+    assert_allclose(d.parameters, fam.mle(x, w), rtol=fam.mle_rtol)
+    s = fam.cls(*fam.args)
+    s.summarize(x, w)
+    s.from_summaries(pseudocount=2.0)
+    assert_allclose(s.parameters, d.parameters, rtol=1e-14)
+    with pytest.raises(ValueError, match="'pseudocount' parameter"):
+        d.fit(x, pseudocount=-1.0)
+    assert_allclose(d.parameters, s.parameters, rtol=1e-14)
+
+
 def test_summaries_add_up(fam, rng):
     x = fam.gen(rng, 300)
     w = rng.uniform(0.5, 2.0, 300)
@@ -133,7 +170,7 @@ def test_failed_fit_leaves_parameters(fam, rng):
         d.fit(np.array([1.0, np.inf]))
     with pytest.raises(TypeError):
         d.fit(np.array(["a", "b"]))
-    if fam.outside and d._fixed_support:
+    if fam.outside and d._support is not None:
         with pytest.raises(ValueError, match="outside the support"):
             d.fit(np.array(fam.outside + [fam.gen(rng, 1)[0]]))
         with pytest.raises(ValueError, match="outside the support"):

@@ -3,15 +3,36 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from genmix import (BetaDistribution, DiscreteDistribution, ExponentialDistribution, GammaDistribution,
-                    GeneralMixtureModel, LogNormalDistribution, NormalDistribution, PoissonDistribution,
-                    UniformDistribution)
+from genmix import (BernoulliDistribution, BetaDistribution, DiscreteDistribution, ExponentialDistribution,
+                    GammaDistribution, GaussianKernelDensity, GeneralMixtureModel, LogNormalDistribution,
+                    NormalDistribution, PoissonDistribution, UniformDistribution)
 
 
 def test_poisson_all_zero_is_the_point_mass_at_zero():
     d = PoissonDistribution.from_samples([0, 0, 0])
     assert d.parameters == [0.0]
     assert d.log_probability(0.0) == 0.0 and np.isneginf(d.log_probability(1.0))
+
+
+def test_point_masses_refit_as_in_the_issue():
+    # issue #13 item 1: each raised "outside the support"; the MLEs are the sample means
+    assert PoissonDistribution(0).fit([1, 6, 4, 9, 1]).parameters == [21 / 5]
+    assert BernoulliDistribution(1.0).fit([0.0, 1.0]).parameters == [0.5]
+    d = BernoulliDistribution(0.6)
+    d.fit([0.0] * 10)
+    assert d.parameters == [0.0]
+    d.summarize([1.0, 1.0, 1.0])
+    d.from_summaries()
+    assert d.parameters == [1.0]
+
+
+def test_a_row_no_component_can_produce_is_still_an_error():
+    # DESIGN §6.8: inside a mixture the support that matters is the components' current one
+    model = GeneralMixtureModel([PoissonDistribution(0), BernoulliDistribution(0.0)])
+    before = [c.parameters for c in model.distributions]
+    with pytest.raises(ValueError, match=r"\[1\]"):
+        model.fit([0.0, 2.0, 0.0])
+    assert [c.parameters for c in model.distributions] == before
 
 
 def test_uniform_on_one_point_is_narrow_and_finite():
@@ -49,3 +70,26 @@ def test_component_without_responsibility_keeps_its_parameters(far):
     assert model.distributions[1].parameters == before
     assert np.all(np.isfinite(model.distributions[0].parameters))
     assert_allclose(model.weights[1], 0.0, atol=1e-12)
+
+
+@pytest.mark.parametrize("d", [ExponentialDistribution(np.finfo(float).max),
+                               GammaDistribution(1.0, np.finfo(float).max)])
+def test_rate_at_the_edge_of_the_float_range_gives_minus_inf_without_warning(d):
+    # log λ − λx with λx beyond the float range is -inf (it raised an overflow warning)
+    rate, x = np.finfo(float).max, 1e-309
+    lp = d.log_probability(np.array([x, 2.0]))
+    assert lp[0] == pytest.approx(np.log(rate) - rate * x, rel=1e-12) and np.isneginf(lp[1])
+
+
+def test_values_near_the_float_maximum_give_correct_log_densities_without_warnings():
+    # DESIGN §6.8: -inf (never NaN) where the density underflows; these warned, and a Uniform wider than
+    # the float range was -inf inside its support, a Poisson NaN at x near the float maximum
+    big = np.finfo(float).max
+    assert np.isneginf(NormalDistribution(0.0, 1e-150).log_probability(1e300))
+    assert np.isneginf(GaussianKernelDensity([0.0], 1e-300).log_probability(1.0))
+    width_log = np.log(2.0) + np.log(1e308)  # log(2e308), which overflows as written
+    assert UniformDistribution(-1e308, 1e308).log_probability(0.0) == pytest.approx(-width_log, rel=1e-15)
+    assert np.isneginf(PoissonDistribution(3.0).log_probability(big))
+    # x = λ = big: x log λ − λ − log x! = −½ log(2πx) − 1/(12x) + … (Stirling)
+    assert PoissonDistribution(big).log_probability(big) == pytest.approx(-0.5 * np.log(2 * np.pi * 1e300)
+                                                                         - 0.5 * np.log(big / 1e300), rel=1e-12)

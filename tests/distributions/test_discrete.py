@@ -103,3 +103,65 @@ def test_mixture_of_discretes_with_pseudocount_sums_to_one():
         expected = {k: (counts[k] + 1) / (R[:, j].sum() + 3) for k in "ABC"}
         assert c.parameters[0] == pytest.approx(expected, rel=1e-12)
         assert sum(c.parameters[0].values()) == pytest.approx(1.0, abs=1e-14)
+
+
+def _plain_types(values):
+    return [type(v) for v in values]
+
+
+def test_keys_are_the_users_plain_values():
+    # issue #13 item 10: keys read from numpy arrays printed as np.str_('blue') and sample returned np.str_
+    colours = list(np.array(["blue", "red", "blue", "green"]))  # iterating an array gives np.str_
+    assert type(colours[0]) is np.str_
+    d = DiscreteDistribution.from_samples(np.array(colours, dtype=object))
+    assert d.parameters == [{"blue": 0.5, "red": 0.25, "green": 0.25}]
+    assert _plain_types(d.parameters[0]) == [str, str, str] and _plain_types(d.keys()) == [str, str, str]
+    assert _plain_types(k for k, _ in d.items()) == [str, str, str]
+    assert repr(d) == "DiscreteDistribution({'blue': 0.5, 'red': 0.25, 'green': 0.25})"
+    assert type(d.sample(random_state=0)) is str and d.sample(random_state=0) in colours
+    assert set(_plain_types(d.sample(20, random_state=0))) == {str}
+    given = DiscreteDistribution({np.str_("a"): 0.5, np.int64(3): 0.5})
+    assert _plain_types(given.keys()) == [str, int]
+
+
+@pytest.mark.parametrize("data, keys", [(np.array([1, 2, 2, 7]), [1, 2, 7]), ([1, 2, 2, 7], [1, 2, 7]),
+                                        (np.array([True, False, True]), [True, False]),
+                                        (np.array([np.int64(1), None, np.int64(2)], dtype=object), [1, 2]),
+                                        (np.array([1.5, np.nan, 2.5]), [1.5, 2.5])])
+def test_numeric_keys_keep_their_type(data, keys):
+    d = DiscreteDistribution.from_samples(data)
+    assert d.keys() == keys and _plain_types(d.keys()) == [type(k) for k in keys]
+    assert d.to_dict()["dtype"] == type(keys[0]).__name__
+    assert type(d.sample(random_state=1)) is type(keys[0])
+
+
+def test_independent_components_and_mixture_return_plain_keys():
+    from genmix import IndependentComponentsDistribution, NormalDistribution
+
+    column = list(np.array(["u", "v", "u"]))
+    ic = IndependentComponentsDistribution([DiscreteDistribution({"u": 0.5, "v": 0.5}), NormalDistribution(0, 1)])
+    ic.fit(np.array([[column[0], 1.0], [column[1], 2.0], [column[2], 4.0], [np.str_("w"), 3.0]], dtype=object))
+    assert _plain_types(ic.distributions[0].keys()) == [str, str, str]
+    assert ic.distributions[0].parameters == [{"u": 0.5, "v": 0.25, "w": 0.25}]
+    rows = ic.sample(10, random_state=2)
+    assert set(_plain_types(rows[:, 0])) == {str} and set(_plain_types(rows[:, 1])) == {float}
+    model = GeneralMixtureModel([DiscreteDistribution({np.str_("u"): 0.9, np.str_("v"): 0.1}),
+                                 DiscreteDistribution({"u": 0.2, "v": 0.8})])
+    assert type(model.sample(random_state=3)) is str  # n=1 gives one sample, as in pomegranate 0.x
+    assert set(_plain_types(model.sample(10, random_state=3))) == {str}
+    model.fit(np.array(column, dtype=object), max_iterations=2)
+    assert all(_plain_types(c.keys()) == [str, str] for c in model.distributions)
+    # a numeric column of a 2-D array is float64: a distribution with int keys still gets an int key
+    ints = IndependentComponentsDistribution([DiscreteDistribution({1: 0.5, 2: 0.5}), NormalDistribution(0, 1)])
+    ints.fit([[1, 0.5], [3, 1.0]])
+    assert ints.distributions[0].parameters == [{1: 0.5, 2: 0.0, 3: 0.5}]
+    assert _plain_types(ints.distributions[0].keys()) == [int, int, int]
+    assert IndependentComponentsDistribution.from_json(ints.to_json()).distributions[0].keys() == [1, 2, 3]
+
+
+def test_fit_takes_pseudocount():
+    # issue #13 item 16: DiscreteDistribution.fit(X, pseudocount=1) raised TypeError; 0.x's numbers
+    d = DiscreteDistribution({"A": 0.5, "B": 0.5}).fit(["A", "B", "A", "A"], pseudocount=0.5)
+    assert d.parameters[0] == pytest.approx({"A": 0.7, "B": 0.3}, rel=1e-14)
+    d = DiscreteDistribution({"A": 1 / 3, "B": 1 / 3, "C": 1 / 3}).fit(["A", "B", "A"], [2.0, 1.0, 1.0], pseudocount=1)
+    assert d.parameters[0] == pytest.approx({"A": 4 / 7, "B": 2 / 7, "C": 1 / 7}, rel=1e-14)

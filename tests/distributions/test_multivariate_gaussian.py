@@ -44,6 +44,13 @@ def test_fit_is_weighted_mle(rng):
     cov = np.cov(X.T, aweights=w, bias=True)
     assert_allclose(d.parameters[0], mean, rtol=1e-12)
     assert_allclose(d.parameters[1], cov, rtol=1e-11, atol=1e-14)
+    # its own fit takes pseudocount (DESIGN §2; issue #13 item 16): nothing to smooth, the same MLE
+    own = MultivariateGaussianDistribution.blank(3).fit(X, w, pseudocount=1.0)
+    assert_allclose(own.parameters[0], mean, rtol=1e-12)
+    assert_allclose(own.parameters[1], cov, rtol=1e-11, atol=1e-14)
+    X[::7, 1] = np.nan  # the missing-value path (EM to the observed-data MLE) takes it too
+    assert MultivariateGaussianDistribution.blank(3).fit(X, w, pseudocount=1.0).to_dict() == \
+        MultivariateGaussianDistribution.blank(3).fit(X, w).to_dict()
 
 
 def test_summaries_add_up_and_weights_repeat(rng):
