@@ -411,18 +411,23 @@ class GeneralMixtureModel(Model):
         return self._rowwise(most_probable, X2, batch_size, n_jobs, np.empty(_rows_of(X2), dtype=np.int64))
 
     def impute(self, X, n_jobs=1, batch_size=None):
-        """Fill missing values with their conditional expectation under the fitted mixture.
+        """Fill missing values with their conditional expectation (or, for discrete columns, their
+        conditional mode) under the fitted mixture.
 
         A missing coordinate ``x_m`` of a row with observed part ``x_o`` becomes
         ``E[x_m | x_o] = Σ_k P(k | x_o) · E_k[x_m | x_o]``: the posterior over components given the
         observed values, times each component's conditional expectation (the conditional mean of a
         multivariate Gaussian, the mean of an independent column, the aggregated share of a Dirichlet).
-        A missing category of a discrete column becomes the most probable category under the same
-        posterior, ``argmax_c Σ_k P(k | x_o) π_k(c)``.
+        A missing value of a discrete column (categories, Poisson counts, Bernoulli 0/1 — in every
+        component) becomes its most probable value under the same posterior,
+        ``argmax_c Σ_k P(k | x_o) p_k(c)``, so it stays in the support: an integer count, 0 or 1, a
+        known category. (For a Poisson column the maximum is sought over the integers within ten
+        standard deviations of some component's mean, which contain it.) Each missing value of a row
+        is filled on its own, given the row's observed values.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d)
+        X : array-like or pandas.DataFrame of shape (n_samples, d)
             The samples; NaN (and, for discrete columns, None) marks a missing value.
         n_jobs : int, default=1
             Threads to split the rows over (-1: all cores); the results do not depend on it.
@@ -431,8 +436,10 @@ class GeneralMixtureModel(Model):
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, d)
-            A copy of ``X`` without missing values (object dtype when ``X`` has categorical columns).
+        X_imputed : ndarray or pandas.DataFrame of shape (n_samples, d)
+            A copy of ``X`` without missing values: for a DataFrame, a DataFrame with the same index,
+            columns (in the same order) and dtypes; otherwise an ndarray (object dtype when ``X`` has
+            categorical columns).
 
         Raises
         ------
@@ -442,7 +449,9 @@ class GeneralMixtureModel(Model):
         """
         from .distributions.discrete import _is_missing
 
-        X2, _ = self._checked(X, n_jobs, batch_size)
+        resolve_n_jobs(n_jobs, "GeneralMixtureModel")
+        aligned = self._aligned(X)
+        X2, _ = self._check_input(aligned)
         if X2.dtype == object:  # validate every row's values (numbers in numeric columns, hashable categories)
             for sl in self._chunks(X2, batch_size):
                 group_log_probability(self.distributions, X2[sl])
@@ -451,31 +460,27 @@ class GeneralMixtureModel(Model):
             missing = np.vectorize(_is_missing, otypes=[bool])(X2) if X2.size else np.zeros(X2.shape, bool)
         else:
             missing = np.isnan(X2)
+        modes = [_mode_table(self.distributions, j, self.d) for j in range(self.d)]
         rows = np.nonzero(missing.any(axis=1))[0]
         for sl in self._chunks(rows, batch_size):
             idx = rows[sl]
             Xm = X2[idx]
-            R = np.exp(self.predict_log_proba(Xm))
-            fills = []
-            for c in self.distributions:
-                if not callable(getattr(c, "_fill", None)):
-                    raise ValueError(f"component {type(c).__name__} cannot impute missing values.")
-                fills.append(c._fill(Xm))
+            R = self.predict_proba(Xm, n_jobs=n_jobs)
+            fills = None
             for j in range(self.d):
                 miss = missing[idx, j]
                 if not miss.any():
                     continue
-                tables = [_category_table(c, j) for c in self.distributions]
-                if all(t is not None for t in tables):  # a categorical column: posterior predictive mode
-                    keys = tuple(dict.fromkeys(k for t in tables for k in t[0]))
-                    P = np.zeros((self.n, len(keys)))
-                    for i, (k_i, p_i) in enumerate(tables):
-                        P[i, [keys.index(k) for k in k_i]] = p_i
-                    best = np.argmax(R[miss] @ P, axis=1)
-                    out[idx[miss], j] = [keys[b] for b in best]
-                else:
-                    values = np.column_stack([np.asarray(f[miss, j], dtype=np.float64) for f in fills])
-                    out[idx[miss], j] = np.einsum("ik,ik->i", R[miss], values)
+                if modes[j] is not None:  # a discrete column: the posterior predictive mode
+                    values, P = modes[j]
+                    out[idx[miss], j] = values[np.argmax(R[miss] @ P, axis=1)]
+                    continue
+                if fills is None:
+                    fills = [_fills(c, Xm) for c in self.distributions]
+                values = np.column_stack([np.asarray(f[miss, j], dtype=np.float64) for f in fills])
+                out[idx[miss], j] = np.einsum("ik,ik->i", R[miss], values)
+        if is_frame(X):
+            return _imputed_frame(X, aligned, out, missing)
         return out
 
     def score(self, X, y):
@@ -889,16 +894,49 @@ def _add_all(values):
     return total
 
 
-def _category_table(component, column):
-    """``(keys, probabilities)`` of a discrete column of ``component`` (itself or an independent child)."""
-    from .distributions.discrete import DiscreteDistribution
-    from .distributions.independent_components import IndependentComponentsDistribution
+def _fills(component, X):
+    """``component._fill(X)``: ``X`` with its missing values replaced by their conditional expectations."""
+    if not callable(getattr(component, "_fill", None)):
+        raise ValueError(f"component {type(component).__name__} cannot impute missing values.")
+    return component._fill(X)
 
-    if isinstance(component, IndependentComponentsDistribution):
-        component = component.distributions[column]
-    if isinstance(component, DiscreteDistribution):
-        return component._params["keys"], component._params["probs"]
-    return None
+
+def _mode_table(components, j, d):
+    """``(values, P)`` for a column ``j`` that every component models with a discrete family: the values
+    among which the mode of any mixture of them lies (each family's ``_mode_candidates``, united) and
+    ``P[k, v]``, the probability of value ``v`` under component ``k``. None for any other column."""
+    columns = [_column_model(c, j, d) for c in components]
+    if not all(callable(getattr(c, "_mode_candidates", None)) for c in columns):
+        return None
+    candidates = [np.asarray(c._mode_candidates(), dtype=object) for c in columns]
+    values = np.empty(0, dtype=object)
+    if any(len(c) for c in candidates):
+        values = np.array(list(dict.fromkeys(v for c in candidates for v in c.tolist())), dtype=object)
+    try:
+        P = np.vstack([np.exp(np.atleast_1d(c.log_probability(values[:, None]))) for c in columns])
+    except (TypeError, ValueError):  # families whose values cannot be compared (a category and a count)
+        return None
+    return values, P
+
+
+def _imputed_frame(frame, aligned, out, missing):
+    """The DataFrame ``frame`` with the imputed values of ``out`` (rows and columns of ``aligned``, the same
+    frame in the model's column order) written where ``missing``: same index, columns and dtypes."""
+    result = aligned.copy()
+    for j, column in enumerate(aligned.columns):
+        rows = np.nonzero(missing[:, j])[0]
+        if not rows.size:
+            continue
+        values = out[rows, j]
+        if str(result.dtypes.iloc[j]) == "category":
+            series = result[column]
+            unseen = [v for v in dict.fromkeys(values.tolist()) if v not in set(series.cat.categories)]
+            if unseen:
+                result[column] = series.cat.add_categories(unseen)
+        elif result.dtypes.iloc[j] != object:
+            values = values.astype(result.dtypes.iloc[j])
+        result.iloc[rows, j] = values
+    return result[list(frame.columns)]
 
 
 # fit and from_samples share the documentation of the EM options.

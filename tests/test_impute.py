@@ -50,10 +50,35 @@ def test_mixture_weights_conditional_means_by_posterior(rng):
 
 
 @pytest.mark.parametrize("fam", FAMILIES, ids=[f.id for f in FAMILIES])
-def test_univariate_missing_value_is_the_mean(fam):
+def test_univariate_missing_value_is_the_mean_or_for_counts_the_mode(fam):
     model = GeneralMixtureModel([fam.cls(*fam.args), fam.cls(*fam.wrong)], weights=[0.25, 0.75])
-    expected = 0.25 * fam.ref(*fam.args).mean() + 0.75 * fam.ref(*fam.wrong).mean()
-    assert_allclose(model.impute(np.array([[np.nan]]))[0, 0], expected, rtol=1e-12)
+    a, b = fam.ref(*fam.args), fam.ref(*fam.wrong)
+    got = model.impute(np.array([[np.nan]]))[0, 0]
+    if hasattr(a, "pmf"):  # Poisson, Bernoulli: the mode of the mixture's pmf, which is in the support
+        grid = np.arange(0, 1000)
+        assert got == grid[np.argmax(0.25 * a.pmf(grid) + 0.75 * b.pmf(grid))]
+    else:
+        assert_allclose(got, 0.25 * a.mean() + 0.75 * b.mean(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("lams, weights", [([20.2, 3.5], [0.5, 0.5]), ([0.01, 400.0], [0.999, 0.001]),
+                                           ([7.0, 7.0], [0.5, 0.5]), ([2.5, 9.5], [0.7, 0.3])])
+def test_a_missing_count_is_the_posterior_mode_not_a_fraction(lams, weights):
+    """The issue's case: a Poisson column must not be filled with 20.20 but with an integer, the argmax of
+    Σ_k P(k | x_o) Pois(c; λ_k) (scipy over a wide grid)."""
+    from genmix import PoissonDistribution
+
+    model = GeneralMixtureModel([IndependentComponentsDistribution([NormalDistribution(m, 1.0), PoissonDistribution(lam)])
+                                 for m, lam in zip([0.0, 4.0], lams)], weights=weights)
+    X = np.array([[0.3, np.nan], [3.7, np.nan], [np.nan, np.nan]])
+    got = model.impute(X)
+    grid = np.arange(0, 2000)
+    for row, filled in zip(X, got):
+        lp = [np.log(w) + (0.0 if np.isnan(row[0]) else stats.norm(m, 1).logpdf(row[0]))
+              for w, m in zip(weights, [0.0, 4.0])]
+        post = np.exp(lp - logsumexp(lp))
+        pmf = sum(p * stats.poisson(lam).pmf(grid) for p, lam in zip(post, lams))
+        assert filled[1] == grid[np.argmax(pmf)]
 
 
 def test_dirichlet_shares_the_remaining_mass():
@@ -78,3 +103,29 @@ def test_complete_rows_are_returned_unchanged(rng):
     X = rng.normal(size=(5, 3))
     got = GeneralMixtureModel([MultivariateGaussianDistribution(MEAN, COV)]).impute(X)
     assert_array_equal(got, X) and got is not X
+
+
+def test_a_dataframe_is_imputed_into_a_dataframe_with_its_index_columns_and_dtypes():
+    pd = pytest.importorskip("pandas")
+    from genmix import BernoulliDistribution, PoissonDistribution
+
+    model = GeneralMixtureModel([
+        IndependentComponentsDistribution([NormalDistribution(0, 1), PoissonDistribution(20.2),
+                                           BernoulliDistribution(0.7), DiscreteDistribution({"a": 0.9, "b": 0.1})]),
+        IndependentComponentsDistribution([NormalDistribution(5, 1), PoissonDistribution(3.5),
+                                           BernoulliDistribution(0.2), DiscreteDistribution({"a": 0.2, "c": 0.8})])])
+    df = pd.DataFrame({"x": [0.1, np.nan, 5.2, np.nan], "k": [np.nan, 3.0, np.nan, 7.0],
+                       "b": [np.nan, 1.0, np.nan, 0.0], "c": pd.Categorical(["a", None, None, "c"])},
+                      index=[10, 20, 30, 40])
+    before = df.copy()
+    got = model.impute(df)
+    pd.testing.assert_frame_equal(df, before)  # the input is not modified
+    assert isinstance(got, pd.DataFrame)
+    assert list(got.index) == [10, 20, 30, 40] and list(got.columns) == ["x", "k", "b", "c"]
+    assert list(got.dtypes) == list(df.dtypes)
+    assert not got.isna().any().any()
+    # row 10 (x = 0.1, category 'a') belongs to component 0: mode of Poisson(20.2) is 20, of Bernoulli(0.7) is 1
+    assert got.loc[10, "k"] == 20.0 and got.loc[10, "b"] == 1.0
+    # row 30 (x = 5.2) belongs to component 1: mode of Poisson(3.5) is 3, of Bernoulli(0.2) 0, category 'c'
+    assert got.loc[30, "k"] == 3.0 and got.loc[30, "b"] == 0.0 and got.loc[30, "c"] == "c"
+    assert np.array_equal(got.to_numpy(dtype=object), model.impute(df.to_numpy(dtype=object)))

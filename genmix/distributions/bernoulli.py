@@ -63,6 +63,10 @@ class BernoulliDistribution(Distribution):
     def _mean(self):
         return self._params["p"]
 
+    def _mode_candidates(self):
+        """The support, among which imputation picks the conditional mode."""
+        return np.array([0.0, 1.0])
+
     @classmethod
     def blank(cls):
         """Bernoulli(0.5).

@@ -231,6 +231,10 @@ class DiscreteDistribution(Distribution):
             out[missing, 0] = self._params["keys"][int(np.argmax(self._params["probs"]))]
         return out
 
+    def _mode_candidates(self):
+        """The keys, among which imputation picks the conditional mode."""
+        return list(self._params["keys"])
+
     def _sample_n(self, rng, n):
         keys = self._params["keys"]
         if not keys:

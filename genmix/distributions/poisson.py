@@ -76,6 +76,13 @@ class PoissonDistribution(Distribution):
     def _mean(self):
         return self._params["lam"]
 
+    def _mode_candidates(self):
+        """The integers within ten standard deviations of the mean (imputation's conditional mode of a
+        mixture lies among its components' candidates: elsewhere every component is ~e^-50 of its peak)."""
+        lam = self._params["lam"]
+        half = 10.0 * np.sqrt(lam) + 1.0
+        return np.arange(max(0.0, np.floor(lam - half)), np.floor(lam + half) + 1.0)
+
     @classmethod
     def blank(cls):
         """Poisson(1).
