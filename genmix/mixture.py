@@ -709,7 +709,10 @@ class GeneralMixtureModel(Model):
         X : array-like of shape (n_samples, d)
             The training data; NaN marks a missing value.
         weights : array-like of shape (n_samples,), default=None
-            Non-negative sample weights (they act as replication counts).
+            Non-negative sample weights (they act as replication counts). This is the second positional
+            argument, as in pomegranate 0.x: scikit-learn's ``fit(X, y)`` would use ``y`` as weights, so
+            call ``fit(X)`` (or ``fit(X, weights=w)``); scikit-learn users will find
+            ``fit(X, y=None, *, sample_weight=None)`` in the ``genmix.sklearn`` estimators.
         {em_parameters}
         {labels_parameters}
 

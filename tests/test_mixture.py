@@ -319,3 +319,19 @@ def test_a_standalone_m_step_still_warns_each_time():
             model.summarize(X)
             model.from_summaries()
     assert sum(issubclass(w.category, NumericalWarning) for w in caught) == 3
+
+
+def test_fit_documents_that_its_second_positional_argument_is_weights(rng):
+    """pomegranate's positional weights stay (0.x scripts depend on them); the docstring and the README warn
+    scikit-learn users that fit(X, y) uses y as weights."""
+    import pathlib
+
+    X = np.r_[rng.normal(0, 1, 50), rng.normal(5, 1, 50)]
+    y = np.r_[np.zeros(50), np.ones(50)]
+    positional = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(5, 1)]).fit(X, y)
+    keyword = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(5, 1)]).fit(X, weights=y)
+    assert positional.to_dict() == keyword.to_dict()
+    doc = " ".join(GeneralMixtureModel.fit.__doc__.split())
+    assert "second positional argument" in doc and "fit(X, y)" in doc and "genmix.sklearn" in doc
+    readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert "## Coming from scikit-learn" in readme and "`model.fit(X, y)`" in readme
