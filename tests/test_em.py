@@ -355,3 +355,28 @@ def test_threads_equal_one_thread_to_1e12(rng):
         assert_allclose(many.weights, one.weights, rtol=1e-12)
         assert_allclose(one.predict_proba(X, n_jobs=n_jobs), one.predict_proba(X), rtol=1e-13, atol=1e-300)
         assert_allclose(one.log_probability(X, n_jobs=n_jobs), one.log_probability(X), rtol=1e-14)
+
+
+def test_streaming_walks_every_row_of_a_large_source_in_order():
+    """At scale: 1,000,000 rows in 100 batches, 7 batches per epoch (not a divisor): the batches are read in
+    cyclic order across passes, every row is seen, and no pass is replayed from the start (0.x's bug)."""
+    from genmix.data import BaseGenerator
+
+    class Counting(BaseGenerator):
+        def __init__(self, X, size):
+            self.X, self.size, self.n_batches, self.read = X, size, -(-len(X) // size), []
+
+        def batches(self):
+            for b in range(self.n_batches):
+                self.read.append(b)
+                yield self.X[b * self.size:(b + 1) * self.size], None
+
+    rng = np.random.default_rng(1)
+    X = np.concatenate([rng.normal(0, 1, 500_000), rng.normal(6, 1, 500_000)])[rng.permutation(1_000_000)][:, None]
+    source = Counting(X, 10_000)
+    model, history = two_normals().fit(source, batches_per_epoch=7, max_iterations=30, stop_threshold=-np.inf,
+                                       return_history=True)
+    assert len(history.epochs) == 30
+    assert source.read == [i % 100 for i in range(7 * 31)]  # the initial E-step and 30 epochs of 7 batches
+    means = sorted(c.parameters[0] for c in model.distributions)
+    assert_allclose(means, [0.0, 6.0], atol=0.02)
