@@ -73,3 +73,14 @@ def test_empty_input_is_called_empty(d, X):
         GeneralMixtureModel.from_samples(MultivariateGaussianDistribution if d > 1 else NormalDistribution,
                                          n_components=2, X=X)
     assert model.log_probability(X).shape == (0,)
+
+
+def test_empty_input_to_a_distribution():
+    from genmix import IndependentComponentsDistribution
+
+    for d in (MultivariateGaussianDistribution(np.zeros(2), np.eye(2)),
+              IndependentComponentsDistribution([NormalDistribution(0, 1)] * 2)):
+        assert d.log_probability([]).shape == (0,)
+        assert d.log_probability(np.empty((0, 2))).shape == (0,)
+    with pytest.raises(ValueError, match="at least one sample"):
+        MultivariateGaussianDistribution.from_samples([])

@@ -329,7 +329,7 @@ class Distribution(Model):
         """
         X2, scalar = self._check_input(X)
         lp = type(self)._stack_logpdf(X2, [self])[:, 0]
-        single = scalar or (self.d > 1 and np.ndim(X) == 1)
+        single = scalar or (self.d > 1 and np.ndim(X) == 1 and X2.shape[0] == 1)
         return float(lp[0]) if single else lp
 
     def probability(self, X):

@@ -376,4 +376,7 @@ class MultivariateGaussianDistribution(Distribution):
         """
         from ..data import n_columns
 
+        if np.size(X) == 0:  # no rows: nothing tells the dimension, let alone the parameters
+            raise ValueError("X must contain at least one sample to learn a MultivariateGaussianDistribution "
+                             "from; got an empty array.")
         return cls.blank(n_columns(X)).fit(X, weights)
