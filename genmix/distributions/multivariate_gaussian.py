@@ -376,7 +376,8 @@ class MultivariateGaussianDistribution(Distribution):
         """
         from ..data import n_columns
 
-        if np.size(X) == 0:  # no rows: nothing tells the dimension, let alone the parameters
+        d = n_columns(X)  # checks first that X is rectangular
+        if np.shape(X)[0] == 0:  # no rows: nothing tells the dimension, let alone the parameters
             raise ValueError("X must contain at least one sample to learn a MultivariateGaussianDistribution "
                              "from; got an empty array.")
-        return cls.blank(n_columns(X)).fit(X, weights)
+        return cls.blank(d).fit(X, weights)
