@@ -262,8 +262,7 @@ def _component_factories(distributions, n_components, d):
         if n_components is None:
             raise ValueError("n_components is required when distributions is a single class.")
         k = check_int(n_components, "n_components", Interval(1, np.inf))
-        multivariate = d > 1 and getattr(distributions, "_multivariate", False)
-        if d == 1 or multivariate:
+        if d == 1 or _is_multivariate(distributions):
             return [single(distributions)] * k
         return [per_column([distributions] * d)] * k
     if isinstance(distributions, (list, tuple)) and distributions:
@@ -281,6 +280,16 @@ def _component_factories(distributions, n_components, d):
                          f"{len(distributions)}.")
     raise ValueError("distributions must be a distribution class or a list of classes (use the constructor "
                      "for initialised distributions).")
+
+
+def _is_multivariate(cls):
+    """Whether a class models whole rows: a genmix multivariate family, or (pomegranate 0.x's rule, for a
+    user-defined class) one whose ``blank()`` has ``d > 1``."""
+    from .distributions import Distribution
+
+    if issubclass(cls, Distribution):
+        return bool(getattr(cls, "_multivariate", False))
+    return getattr(cls.blank(), "d", 1) > 1
 
 
 def _column_classes(distributions, d):

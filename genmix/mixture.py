@@ -651,9 +651,11 @@ class GeneralMixtureModel(Model):
         distributions : class or list of classes
             One class gives ``n_components`` components of that class (a univariate class on
             multivariate data gives one :class:`IndependentComponentsDistribution` per component,
-            i.e. a diagonal model). A list of one class per column gives per-column families; a list
-            of classes on univariate data gives one component per class, each class fitted to the
-            k-means cluster that it explains best (an optimal assignment).
+            i.e. a diagonal model); a class is multivariate if it is a genmix multivariate family or,
+            for a user-defined class, if its ``blank().d > 1`` (pomegranate 0.x's rule), and its
+            ``from_samples`` then receives whole rows. A list of one class per column gives per-column
+            families; a list of classes on univariate data gives one component per class, each class
+            fitted to the k-means cluster that it explains best (an optimal assignment).
         n_components : int
             The number of components (ignored for a list of classes on univariate data).
         X : array-like of shape (n_samples, d)
