@@ -628,7 +628,7 @@ class _ClusterStats:
                     b._check_support(Xj, wj)
                 except ValueError:
                     if not self.per_cluster:
-                        raise
+                        _raise_outside_support(b, X, w, first)
                     self.supported[i, j] = False
                     continue
                 s = type(b)._stack_suffstats(_input_for(type(b), Xj), wj[:, None], [b])[0]
@@ -642,6 +642,16 @@ class _ClusterStats:
             if new is not None:
                 c._set_params(new)
         return c
+
+
+def _raise_outside_support(component, X, w, first):
+    """Raise the family's support error for the chunk ``X``, which starts at row ``first`` of the data."""
+    try:
+        component._check_support(X, w)
+    except ValueError as exc:
+        if not first:
+            raise
+        raise ValueError(f"{exc} (Rows are counted from row {first} of X, where that chunk starts.)") from None
 
 
 def _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng):

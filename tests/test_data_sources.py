@@ -218,3 +218,34 @@ def test_from_samples_on_a_large_memmap_stays_within_the_em_bound(tmp_path):
     peaks = _from_samples_peaks(tmp_path / "x.npy", rows)
     for init, peak in peaks.items():
         assert peak <= max(0.5 * rows * 5 * 8, 64 * 2**20), (init, peak / 2**20)
+
+
+def test_the_seeding_sample_is_uniform_over_all_batches_and_independent_of_them(rng):
+    from genmix.init import _Rows, _Survey
+
+    # 150,000 class-sorted rows, more than the 65,536 the seeding looks at: the reservoir keeps each
+    # row with the same probability wherever it lies, whatever the batching
+    n, size = 150_000, 65_536
+    X, truth = _sorted_blobs(rng, n)
+    w = np.ones(n)
+    w[::10] = 0.0  # never sampled
+    whole = _Survey(_Rows(X, w, 2), 3, size)
+    batched = _Survey(_Rows(DataGenerator(X, w, batch_size=7_000), None, 2), 3, size)
+    assert_array_equal(batched.sample, whole.sample)
+    assert whole.n == n and whole.n_pos == n - n // 10 and len(whole.sample) == size
+    kept = np.nonzero(np.isin(X[:, 0], whole.sample[:, 0]))[0]
+    assert np.all(w[kept] > 0)
+    # each class holds 45,000 of the 135,000 rows with weight: hypergeometric counts, sd ≈ 88
+    counts = np.bincount(truth[kept], minlength=3)
+    sd = np.sqrt(size * (1 / 3) * (2 / 3) * (1 - size / (n - n // 10)))
+    assert np.all(np.abs(counts - size / 3) < 5 * sd), counts
+    assert_array_equal(np.diff(kept) > 0, True)  # the sample is in row order
+
+
+def test_from_samples_on_many_batches_gives_the_in_memory_model(rng):
+    X, truth = _sorted_blobs(rng, 150_000)
+    options = dict(max_kmeans_iterations=2, max_iterations=2, random_state=3)
+    reference = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, **options)
+    streamed = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, DataGenerator(X, batch_size=7_000),
+                                                **options)
+    assert_allclose(numbers(streamed.to_dict()), numbers(reference.to_dict()), rtol=1e-9)

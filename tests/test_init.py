@@ -269,3 +269,10 @@ def test_initial_weights_are_the_clusters_weighted_shares(rng):
         rows = labels == i
         assert_allclose(c.parameters[0], np.average(X[rows], axis=0, weights=w[rows]), rtol=1e-12)
         assert_allclose(c.parameters[1], np.cov(X[rows].T, aweights=w[rows], bias=True), rtol=1e-10)
+
+
+def test_a_row_outside_the_support_is_named_by_its_row_in_the_data(rng):
+    x = rng.exponential(1.0, 100_000)
+    x[70_001] = -1.0  # past the first chunk that initialisation reads
+    with pytest.raises(ValueError, match=r"rows \[4465\].*support of ExponentialDistribution.*row 65536"):
+        GeneralMixtureModel.from_samples(ExponentialDistribution, 2, x[:, None], random_state=0)
