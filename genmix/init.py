@@ -230,7 +230,7 @@ class _Pass:
         self.num, self.den, self.mass, self.objective = np.zeros((k, width)), np.zeros((k, width)), np.zeros(k), 0.0
         far_d, far_i, far = np.empty(0), np.empty(0, dtype=np.int64), np.empty((0, width))
         for first, Xc, wc in rows.chunks():
-            P = _Points(features(Xc), wc, column_means)
+            P = _Points(features(Xc, first), wc, column_means)
             labels, dist = P.nearest(C)
             movable = wc > 0
             if known is not None:
@@ -281,8 +281,22 @@ def _lloyd(rows, features, C, iterations, known, column_means, collect=None):
     return C, result
 
 
-def _identity(X):
+def _identity(X, first=0):
+    """The features of float rows: the rows themselves."""
     return X
+
+
+class _Features:
+    """The k-means features of the rows of a chunk that starts at row ``first`` of the data: ``transform``
+    applied to the chunk, or, for mixed-type data held in memory, a slice of the features of all rows,
+    computed once (the rows are in memory already, and encoding categories is the slow part)."""
+
+    def __init__(self, transform, rows=None):
+        self.transform = transform
+        self.all = None if rows is None else np.concatenate([transform(Xc) for _, Xc, _ in rows.chunks()])
+
+    def __call__(self, X, first=0):
+        return self.transform(X) if self.all is None else self.all[first:first + X.shape[0]]
 
 
 def _seed(survey, P, k, init, rng, labelled=None):
@@ -317,9 +331,11 @@ class _KMeans:
         if k > survey.n_pos:
             raise ValueError(f"n_components={k} is larger than the number of samples with positive weight "
                              f"({survey.n_pos}).")
-        self.features = _identity if fit_features is None else fit_features(survey.sample)
-        self.P = _Points(self.features(survey.sample), survey.sample_weights)
-        survey.head_features = self.features(survey.head)
+        transform = _identity if fit_features is None else fit_features(survey.sample)
+        in_memory = rows.n is not None and survey.sample.dtype == object
+        self.features = _identity if transform is _identity else _Features(transform, rows if in_memory else None)
+        self.P = _Points(transform(survey.sample), survey.sample_weights)
+        survey.head_features = transform(survey.head)
         self.known = None if labels is None else check_labels(labels, survey.n, k)
         self.labelled = None
         if self.known is not None and np.any(self.known >= 0):  # the weighted means of the labelled rows
@@ -327,7 +343,7 @@ class _KMeans:
             for first, Xc, wc in rows.chunks():
                 y = self.known[first:first + Xc.shape[0]]
                 sel = np.nonzero(y >= 0)[0]
-                sums = _Points(self.features(Xc[sel]), wc[sel], self.P.column_means).cluster_sums(y[sel], k)
+                sums = _Points(self.features(Xc, first)[sel], wc[sel], self.P.column_means).cluster_sums(y[sel], k)
                 num, den = num + sums[0], den + sums[1]
             self.labelled = np.full(num.shape, np.nan)
             have = np.unique(self.known[self.known >= 0])
