@@ -399,16 +399,12 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
     rng = as_generator(random_state)
     best = None
     for _ in range(1 if init == "first-k" else n_init):
-        C, result = runner.run(rng)
+        assigned = np.empty(runner.survey.n, dtype=np.intp)
+        C, result = runner.run(rng, lambda first, X, labels, w: assigned.__setitem__(slice(first, first + len(X)),
+                                                                                     labels))
         if best is None or result.objective < best[0]:
-            best = (result.objective, C)
-    assigned = np.empty(runner.survey.n, dtype=np.intp)
-
-    def store(first, Xc, labels, wc):
-        assigned[first:first + Xc.shape[0]] = labels
-
-    _Pass(runner.rows, runner.features, best[1], runner.known, runner.P.column_means, store)
-    return best[1], assigned
+            best = (result.objective, C, assigned)
+    return best[1], best[2]
 
 
 def _kmeans_runner(X, k, weights, d, *, init, max_iterations, labels=None, fit_features=None,
