@@ -1,7 +1,8 @@
 """k-means++ seeding plus one Lloyd iteration: genmix vs scikit-learn, side by side.
 
-genmix: ``genmix.init.kmeans(X, k, init="kmeans++", max_iterations=1)`` (greedy weighted D² seeding
-with 2 + log k candidates per step, then one chunked GEMM Lloyd step and the final assignment).
+genmix: ``genmix.init.kmeans(X, k, init="kmeans++", max_iterations=1)`` (a pass that draws the seeding
+sample, at most 65,536 rows; greedy weighted D² seeding on it with 2 + log k candidates per step; then one
+chunked GEMM Lloyd step over all rows and the final assignment).
 scikit-learn: ``sklearn.cluster.kmeans_plusplus`` (the same greedy D² seeding) followed by
 ``KMeans(init=centres, n_init=1, max_iter=1, algorithm="lloyd")``. Also genmix's ``'kmeans||'``.
 

@@ -1,17 +1,27 @@
 """Initialisation for ``GeneralMixtureModel.from_samples``: k-means seeding and Lloyd iterations.
 
-Distances ignore missing (NaN) coordinates and are computed with GEMMs over row chunks, so memory stays
-bounded by ``chunk × k``. Sample weights enter every step (a zero weight is the same as an absent row).
+The data (an array, a memmap, a DataFrame or a data generator) are only ever read in row chunks: one
+pass surveys them and draws the seeding sample (reservoir sampling, see :class:`_Survey`), the seeding
+runs in memory on that sample, each Lloyd iteration is one pass, and the initial components are fitted
+from each family's statistics summed chunk by chunk. Memory therefore stays bounded by the sample and
+``chunk × k`` whatever the size of the data. Distances ignore missing (NaN) coordinates and are computed
+with GEMMs. Sample weights enter every step (a zero weight is the same as an absent row).
 """
 import numpy as np
 
 from ._validation import Interval, as_generator, check_int
-from .data import check_labels, check_weights, check_X, is_generator, n_columns
+from .distributions._base import _input_for, is_stackable
+from .em import _is_sliceable
+from .data import DataGenerator, check_labels, check_weights, check_X, is_generator, n_columns, unit_weights
 
-__all__ = ["kmeans", "initial_mixture", "INITS"]
+__all__ = ["kmeans", "initial_mixtures", "INITS"]
 
 INITS = ("kmeans++", "first-k", "random", "kmeans||")
 _CHUNK = 65536
+#: the most rows the seeding looks at (a sample drawn across all the data; see _Survey)
+_SAMPLE_ROWS = 65536
+#: the seed of the survey's key stream: the sample depends on the data alone, never on random_state
+_SAMPLE_SEED = 20261202
 
 
 class _Points:
@@ -22,16 +32,17 @@ class _Points:
     ``‖x_i‖² − 2 x_i·c_k + M_i·(c_k ∘ c_k)``: two GEMMs per chunk of rows.
     """
 
-    def __init__(self, X, w):
+    def __init__(self, X, w, column_means=None):
         self.X = X
         missing = np.isnan(X)
         self.M = (~missing).astype(np.float64) if missing.any() else None
         self.X0 = X if self.M is None else np.where(missing, 0.0, X)
         self.w = w
         self.norms = np.einsum("ij,ij->i", self.X0, self.X0)
-        observed = np.ones_like(self.X0) if self.M is None else self.M
-        mass = w @ observed
-        self.column_means = np.where(mass > 0, (w @ self.X0) / np.where(mass > 0, mass, 1.0), 0.0)
+        if column_means is None:
+            mass = w.sum() if self.M is None else w @ self.M
+            column_means = np.where(mass > 0, (w @ self.X0) / np.where(mass > 0, mass, 1.0), 0.0)
+        self.column_means = column_means
 
     @property
     def n(self):
@@ -54,23 +65,21 @@ class _Points:
     def nearest(self, C):
         """Index of and squared distance to the nearest centre for every row, chunk by chunk."""
         labels, dist = np.empty(self.n, dtype=np.intp), np.empty(self.n)
-        for s in range(0, self.n, _CHUNK):
-            rows = slice(s, s + _CHUNK)
+        step = int(min(_CHUNK, max(1024, (1 << 19) // max(len(C), 1))))  # (centres × rows) at most ~4 MiB
+        for s in range(0, self.n, step):
+            rows = slice(s, s + step)
             d2 = self.sq_dist(C, rows)
             labels[rows] = np.argmin(d2, axis=0)
             dist[rows] = np.take_along_axis(d2, labels[rows][None, :], axis=0)[0]
         return labels, dist
 
-    def centres(self, labels, k, old):
-        """Weighted per-coordinate means of each cluster over observed values; empty ones keep ``old``."""
-        num, den = np.zeros((k, self.X0.shape[1])), np.zeros((k, self.X0.shape[1]))
-        for s in range(0, self.n, _CHUNK):
-            rows = slice(s, s + _CHUNK)
-            R = np.zeros((self.X0[rows].shape[0], k))
-            R[np.arange(R.shape[0]), labels[rows]] = self.w[rows]
-            num += R.T @ self.X0[rows]
-            den += R.sum(axis=0)[:, None] if self.M is None else R.T @ self.M[rows]
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), old)
+    def cluster_sums(self, labels, k):
+        """Per-cluster weighted sums of the observed coordinates and their masses, each (k, d)."""
+        R = np.zeros((self.n, k))
+        R[np.arange(self.n), labels] = self.w
+        num = R.T @ self.X0
+        den = np.broadcast_to(R.sum(axis=0)[:, None], num.shape) if self.M is None else R.T @ self.M
+        return num, den
 
     def rows_as_centres(self, idx):
         """Rows ``idx`` as centres, their missing coordinates replaced by the column means."""
@@ -132,52 +141,178 @@ def _kmeans_parallel(P, k, rng, rounds=5):
     mass = np.bincount(P.nearest(candidates)[0], weights=w, minlength=chosen.size)
     reduced = _Points(candidates, mass)
     C = _kmeans_plus_plus(reduced, k, rng)
-    return _lloyd(reduced, C, 20)[0]
+    return _lloyd(_Rows(candidates, mass, candidates.shape[1]), _identity, C, 20, None, reduced.column_means)[0]
 
 
-def _lloyd(P, C, iterations, known=None):
-    """Lloyd's algorithm; a cluster left empty is moved to the row farthest from its centre.
+class _Rows:
+    """The data as validated row chunks, one pass at a time: an array, memmap or DataFrame is sliced
+    (never copied whole, each chunk converted on its own), a generator is read batch by batch."""
 
-    ``known`` (n,), if given, holds fixed clusters (-1: free): those rows never change cluster.
+    def __init__(self, X, weights, d, allow_object=False):
+        if is_generator(X):
+            if weights is not None:
+                raise ValueError("with a data generator, weights come from its batches and labels need an array X.")
+            self._source, self.n = X, None
+        else:
+            if not _is_sliceable(X, d):
+                X, _ = check_X(X, d, allow_empty=False, allow_object=allow_object)
+            self.n = X.shape[0]
+            if self.n == 0:
+                raise ValueError("X must contain at least one sample; got an empty array.")
+            w = None if weights is None else check_weights(weights, self.n)
+            self._source = DataGenerator(X, w, batch_size=_CHUNK)
+        self.d, self.allow_object = d, allow_object
+
+    def chunks(self):
+        """Yield ``(first row, X chunk, weights chunk)`` over one pass, each chunk validated."""
+        first = 0
+        for Xb, wb in self._source.batches():
+            Xc, _ = check_X(Xb, self.d, allow_object=self.allow_object)
+            wc = unit_weights(Xc.shape[0]) if wb is None else check_weights(wb, Xc.shape[0])
+            yield first, Xc, wc
+            first += Xc.shape[0]
+
+
+class _Survey:
+    """One pass over the data: its size, the first ``k`` rows with positive weight, whether values are
+    missing, and a uniform sample of at most ``size`` rows with positive weight (with their weights), in
+    row order, on which the seeding runs.
+
+    The sample is reservoir sampling: every row draws a key from a fixed pseudo-random stream, in row
+    order, and the rows with the ``size`` largest keys are kept. The sample is therefore a function of
+    the data alone: the same for an array, a memmap or any batching of the same rows, and it consumes
+    nothing of ``random_state``. With no more than ``size`` rows of positive weight it is all of them.
     """
-    k = C.shape[0]
 
-    def assign(C):
-        labels, dist = P.nearest(C)
-        if known is not None:
-            fixed = known >= 0
-            labels[fixed] = known[fixed]
-            dist[fixed] = 0.0  # fixed rows never move and must not be taken for an empty cluster
-        return labels, dist
+    def __init__(self, rows, k, size):
+        keys_rng = np.random.default_rng(_SAMPLE_SEED)
+        keys, head, self.n, self.n_pos, self.missing = np.empty(0), [], 0, 0, False
+        sample, sample_w, index = None, np.empty(0), np.empty(0, dtype=np.int64)
+        for first, Xc, wc in rows.chunks():
+            u = keys_rng.random(Xc.shape[0])
+            positive = wc > 0
+            self.n += Xc.shape[0]
+            self.n_pos += int(np.count_nonzero(positive))
+            self.missing = self.missing or (Xc.dtype != object and bool(np.isnan(Xc).any()))
+            if sum(len(h) for h in head) < k:
+                head.append(Xc[np.nonzero(positive)[0][:k - sum(len(h) for h in head)]])
+            threshold = keys.min() if keys.size >= size else -1.0
+            new = np.nonzero(positive & (u > threshold))[0]
+            if not new.size:
+                continue
+            keys = np.concatenate([keys, u[new]])
+            sample = Xc[new] if sample is None else np.concatenate([sample, Xc[new]])
+            sample_w = np.concatenate([sample_w, wc[new]])
+            index = np.concatenate([index, first + new])
+            if keys.size > size:
+                keep = np.argpartition(keys, keys.size - size)[keys.size - size:]
+                keys, sample, sample_w, index = keys[keep], sample[keep], sample_w[keep], index[keep]
+        if self.n == 0:
+            raise ValueError("X must contain at least one sample; got an empty array.")
+        order = np.argsort(index, kind="stable")
+        self.sample = np.empty((0, rows.d)) if sample is None else sample[order]
+        self.sample_weights = sample_w[order]
+        self.head = np.concatenate(head) if head else np.empty((0, rows.d))
 
-    labels, dist = assign(C)
-    for _ in range(iterations):
-        C_new = P.centres(labels, k, C)
-        empty = np.nonzero(np.bincount(labels, weights=P.w, minlength=k) <= 0)[0]
+
+def _sample_size(k, width):
+    """Rows of the seeding sample: 65,536 (at most 32 MiB of float64 features), and at least 16 per cluster."""
+    return int(max(min(_SAMPLE_ROWS, (32 << 20) // (8 * max(width, 1))), 16 * k))
+
+
+class _Pass:
+    """What one assignment pass over the data gives: per-cluster weighted coordinate sums ``num`` and
+    masses ``den`` (over observed coordinates), cluster masses, the objective Σ w·d², and the ``k``
+    farthest rows with positive weight (as centres), farthest first."""
+
+    def __init__(self, rows, features, C, known, column_means, collect=None):
+        k, width = C.shape
+        self.num, self.den, self.mass, self.objective = np.zeros((k, width)), np.zeros((k, width)), np.zeros(k), 0.0
+        far_d, far_i, far = np.empty(0), np.empty(0, dtype=np.int64), np.empty((0, width))
+        for first, Xc, wc in rows.chunks():
+            P = _Points(features(Xc, first), wc, column_means)
+            labels, dist = P.nearest(C)
+            movable = wc > 0
+            if known is not None:
+                fixed = known[first:first + Xc.shape[0]] >= 0
+                labels[fixed] = known[first:first + Xc.shape[0]][fixed]
+                dist[fixed] = 0.0
+                movable &= ~fixed
+            num, den = P.cluster_sums(labels, k)
+            self.num += num
+            self.den += den
+            self.mass += np.bincount(labels, weights=wc, minlength=k)
+            self.objective += float(wc @ dist)
+            cand = np.nonzero(movable)[0]
+            if cand.size > k:
+                cand = cand[np.argpartition(-dist[cand], k - 1)[:k]]
+            far_d = np.concatenate([far_d, dist[cand]])
+            far_i = np.concatenate([far_i, first + cand])
+            far = np.concatenate([far, P.rows_as_centres(cand)])
+            top = np.lexsort((far_i, -far_d))[:k]  # farthest first, ties to the earlier row
+            far_d, far_i, far = far_d[top], far_i[top], far[top]
+            if collect is not None:
+                collect(first, Xc, labels, wc)
+        self.far = far
+
+    def centres(self, old):
+        """The weighted means of the clusters over observed values; empty ones keep ``old``."""
+        return np.where(self.den > 0, self.num / np.where(self.den > 0, self.den, 1.0), old)
+
+
+def _lloyd(rows, features, C, iterations, known, column_means, collect=None):
+    """Lloyd's algorithm over ``rows``, one pass per iteration; a cluster left empty is moved to the row
+    farthest from its centre. ``known`` (n,), if given, holds fixed clusters (-1: free): those rows never
+    change cluster. ``collect(first, X, labels, w)`` sees every chunk of the pass that gives the final
+    assignment. Returns the centres and that pass."""
+    result = _Pass(rows, features, C, known, column_means, collect if iterations == 0 else None)
+    for it in range(iterations):
+        C_new = result.centres(C)
+        empty = np.nonzero(result.mass <= 0)[0]
         if empty.size:
-            far = np.argsort(np.where(P.w > 0, dist, -1.0))[::-1][:empty.size]
-            C_new[empty[:far.size]] = P.rows_as_centres(far)
+            m = min(empty.size, len(result.far))
+            C_new[empty[:m]] = result.far[:m]
         if np.array_equal(C_new, C):
+            if collect is not None:  # converged: the final assignment is the last pass's, seen again
+                result = _Pass(rows, features, C, known, column_means, collect)
             break
         C = C_new
-        labels, dist = assign(C)
-    return C, labels, dist
+        result = _Pass(rows, features, C, known, column_means, collect if it == iterations - 1 else None)
+    return C, result
 
 
-def _seed(P, k, init, rng, known=None):
-    if known is not None and np.any(known >= 0):
+def _identity(X, first=0):
+    """The features of float rows: the rows themselves."""
+    return X
+
+
+class _Features:
+    """The k-means features of the rows of a chunk that starts at row ``first`` of the data: ``transform``
+    applied to the chunk, or, for mixed-type data held in memory, a slice of the features of all rows,
+    computed once (the rows are in memory already, and encoding categories is the slow part)."""
+
+    def __init__(self, transform, rows=None):
+        self.transform = transform
+        self.all = None if rows is None else np.concatenate([transform(Xc) for _, Xc, _ in rows.chunks()])
+
+    def __call__(self, X, first=0):
+        return self.transform(X) if self.all is None else self.all[first:first + X.shape[0]]
+
+
+def _seed(survey, P, k, init, rng, labelled=None):
+    """Initial centres from the survey's sample ``P``; ``labelled`` (k, width) holds the means of the
+    labelled clusters (NaN rows for clusters without labels)."""
+    if labelled is not None:
         # Labelled clusters start at the weighted mean of their rows; the others are seeded by greedy
         # k-means++ around them (whatever ``init`` says), so that cluster i is label i.
-        have = np.unique(known[known >= 0])
-        rows = known >= 0
-        means = _Points(P.X[rows], P.w[rows]).centres(known[rows], k, np.zeros((k, P.X0.shape[1])))
-        seeded = _kmeans_plus_plus(P, k, rng, fixed=means[have])
+        have = np.nonzero(~np.isnan(labelled).all(axis=1))[0]
+        seeded = _kmeans_plus_plus(P, k, rng, fixed=labelled[have])
         order = list(have) + [j for j in range(k) if j not in set(have.tolist())]
         out = np.empty_like(seeded)
         out[order] = seeded
         return out
     if init == "first-k":
-        return P.rows_as_centres(np.nonzero(P.w > 0)[0][:k])
+        return np.where(np.isnan(survey.head_features), P.column_means, survey.head_features)
     if init == "random":
         return P.rows_as_centres(rng.choice(P.n, size=k, replace=False, p=P.w / P.w.sum()))
     if init == "kmeans||":
@@ -185,22 +320,62 @@ def _seed(P, k, init, rng, known=None):
     return _kmeans_plus_plus(P, k, rng)
 
 
+class _KMeans:
+    """k-means over a row source: one survey pass, then, per run, seeding on the survey's sample and
+    Lloyd's algorithm over all the rows."""
+
+    def __init__(self, rows, k, init, max_iterations, fit_features=None, labels=None):
+        self.rows, self.k, self.init, self.max_iterations = rows, k, init, max_iterations
+        size = _sample_size(k, rows.d)
+        self.survey = survey = _Survey(rows, k, size)
+        if k > survey.n_pos:
+            raise ValueError(f"n_components={k} is larger than the number of samples with positive weight "
+                             f"({survey.n_pos}).")
+        transform = _identity if fit_features is None else fit_features(survey.sample)
+        in_memory = rows.n is not None and survey.sample.dtype == object
+        self.features = _identity if transform is _identity else _Features(transform, rows if in_memory else None)
+        self.P = _Points(transform(survey.sample), survey.sample_weights)
+        survey.head_features = transform(survey.head)
+        self.known = None if labels is None else check_labels(labels, survey.n, k)
+        self.labelled = None
+        if self.known is not None and np.any(self.known >= 0):  # the weighted means of the labelled rows
+            num = den = 0.0
+            for first, Xc, wc in rows.chunks():
+                y = self.known[first:first + Xc.shape[0]]
+                sel = np.nonzero(y >= 0)[0]
+                sums = _Points(self.features(Xc, first)[sel], wc[sel], self.P.column_means).cluster_sums(y[sel], k)
+                num, den = num + sums[0], den + sums[1]
+            self.labelled = np.full(num.shape, np.nan)
+            have = np.unique(self.known[self.known >= 0])
+            self.labelled[have] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)[have]
+
+    def run(self, rng, collect=None):
+        """One seeding and Lloyd's algorithm: ``(centres, final pass)``."""
+        C = _seed(self.survey, self.P, self.k, self.init, rng, self.labelled)
+        return _lloyd(self.rows, self.features, C, self.max_iterations, self.known, self.P.column_means, collect)
+
+
 def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, random_state=None, labels=None):
     """Weighted k-means (seeding then Lloyd's algorithm) ignoring NaN coordinates.
 
+    The seeding looks at a uniform sample of at most 65,536 rows with positive weight (all of them when
+    there are no more), drawn by reservoir sampling with a fixed key stream, so that it depends only on
+    the data; Lloyd's algorithm runs over all the rows, chunk by chunk, so memory stays bounded whatever
+    the size of ``X`` (a memmap or a data generator is read, never copied).
+
     Parameters
     ----------
-    X : array-like of shape (n_samples, d)
+    X : array-like of shape (n_samples, d), numpy.memmap or data generator
         The data; NaN coordinates are ignored in distances and centre updates.
     k : int
         The number of clusters.
     weights : array-like of shape (n_samples,), default=None
         Non-negative sample weights (a zero weight is the same as an absent row).
     init : {'kmeans++', 'first-k', 'random', 'kmeans||'}, default='kmeans++'
-        'first-k' takes the first k rows with positive weight; 'random' draws k distinct rows with
-        probability proportional to their weight; 'kmeans++' is greedy weighted D² sampling (the best of
-        2 + log k candidates at each step); 'kmeans||' is Bahmani et al.'s scalable k-means++
-        (oversampling rounds, then a weighted k-means++ reduction).
+        'first-k' takes the first k rows with positive weight; 'random' draws k distinct rows of the
+        sample with probability proportional to their weight; 'kmeans++' is greedy weighted D² sampling
+        (the best of 2 + log k candidates at each step); 'kmeans||' is Bahmani et al.'s scalable
+        k-means++ (oversampling rounds, then a weighted k-means++ reduction).
     n_init : int, default=1
         Restarts; the lowest weighted objective wins ('first-k' is deterministic and runs once).
     max_iterations : int, default=1
@@ -218,37 +393,72 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
     labels : ndarray of shape (n_samples,)
         The nearest centre of each row.
     """
-    X, _ = check_X(X, np.shape(X)[1] if np.ndim(X) == 2 else 1, allow_empty=False)
-    w = check_weights(weights, X.shape[0])
-    if init not in INITS:
-        raise ValueError(f"initialization must be one of {', '.join(repr(i) for i in INITS)}; got {init!r}.")
-    k = check_int(k, "n_components", Interval(1, np.inf))
+    d = n_columns(X) if not is_generator(X) else None
+    runner = _kmeans_runner(X, k, weights, d, init=init, max_iterations=max_iterations, labels=labels)
     n_init = check_int(n_init, "n_init", Interval(1, np.inf))
-    max_iterations = check_int(max_iterations, "max_kmeans_iterations", Interval(0, np.inf))
-    n_pos = int(np.count_nonzero(w > 0))
-    if k > n_pos:
-        raise ValueError(f"n_components={k} is larger than the number of samples with positive weight ({n_pos}).")
-    known = None if labels is None else check_labels(labels, X.shape[0], k)
     rng = as_generator(random_state)
-    P = _Points(X, w)
     best = None
     for _ in range(1 if init == "first-k" else n_init):
-        C, labels, dist = _lloyd(P, _seed(P, k, init, rng, known), max_iterations, known)
-        objective = float(w @ dist)
-        if best is None or objective < best[0]:
-            best = (objective, C, labels)
+        assigned = np.empty(runner.survey.n, dtype=np.intp)
+        C, result = runner.run(rng, lambda first, X, labels, w: assigned.__setitem__(slice(first, first + len(X)),
+                                                                                     labels))
+        if best is None or result.objective < best[0]:
+            best = (result.objective, C, assigned)
     return best[1], best[2]
 
 
+def _kmeans_runner(X, k, weights, d, *, init, max_iterations, labels=None, fit_features=None,
+                   allow_object=False):
+    """Validated options and a :class:`_KMeans` over ``X``."""
+    if init not in INITS:
+        raise ValueError(f"initialization must be one of {', '.join(repr(i) for i in INITS)}; got {init!r}.")
+    k = check_int(k, "n_components", Interval(1, np.inf))
+    max_iterations = check_int(max_iterations, "max_kmeans_iterations", Interval(0, np.inf))
+    if d is None:
+        first = next(iter(X.batches()), None)
+        d = 1 if first is None else n_columns(first[0])
+    rows = _Rows(X, weights, d, allow_object)
+    if rows.n is not None and k > rows.n:  # before anything of that size is built
+        raise ValueError(f"n_components={k} is larger than the number of samples ({rows.n}).")
+    return _KMeans(rows, k, init, max_iterations, fit_features, labels)
+
+
+class _Factory:
+    """How a component is fitted to a cluster: one class modelling whole rows, or one class per column
+    (an :class:`IndependentComponentsDistribution`)."""
+
+    def __init__(self, classes, whole_rows):
+        self.classes, self.whole_rows = tuple(classes), whole_rows
+
+    def __call__(self, X, w):
+        """The slow path: the class's own ``from_samples`` on the cluster's rows."""
+        if self.whole_rows:
+            return self.classes[0].from_samples(X, w)
+        from .distributions import IndependentComponentsDistribution
+
+        return IndependentComponentsDistribution.from_samples(X, w, distributions=list(self.classes))
+
+    def blank(self, d, missing):
+        """The genmix component whose statistics, summed over chunks, give the same fit as ``self(X, w)``
+        (``cls.from_samples`` is ``cls.blank().fit``); None where that does not hold: a user-defined
+        class, or a multivariate Gaussian on data with missing values (its fit iterates over the rows)."""
+        from .distributions import Distribution, IndependentComponentsDistribution, MultivariateGaussianDistribution
+
+        if not all(issubclass(c, Distribution) for c in self.classes):
+            return None
+        if not self.whole_rows:
+            b = IndependentComponentsDistribution([c.blank() for c in self.classes])
+        elif getattr(self.classes[0], "_multivariate", False):
+            if missing and issubclass(self.classes[0], MultivariateGaussianDistribution):
+                return None
+            b = self.classes[0].blank(d)
+        else:
+            b = self.classes[0].blank()
+        return b if is_stackable(b) else None
+
+
 def _component_factories(distributions, n_components, d):
-    """A list of callables ``f(X, w) -> component`` from a pomegranate-style specification."""
-    from .distributions import IndependentComponentsDistribution
-
-    def single(cls):
-        return lambda X, w: cls.from_samples(X, w)
-
-    def per_column(classes):
-        return lambda X, w: IndependentComponentsDistribution.from_samples(X, w, distributions=list(classes))
+    """A list of :class:`_Factory` (one per component) from a pomegranate-style specification."""
 
     def check_class(c):
         from .distributions import Distribution
@@ -262,10 +472,9 @@ def _component_factories(distributions, n_components, d):
         if n_components is None:
             raise ValueError("n_components is required when distributions is a single class.")
         k = check_int(n_components, "n_components", Interval(1, np.inf))
-        multivariate = d > 1 and getattr(distributions, "_multivariate", False)
-        if d == 1 or multivariate:
-            return [single(distributions)] * k
-        return [per_column([distributions] * d)] * k
+        if d == 1 or _is_multivariate(distributions):
+            return [_Factory([distributions], True)] * k
+        return [_Factory([distributions] * d, False)] * k
     if isinstance(distributions, (list, tuple)) and distributions:
         for c in distributions:
             if not isinstance(c, type):
@@ -273,14 +482,24 @@ def _component_factories(distributions, n_components, d):
                                  f"({c!r:.60}); give classes, or build the model from instances directly.")
             check_class(c)
         if d == 1:
-            return [single(c) for c in distributions]
+            return [_Factory([c], True) for c in distributions]
         if len(distributions) == d:
             k = check_int(n_components, "n_components", Interval(1, np.inf))
-            return [per_column(distributions)] * k
+            return [_Factory(distributions, False)] * k
         raise ValueError(f"must pass in a list with one distribution per dimension ({d}); got "
                          f"{len(distributions)}.")
     raise ValueError("distributions must be a distribution class or a list of classes (use the constructor "
                      "for initialised distributions).")
+
+
+def _is_multivariate(cls):
+    """Whether a class models whole rows: a genmix multivariate family, or (pomegranate 0.x's rule, for a
+    user-defined class) one whose ``blank()`` has ``d > 1``."""
+    from .distributions import Distribution
+
+    if issubclass(cls, Distribution):
+        return bool(getattr(cls, "_multivariate", False))
+    return getattr(cls.blank(), "d", 1) > 1
 
 
 def _column_classes(distributions, d):
@@ -290,72 +509,229 @@ def _column_classes(distributions, d):
     return list(distributions) if len(distributions) == d else [distributions[0]] * d
 
 
-def kmeans_features(X, classes):
-    """Numeric features for k-means: float data as they are; for mixed-type (object) data, numeric
-    columns standardised and each categorical column one-hot encoded (scaled by 1/√2, so that two
-    different categories are at distance 1), missing values NaN."""
+def kmeans_features(classes):
+    """Numeric features for k-means, as a function fitted to a sample of rows that returns the transform.
+
+    Float data are used as they are. For mixed-type (object) data, numeric columns are standardised by
+    the sample's mean and spread and each categorical column is one-hot encoded over the sample's
+    categories (scaled by 1/√2, so that two different categories are at distance 1; a category the
+    sample lacks is all zeros); missing values are NaN.
+    """
     from .data import as_float
     from .distributions.discrete import _is_missing
 
-    if X.dtype != object:
-        return X
-    columns = []
-    for j, cls in enumerate(classes):
-        col = X[:, j]
-        if getattr(cls, "_accepts_objects", False):
-            missing = np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.size)
-            try:
-                cats = list(dict.fromkeys(v for v, m in zip(col.tolist(), missing) if not m))
-            except TypeError:
-                raise TypeError(f"column {j} of X holds an unhashable value; categories must be hashable "
-                                "(strings, numbers, booleans).") from None
-            lookup = {c: i for i, c in enumerate(cats)}
-            onehot = np.zeros((col.size, len(cats)))
-            rows = np.nonzero(~missing)[0]
-            onehot[rows, [lookup[v] for v in col[rows]]] = np.sqrt(0.5)
-            onehot[missing] = np.nan
-            columns.append(onehot)
-        else:
-            x = as_float(col, name=f"column {j} of X")
-            std = np.nanstd(x) if np.isfinite(x).any() else 0.0
-            columns.append(((x - np.nanmean(x)) / (std if std > 0 else 1.0))[:, None])
-    return np.hstack(columns)
+    def codes(col, j, lookup=None):
+        missing = np.fromiter((_is_missing(v) for v in col), dtype=bool, count=col.size)
+        try:
+            if lookup is None:
+                return missing, list(dict.fromkeys(v for v, m in zip(col.tolist(), missing) if not m))
+            return missing, np.array([-1 if m else lookup.get(v, -1) for v, m in zip(col.tolist(), missing)],
+                                     dtype=np.intp)
+        except TypeError:
+            raise TypeError(f"column {j} of X holds an unhashable value; categories must be hashable "
+                            "(strings, numbers, booleans).") from None
+
+    def fit(sample):
+        if sample.dtype != object:
+            return _identity
+        spec = []
+        for j, cls in enumerate(classes):
+            if getattr(cls, "_accepts_objects", False):
+                spec.append({c: i for i, c in enumerate(codes(sample[:, j], j)[1])})
+            else:
+                x = as_float(sample[:, j], name=f"column {j} of X")
+                std = np.nanstd(x) if np.isfinite(x).any() else 0.0
+                spec.append((np.nanmean(x) if np.isfinite(x).any() else 0.0, std if std > 0 else 1.0))
+
+        def transform(X):
+            if X.dtype != object:
+                X = X.astype(object)
+            columns = []
+            for j, s in enumerate(spec):
+                if isinstance(s, dict):
+                    missing, c = codes(X[:, j], j, s)
+                    onehot = np.zeros((X.shape[0], len(s)))
+                    rows = np.nonzero(c >= 0)[0]
+                    onehot[rows, c[rows]] = np.sqrt(0.5)
+                    onehot[missing] = np.nan
+                    columns.append(onehot)
+                else:
+                    columns.append(((as_float(X[:, j], name=f"column {j} of X") - s[0]) / s[1])[:, None])
+            return np.hstack(columns)
+
+        return transform
+
+    return fit
 
 
-def initial_mixture(cls, distributions, n_components, X, weights, *, n_init, init, max_kmeans_iterations,
-                    random_state, labels=None):
-    """A mixture seeded by k-means: each component fitted to its cluster, weights the cluster shares."""
+def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, init, max_kmeans_iterations,
+                     random_state, labels=None):
+    """Yield ``n_init`` mixtures (one for 'first-k') seeded by k-means: each run seeds and iterates
+    k-means, each component is fitted to its cluster and the weights are the clusters' weighted shares.
+
+    The data are read in chunks: one pass to survey them (size, the seeding sample), one per Lloyd
+    iteration, and the component fits come from each family's statistics under one-hot
+    responsibilities summed chunk by chunk (the same ``Stats`` path as EM). User-defined classes, mixed-type
+    data and a multivariate Gaussian with missing values take the slow path instead: each cluster's rows
+    are gathered and given to the class's ``from_samples``.
+    """
     if X is None:
         raise ValueError("X is required: the data to learn the mixture from.")
-    if is_generator(X):  # as pomegranate 0.x: k-means on the first batch, EM over every batch
-        if weights is not None or labels is not None:
-            raise ValueError("with a data generator, weights come from its batches and labels need an array X.")
-        X, weights = next(iter(X.batches()))
-    d = n_columns(X)
     listed = [distributions] if isinstance(distributions, type) else \
         list(distributions) if isinstance(distributions, (list, tuple)) else []
-    X2, _ = check_X(X, d, allow_empty=False,
-                    allow_object=any(getattr(c, "_accepts_objects", False) for c in listed))
-    w = check_weights(weights, X2.shape[0])
-    if isinstance(n_components, (int, np.integer)) and not isinstance(n_components, (bool, np.bool_)) \
-            and n_components > X2.shape[0]:  # before anything of that size is built
-        raise ValueError(f"n_components={n_components} is larger than the number of samples ({X2.shape[0]}).")
+    allow_object = any(getattr(c, "_accepts_objects", False) for c in listed)
+    if is_generator(X):
+        if weights is not None or labels is not None:
+            raise ValueError("with a data generator, weights come from its batches and labels need an array X.")
+        first = next(iter(X.batches()), None)
+        if first is None:
+            raise ValueError("X must contain at least one sample; the data generator yielded no batch.")
+        d, n = n_columns(first[0]), None
+    else:
+        d = n_columns(X)
+        if not _is_sliceable(X, d):  # validated whole (lists, mixed types); arrays are validated chunk by chunk
+            X, _ = check_X(X, d, allow_empty=False, allow_object=allow_object)
+        n = X.shape[0]
+        if n == 0:
+            raise ValueError("X must contain at least one sample; got an empty array.")
+    if n is not None and isinstance(n_components, (int, np.integer)) \
+            and not isinstance(n_components, (bool, np.bool_)) and n_components > n:
+        raise ValueError(f"n_components={n_components} is larger than the number of samples ({n}).")
     factories = _component_factories(distributions, n_components, d)
-    classes = _column_classes(distributions, d)
     k = len(factories)
-    known = None if labels is None else check_labels(labels, X2.shape[0], k)
-    _, labels = kmeans(kmeans_features(X2, classes), k, w, init=init, n_init=n_init,
-                       max_iterations=max_kmeans_iterations, random_state=random_state, labels=known)
+    runner = _kmeans_runner(X, k, weights, d, init=init, max_iterations=max_kmeans_iterations, labels=labels,
+                            fit_features=kmeans_features(_column_classes(distributions, d)),
+                            allow_object=allow_object)
+    n_init = check_int(n_init, "n_init", Interval(1, np.inf))
+    rng = as_generator(random_state)
     heterogeneous = (isinstance(distributions, (list, tuple)) and d == 1 and len(set(distributions)) > 1
-                     and (known is None or not np.any(known >= 0)))  # labels fix which cluster is which
-    order = _match_classes_to_clusters(factories, X2, w, labels) if heterogeneous else range(k)
+                     and runner.labelled is None)  # labels fix which cluster is which
+    blanks = [f.blank(d, runner.survey.missing) for f in factories]
+    fast = runner.survey.sample.dtype != object and all(b is not None for b in blanks)
+    for _ in range(1 if init == "first-k" else n_init):
+        if fast:
+            yield _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng)
+        else:
+            yield _mixture_from_rows(cls, runner, factories, heterogeneous, rng)
+
+
+class _ClusterStats:
+    """Each distinct blank component's statistics on each of ``k`` clusters, summed chunk by chunk: the
+    family's statistics under one-hot responsibilities (times the sample weights), computed on each
+    cluster's rows of the chunk, so every cluster's fit comes without gathering its rows.
+
+    With ``per_cluster`` (matching classes to clusters), a class whose support a cluster leaves is marked
+    in ``supported`` instead of raising.
+    """
+
+    def __init__(self, blanks, k, per_cluster=False):
+        self.blanks, self.k, self.per_cluster = blanks, k, per_cluster
+        self.stats = [[None] * k for _ in blanks]
+        self.supported = np.ones((len(blanks), k), dtype=bool)
+
+    def __call__(self, first, X, labels, w):
+        for j in range(self.k):
+            rows = np.nonzero((labels == j) & (w > 0))[0]
+            if not rows.size:
+                continue
+            Xj, wj = X[rows], w[rows]
+            for i, b in enumerate(self.blanks):
+                try:
+                    b._check_support(Xj, wj)
+                except ValueError:
+                    if not self.per_cluster:
+                        _raise_outside_support(b, X, w, first)
+                    self.supported[i, j] = False
+                    continue
+                s = type(b)._stack_suffstats(_input_for(type(b), Xj), wj[:, None], [b])[0]
+                self.stats[i][j] = s if self.stats[i][j] is None else self.stats[i][j] + s
+
+    def fitted(self, i, j):
+        """Blank ``i`` fitted to cluster ``j`` by its M-step (the blank itself if the cluster is empty)."""
+        c = self.blanks[i].copy()
+        if self.stats[i][j] is not None:
+            new = c._new_params(self.stats[i][j], 0.0, 0.0)
+            if new is not None:
+                c._set_params(new)
+        return c
+
+
+def _raise_outside_support(component, X, w, first):
+    """Raise the family's support error for the chunk ``X``, which starts at row ``first`` of the data."""
+    try:
+        component._check_support(X, w)
+    except ValueError as exc:
+        if not first:
+            raise
+        raise ValueError(f"{exc} (Rows are counted from row {first} of X, where that chunk starts.)") from None
+
+
+def _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng):
+    distinct = list(dict.fromkeys(factories))  # one blank per distinct factory
+    index = [distinct.index(f) for f in factories]
+    collector = _ClusterStats([blanks[factories.index(f)] for f in distinct], runner.k, per_cluster=heterogeneous)
+    C, result = runner.run(rng, collector)
+    k = runner.k
+    if heterogeneous:
+        fits = [[None] * k for _ in range(k)]
+        for i in range(k):
+            for j in range(k):
+                if collector.supported[index[i], j] and result.mass[j] > 0:
+                    try:
+                        fits[i][j] = collector.fitted(index[i], j)
+                    except ValueError:  # no fit inside the family's parameter space
+                        pass
+        score = np.zeros((k, k))
+
+        def add_scores(first, X, labels, w):
+            for j in range(k):
+                rows = (labels == j) & (w > 0)
+                for i in range(k):
+                    if fits[i][j] is not None and rows.any():
+                        score[i, j] += float(w[rows] @ fits[i][j].log_probability(X[rows]))
+
+        _Pass(runner.rows, runner.features, C, runner.known, runner.P.column_means, add_scores)
+        impossible = np.array([[fits[i][j] is None for j in range(k)] for i in range(k)]) & (result.mass > 0)
+        score[impossible] = -np.inf
+        order = _best_assignment(score)
+    else:
+        order = range(k)
+    components, shares = [], np.zeros(k)
+    everything = None
+    for i, cluster in enumerate(order):
+        shares[i] = result.mass[cluster]
+        if shares[i] > 0:
+            components.append(collector.fitted(index[i], cluster))
+            continue
+        if everything is None:  # an empty cluster: a finite component (the fit to all rows), weight 0
+            everything = _ClusterStats(collector.blanks, 1)
+            for first, Xc, wc in runner.rows.chunks():
+                everything(first, Xc, np.zeros(Xc.shape[0], dtype=np.intp), wc)
+        components.append(everything.fitted(index[i], 0))
+    return cls(components, shares)
+
+
+def _mixture_from_rows(cls, runner, factories, heterogeneous, rng):
+    parts = []
+    C, result = runner.run(rng, lambda first, X, labels, w: parts.append((X, labels, w)))
+    k = runner.k
+
+    def rows_of(j):
+        return (np.concatenate([X[labels == j] for X, labels, _ in parts]),
+                np.concatenate([w[labels == j] for _, labels, w in parts]))
+
+    if heterogeneous:
+        X, labels, w = (np.concatenate(p) for p in zip(*parts))
+        order = _match_classes_to_clusters(factories, X, w, labels)
+    else:
+        order = range(k)
     components, shares = [], np.zeros(k)
     for i, (make, cluster) in enumerate(zip(factories, order)):
-        rows = labels == cluster
-        shares[i] = w[rows].sum()
-        if not shares[i] > 0:  # an empty cluster: a finite component (the fit to all rows), weight 0
-            rows = np.ones(X2.shape[0], dtype=bool)
-        components.append(make(X2[rows], w[rows]))
+        shares[i] = result.mass[cluster]
+        if shares[i] > 0:
+            components.append(make(*rows_of(cluster)))
+        else:  # an empty cluster: a finite component (the fit to all rows), weight 0
+            components.append(make(np.concatenate([X for X, _, _ in parts]), np.concatenate([w for *_, w in parts])))
     return cls(components, shares)
 
 
@@ -364,8 +740,6 @@ def _match_classes_to_clusters(factories, X, w, labels):
     that maximises the total log-likelihood of the per-cluster fits (a class that cannot produce a
     cluster, e.g. an Exponential on negative values, scores -inf there). pomegranate 0.x paired class i
     with cluster i, whatever the data."""
-    from scipy.optimize import linear_sum_assignment
-
     k = len(factories)
     score = np.full((k, k), -np.inf)
     for i, make in enumerate(factories):
@@ -379,6 +753,14 @@ def _match_classes_to_clusters(factories, X, w, labels):
             except ValueError:  # the cluster lies outside the family's support
                 continue
             score[i, j] = float(w[rows] @ component.log_probability(X[rows]))
+    return _best_assignment(score)
+
+
+def _best_assignment(score):
+    """The cluster of each class maximising the total score (k × k, -inf: impossible)."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = score.shape[0]
     finite = np.where(np.isfinite(score), score, 0.0)
     worst = finite.min() - 1.0 - 1e6 * (np.abs(finite).max() + 1.0)
     _, cluster = linear_sum_assignment(np.where(np.isfinite(score), score, worst), maximize=True)

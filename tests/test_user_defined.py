@@ -65,3 +65,60 @@ def test_nested_mixture(rng):
     again = GeneralMixtureModel.from_json(outer.to_json())
     assert_allclose(again.log_probability(X), outer.log_probability(X), rtol=1e-14)
     assert outer.sample(5, random_state=0).shape == (5,)
+
+
+class UserGaussian:
+    """A full-covariance Gaussian written by a user (not a genmix Distribution): pomegranate 0.x's duck type."""
+
+    def __init__(self, mean, cov):
+        self.mean, self.cov, self.d = np.asarray(mean, float), np.asarray(cov, float), len(mean)
+        self.clear_summaries()
+
+    @classmethod
+    def blank(cls):
+        return cls(np.zeros(2), np.eye(2))
+
+    @classmethod
+    def from_samples(cls, X, weights=None):
+        model = cls.blank()
+        model.summarize(X, np.ones(len(X)) if weights is None else weights)
+        model.from_summaries()
+        return model
+
+    def log_probability(self, X):
+        return stats.multivariate_normal(self.mean, self.cov).logpdf(X)
+
+    def summarize(self, X, weights):
+        X, w = np.asarray(X, float), np.asarray(weights, float)
+        self.sums = [self.sums[0] + w.sum(), self.sums[1] + w @ X, self.sums[2] + (X * w[:, None]).T @ X]
+
+    def from_summaries(self, inertia=0.0):
+        w, wx, wxx = self.sums
+        self.mean = wx / w
+        self.cov = wxx / w - np.outer(self.mean, self.mean)
+        self.clear_summaries()
+
+    def clear_summaries(self):
+        self.sums = [0.0, np.zeros(self.d), np.zeros((self.d, self.d))]
+
+
+def test_user_defined_multivariate_class_in_from_samples(rng):
+    from genmix import MultivariateGaussianDistribution
+
+    # pomegranate 0.x decides "multivariate" by blank().d > 1: a user class with d = 2 models whole rows,
+    # exactly as MultivariateGaussianDistribution does (same k-means start, then EM)
+    X = np.vstack([rng.multivariate_normal([0, 0], [[1, 0.6], [0.6, 1]], 150),
+                   rng.multivariate_normal([5, 2], [[0.5, -0.2], [-0.2, 1.5]], 100)])
+    options = dict(max_kmeans_iterations=10, stop_threshold=1e-9, random_state=3)
+    user = GeneralMixtureModel.from_samples(UserGaussian, 2, X, **options)
+    native = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X, **options)
+    assert all(isinstance(c, UserGaussian) for c in user.distributions)
+    assert_allclose(user.weights, native.weights, rtol=1e-8)
+    for u, g in zip(user.distributions, native.distributions):
+        assert_allclose(u.mean, g.parameters[0], rtol=1e-8)
+        assert_allclose(u.cov, g.parameters[1], rtol=1e-7)
+    # and EM has converged: each mean is its posterior-weighted mean of the data (an M-step fixed point)
+    R = user.predict_proba(X)
+    for i, u in enumerate(user.distributions):
+        mean = R[:, i] @ X / R[:, i].sum()
+        assert_allclose(u.mean, mean, atol=1e-5)
