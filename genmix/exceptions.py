@@ -4,7 +4,7 @@ import contextlib
 import threading
 import warnings
 
-__all__ = ["ConvergenceWarning", "NumericalWarning", "once_per_fit", "warn_once"]
+__all__ = ["ConvergenceWarning", "NumericalWarning", "naming_component", "once_per_fit", "warn_once"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -43,3 +43,14 @@ def warn_once(message, category, stacklevel=1):
             return
         seen.add(key)
     warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+@contextlib.contextmanager
+def naming_component(i):
+    """Warnings raised inside (a family's M-step repairing component ``i``'s estimate) are re-issued with
+    ``"component i: "`` in front, through :func:`warn_once`."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NumericalWarning)
+        yield
+    for w in caught:
+        warn_once(f"component {i}: {w.message}", w.category, stacklevel=3)

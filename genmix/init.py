@@ -13,6 +13,7 @@ from ._validation import Interval, as_generator, check_int
 from .distributions._base import _input_for, is_stackable
 from .em import _is_sliceable
 from .data import DataGenerator, check_labels, check_weights, check_X, is_generator, n_columns, unit_weights
+from .exceptions import naming_component
 
 __all__ = ["kmeans", "initial_mixtures", "INITS"]
 
@@ -701,13 +702,15 @@ def _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng):
     for i, cluster in enumerate(order):
         shares[i] = result.mass[cluster]
         if shares[i] > 0:
-            components.append(collector.fitted(index[i], cluster))
+            with naming_component(i):  # a repaired estimate is reported with its component, once per fit
+                components.append(collector.fitted(index[i], cluster))
             continue
         if everything is None:  # an empty cluster: a finite component (the fit to all rows), weight 0
             everything = _ClusterStats(collector.blanks, 1)
             for first, Xc, wc in runner.rows.chunks():
                 everything(first, Xc, np.zeros(Xc.shape[0], dtype=np.intp), wc)
-        components.append(everything.fitted(index[i], 0))
+        with naming_component(i):
+            components.append(everything.fitted(index[i], 0))
     return cls(components, shares)
 
 

@@ -6,7 +6,6 @@ its responsibilities to turn into sufficient statistics. ``summarize`` only adds
 responsibility sums here, a ``Stats`` value in each component); ``from_summaries`` is the M-step.
 """
 import contextlib
-import warnings
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from ._validation import Interval, as_generator, check_int, check_scalar, show
 from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
 from .distributions._base import (estep_scope, from_summaries_of, group_log_probability, group_suffstats, is_stackable,
                                   summarize_foreign)
-from .exceptions import NumericalWarning, warn_once
+from .exceptions import naming_component, once_per_fit
 from .parallel import map_chunks, resolve_n_jobs
 
 __all__ = ["GeneralMixtureModel"]
@@ -673,11 +672,8 @@ class GeneralMixtureModel(Model):
         updates = []
         for i, c in enumerate(self.distributions):
             if is_stackable(c) and not c.frozen and c.summaries is not None:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", NumericalWarning)
+                with naming_component(i):  # a repair is reported once per fit (or per call), with its component
                     updates.append((c, c._new_params(c.summaries, inertia, pseudocount)))
-                for w in caught:  # name the component a repair concerns, once per fit (or per call)
-                    warn_once(f"component {i}: {w.message}", w.category, stacklevel=2)
         for c, p in updates:  # every estimate computed and validated before anything is assigned
             if p is not None:
                 c._set_params(p)
@@ -800,18 +796,28 @@ class GeneralMixtureModel(Model):
         model : GeneralMixtureModel
             Or ``(model, history)`` if ``return_history``.
         """
-        from .init import initial_mixtures
-
         runs = check_int(n_init, "n_init", Interval(1, np.inf), "GeneralMixtureModel")
         runs = 1 if init == "first-k" else runs  # deterministic: one run
+        with once_per_fit():  # a repair repeated by every run and M-step is reported once
+            return cls._best_of_runs(distributions, n_components, X, weights, runs, init, max_kmeans_iterations,
+                                     random_state, labels, priors, return_history,
+                                     dict(inertia=inertia, pseudocount=pseudocount, stop_threshold=stop_threshold,
+                                          max_iterations=max_iterations, batch_size=batch_size,
+                                          batches_per_epoch=batches_per_epoch, lr_decay=lr_decay,
+                                          callbacks=callbacks, verbose=verbose, n_jobs=n_jobs))
+
+    @classmethod
+    def _best_of_runs(cls, distributions, n_components, X, weights, runs, init, max_kmeans_iterations, random_state,
+                      labels, priors, return_history, em_options):
+        """``from_samples``' runs: k-means then EM from each start, keeping the best log-likelihood."""
+        from .init import initial_mixtures
+
         best = None
         for model in initial_mixtures(cls, distributions, n_components, X, weights, n_init=runs, init=init,
                                       max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,
                                       labels=labels):
-            run = model.fit(X, weights=None if is_generator(X) else weights, inertia=inertia, pseudocount=pseudocount,
-                            stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
-                            batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
-                            return_history=True, verbose=verbose, n_jobs=n_jobs, labels=labels, priors=priors)
+            run = model.fit(X, weights=None if is_generator(X) else weights, return_history=True, labels=labels,
+                            priors=priors, **em_options)
             logp = 0.0
             if runs > 1:  # the weighted log-likelihood of the fitted model over all the rows
                 logp = model.summarize(X, weights=None if is_generator(X) else weights)

@@ -335,3 +335,19 @@ def test_fit_documents_that_its_second_positional_argument_is_weights(rng):
     assert "second positional argument" in doc and "fit(X, y)" in doc and "genmix.sklearn" in doc
     readme = (pathlib.Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
     assert "## Coming from scikit-learn" in readme and "`model.fit(X, y)`" in readme
+
+
+def test_from_samples_reports_each_repair_once_with_its_component(rng):
+    import warnings
+
+    from genmix import NumericalWarning
+
+    line = np.outer(np.arange(40.0), [1.0, 1.0])  # collinear: the line's component is repaired in every run
+    X = np.vstack([line, rng.normal(size=(60, 2)) + [50.0, -50.0]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 2, X, n_init=3, random_state=0,
+                                         max_iterations=5, stop_threshold=-np.inf)
+    messages = [str(w.message) for w in caught if issubclass(w.category, NumericalWarning)]
+    assert messages and all(m.startswith("component ") for m in messages)  # the start's fits name it too
+    assert len(messages) == len(set(messages)) <= 2  # at most once per component, over all three runs
