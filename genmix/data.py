@@ -148,6 +148,14 @@ def frame_names(X):
     return names if names and all(isinstance(c, str) for c in names) else None
 
 
+def is_sliceable(X, d):
+    """A numeric 2-D ndarray/memmap or a DataFrame of width ``d``, which batches can slice directly (each
+    batch then converted and validated on its own, the data never copied whole)."""
+    if is_frame(X):
+        return X.shape[1] == d and all(k in "biuf" for k in X.dtypes.map(lambda t: t.kind))
+    return isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == d and X.dtype.kind in "biuf"
+
+
 def n_columns(X, name="X"):
     """The number of columns of ``X`` (1 for a 1-D sequence), checking first that it is rectangular."""
     if X is None:

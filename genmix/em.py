@@ -31,7 +31,7 @@ import numpy as np
 
 from ._validation import Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
-from .data import DataGenerator, check_weights, frame_names, is_generator, unit_weights
+from .data import DataGenerator, check_weights, frame_names, is_generator, is_sliceable, unit_weights
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning, once_per_fit
 from .parallel import resolve_n_jobs
@@ -120,7 +120,7 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
             raise ValueError("with a data generator, sample weights come from its batches; labels and priors "
                              "need an array X.")
         return _Cursor(model, X), None
-    if not _is_sliceable(X, model.d):
+    if not is_sliceable(X, model.d):
         X, _ = model._check_input(X, allow_empty=False)
     n = X.shape[0]
     if n == 0:
@@ -131,13 +131,6 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
             raise ValueError("weights must not all be zero: there is nothing to fit.")
     generator = DataGenerator(X, weights, batch_size, shuffle=shuffle, random_state=random_state)
     return _Cursor(model, generator), model._check_priors(n, labels, priors)
-
-
-def _is_sliceable(X, d):
-    """A numeric 2-D ndarray/memmap or a DataFrame of width ``d``, which batches can slice directly."""
-    if hasattr(X, "iloc") and hasattr(X, "columns"):
-        return X.shape[1] == d and all(k in "biuf" for k in X.dtypes.map(lambda t: t.kind))
-    return isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == d and X.dtype.kind in "biuf"
 
 
 class _Cursor:

@@ -11,8 +11,8 @@ import numpy as np
 
 from ._validation import Interval, as_generator, check_int
 from .distributions._base import _input_for, is_stackable
-from .em import _is_sliceable
-from .data import DataGenerator, check_labels, check_weights, check_X, is_generator, n_columns, unit_weights
+from .data import (DataGenerator, check_labels, check_weights, check_X, is_generator, is_sliceable, n_columns,
+                   unit_weights)
 from .exceptions import naming_component
 
 __all__ = ["kmeans", "initial_mixtures", "INITS"]
@@ -155,7 +155,7 @@ class _Rows:
                 raise ValueError("with a data generator, weights come from its batches and labels need an array X.")
             self._source, self.n = X, None
         else:
-            if not _is_sliceable(X, d):
+            if not is_sliceable(X, d):
                 X, _ = check_X(X, d, allow_empty=False, allow_object=allow_object)
             self.n = X.shape[0]
             if self.n == 0:
@@ -590,7 +590,7 @@ def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, in
         d, n = n_columns(first[0]), None
     else:
         d = n_columns(X)
-        if not _is_sliceable(X, d):  # validated whole (lists, mixed types); arrays are validated chunk by chunk
+        if not is_sliceable(X, d):  # validated whole (lists, mixed types); arrays are validated chunk by chunk
             X, _ = check_X(X, d, allow_empty=False, allow_object=allow_object)
         n = X.shape[0]
         if n == 0:
