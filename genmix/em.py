@@ -1,7 +1,8 @@
 """The EM driver: the loop, the stop rule, minibatch step sizes, callbacks and history.
 
-It talks to the model only through ``from_summaries`` (M-step) and ``_summarize_arrays`` (E-step on a
-validated batch, which adds statistics), so the same loop serves in-memory, batched and streaming data.
+It talks to the model through ``from_summaries`` (M-step), ``_estep_totals`` (the pure E-step of a
+validated batch, an :class:`genmix.estep.EStepResult`) and ``_add_summaries``/``_replace_summaries`` (what to
+do with it), so the same loop serves in-memory, batched and streaming data.
 
 Semantics are pomegranate 0.x's: each epoch is ``from_summaries(step_size, pseudocount)`` (a no-op at
 epoch 0, when nothing has been summarised) followed by an E-step over the epoch's batches; the
@@ -93,18 +94,13 @@ def _call(cbs, hook, *args):
             fn(*args)
 
 
-def _total(batch_stats):
-    """The sum of the stored per-batch statistics (batches not yet visited are skipped)."""
-    resp, stats = None, None
-    for entry in batch_stats:
-        if entry is None:
-            continue
-        if resp is None:
-            resp, stats = entry[0], list(entry[1])
-            continue
-        resp = resp + entry[0]
-        stats = [a if b is None else b if a is None else a + b for a, b in zip(stats, entry[1])]
-    return resp, stats
+def _total(batch_results):
+    """The sum of the stored per-batch E-step results (batches not yet visited are skipped)."""
+    total = None
+    for result in batch_results:
+        if result is not None:
+            total = result if total is None else total + result
+    return total
 
 
 def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffle=False, random_state=None):
@@ -226,7 +222,7 @@ def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_it
     incremental = streaming and all(is_stackable(c) for c in _objects(model)[1:])
     # EM cannot lower the likelihood when every component's fit maximises it: a drop is then reported
     monotone = all(getattr(c, "_maximises_likelihood", False) for c in _objects(model)[1:])
-    batch_stats = [None] * n_batches  # incremental EM: each batch's latest (responsibility sums, Stats)
+    batch_stats = [None] * n_batches  # incremental EM: each batch's latest EStepResult
 
     improvement, total_improvement = np.nan, 0.0  # NaN: no comparison yet (a threshold of +inf still runs one)
     iteration, last_logp, initial_logp, logs = 0, None, None, None
@@ -243,14 +239,14 @@ def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_it
         for i, (b, Xb, wb, first) in enumerate(batches):
             prior = None if log_priors is None else log_priors[first:first + Xb.shape[0]]
             if incremental:
-                batch_logp[i], resp, stats = model._estep_totals(Xb, wb, prior, n_jobs, first)
-                batch_stats[b] = (resp, stats)
+                batch_stats[b] = model._estep_totals(Xb, wb, prior, n_jobs, first)  # pure: nothing added
+                batch_logp[i] = batch_stats[b].log_likelihood
             else:
                 batch_logp[i] = model._summarize_arrays(Xb, wb, prior, n_jobs, first)
             _call(cbs, "on_batch_end", {"epoch": iteration, "batch": i + 1, "n_batches": len(batches),
                                         "n_samples": Xb.shape[0], "log_probability": float(batch_logp[i])})
         if incremental:
-            model._replace_summaries(*_total(batch_stats))
+            model._replace_summaries(_total(batch_stats))
         logp = float(batch_logp.sum())
         epoch_end = time.time()
         pass_improvement = np.nan

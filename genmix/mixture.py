@@ -10,12 +10,12 @@ import contextlib
 import numpy as np
 
 from ._fused import FusedEStep
-from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, responsibilities_in_place
+from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible
 from ._model import Model
 from ._validation import Interval, as_generator, check_int, check_scalar, show
 from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
-from .distributions._base import (estep_scope, from_summaries_of, group_log_probability, group_suffstats, is_stackable,
-                                  summarize_foreign)
+from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
+from .estep import all_stackable, estep, estep_with_responsibilities, weighted_log_prob
 from .exceptions import naming_component, once_per_fit
 from .parallel import map_chunks, resolve_n_jobs
 
@@ -144,9 +144,7 @@ class GeneralMixtureModel(Model):
 
     def _general_log_prob(self, X):
         """:meth:`_weighted_log_prob` through each family's own kernels."""
-        lp = group_log_probability(self.distributions, X)
-        lp += self.log_weights  # log 0 = -inf, and no log density is +inf
-        return lp
+        return weighted_log_prob(self.distributions, self.log_weights, X)
 
     def _chunks(self, X, batch_size):
         """Row slices of at most ``batch_size`` rows (``_PREDICT_ROWS`` if None: every temporary of a
@@ -539,69 +537,34 @@ class GeneralMixtureModel(Model):
             log_priors[known] += one_hot
         return log_priors
 
-    def _estep(self, X, w, log_priors=None, first=0):
-        """Pure E-step on validated arrays: ``(logp, responsibilities, per-component Stats)``.
-
-        ``log_priors`` (n, k), if given, is added to each row's log prior before normalising.
-        """
-        with estep_scope():  # the log densities and the statistics may share work on this batch
-            return self._estep_in_scope(X, w, log_priors, first)
-
-    def _estep_in_scope(self, X, w, log_priors, first):
-        L = self._general_log_prob(X)  # the fused step, where it applies, ran in _estep_totals
-        if log_priors is not None:
-            L += log_priors
-        Lt = np.ascontiguousarray(L.T)
-        del L
-        logp = responsibilities_in_place(Lt, None if np.all(w == 1.0) else w, first)
-        R = Lt.T  # (n, k), a view
-        return logp, R, group_suffstats(self.distributions, X, R)
-
     def _estep_totals(self, X, w, log_priors=None, n_jobs=1, first=0):
-        """``(logp, responsibility sums, per-component Stats)`` of a batch, its row chunks in threads.
-
-        Only genmix families run in threads (their statistics are values that add up); with a
-        user-defined component the E-step runs in the calling thread.
-        """
+        """The E-step of a validated batch as an :class:`~genmix.estep.EStepResult` (its row chunks in
+        threads), with impossible rows explained. Nothing is added to the pending statistics, except that
+        user-defined components (whose statistics are not values) are summarised by their own
+        ``summarize``, in the calling thread."""
         with self._explaining(X, first):
-            return self._estep_totals_of(X, w, log_priors, n_jobs, first)
-
-    def _estep_totals_of(self, X, w, log_priors, n_jobs, first):
-        if not all(is_stackable(c) for c in self.distributions):  # user objects need all responsibilities
-            logp, R, stats = self._estep(X, w, log_priors, first)
+            if all_stackable(self.distributions):
+                return estep(self.distributions, self.log_weights, X, w, log_priors, n_jobs=n_jobs, first=first)
+            result, R = estep_with_responsibilities(self.distributions, self.log_weights, X, w, log_priors,
+                                                    first=first)
             summarize_foreign(self.distributions, X, R)
-            return logp, R.sum(axis=0), stats
-        fused = FusedEStep.build(self.distributions, self.log_weights, X)
-        if fused is not None:  # exponential-family features: two GEMMs per block (genmix/_fused.py)
-            return fused.run(X, w, log_priors, n_jobs, first)
+            return result
 
-        def blocks(sl):
-            """The E-step of a thread's rows, in cache-sized blocks whose statistics are summed."""
-            parts = []
-            for s in range(sl.start, sl.stop, _BLOCK_ROWS):
-                b = slice(s, min(s + _BLOCK_ROWS, sl.stop))
-                logp, R, stats = self._estep(X[b], w[b], None if log_priors is None else log_priors[b], first + s)
-                parts.append((logp, R.sum(axis=0), stats))
-            return parts
-
-        parts = [p for chunk in map_chunks(blocks, X.shape[0], n_jobs) for p in chunk]
-        logp = sum(p[0] for p in parts)
-        resp = sum(p[1] for p in parts)
-        stats = [_add_all(s) for s in zip(*(p[2] for p in parts))]
-        return logp, resp, stats
-
-    def _summarize_arrays(self, X, w, log_priors=None, n_jobs=1, first=0):
-        logp, resp, stats = self._estep_totals(X, w, log_priors, n_jobs, first)
-        self.summaries = self.summaries + resp
-        for c, s in zip(self.distributions, stats):
+    def _add_summaries(self, result):
+        """Add an E-step's result to the pending statistics; return its log-likelihood."""
+        self.summaries = self.summaries + result.resp_sum
+        for c, s in zip(self.distributions, result.stats):
             if s is not None:
                 c.summaries = s if c.summaries is None else c.summaries + s
-        return logp
+        return result.log_likelihood
 
-    def _replace_summaries(self, resp_sum, stats):
-        """Set the pending statistics to the given totals (used by incremental EM)."""
-        self.summaries = resp_sum
-        for c, s in zip(self.distributions, stats):
+    def _summarize_arrays(self, X, w, log_priors=None, n_jobs=1, first=0):
+        return self._add_summaries(self._estep_totals(X, w, log_priors, n_jobs, first))
+
+    def _replace_summaries(self, result):
+        """Set the pending statistics to an E-step's totals (incremental EM keeps each batch's latest)."""
+        self.summaries = result.resp_sum
+        for c, s in zip(self.distributions, result.stats):
             c.summaries = s
 
     def summarize(self, X, weights=None, *, labels=None, priors=None):
@@ -893,8 +856,6 @@ class GeneralMixtureModel(Model):
         return f"GeneralMixtureModel([{comps}], weights={np.round(self._weights, 6).tolist()})"
 
 
-#: rows per E-step block: (block, k) temporaries stay in cache (measured: 1.2–1.9x faster than one block)
-_BLOCK_ROWS = 16384
 #: rows per prediction batch when ``batch_size`` is None (temporaries of a few MiB; a memmap is read and
 #: converted one such batch at a time)
 _PREDICT_ROWS = 65536
@@ -920,14 +881,6 @@ def _column_model(component, j, d):
         return component
     children = getattr(component, "distributions", None)
     return children[j] if isinstance(children, (list, tuple)) and len(children) == d else None
-
-
-def _add_all(values):
-    """The sum of a sequence of ``Stats`` (or ``None`` for components that accumulate nothing)."""
-    total = None
-    for v in values:
-        total = v if total is None else (total if v is None else total + v)
-    return total
 
 
 def _fills(component, X):

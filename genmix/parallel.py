@@ -15,7 +15,7 @@ import numpy as np
 
 from ._validation import Interval, check_int
 
-__all__ = ["resolve_n_jobs", "row_chunks", "map_chunks"]
+__all__ = ["resolve_n_jobs", "row_chunks", "map_chunks", "map_reduce"]
 
 #: the fewest rows worth a thread of their own (below that, thread overhead dominates)
 MIN_ROWS_PER_THREAD = 16384
@@ -77,3 +77,14 @@ def map_chunks(fn, n, n_jobs):
                                                                 thread_name_prefix="genmix")
     with _single_threaded_blas(True):
         return list(executor.map(fn, chunks))
+
+
+def map_reduce(fn, n, n_jobs):
+    """``fn(chunk_0) + fn(chunk_1) + …`` over :func:`row_chunks`, the calls in threads and the sum in chunk
+    order (so the result does not depend on scheduling). ``fn`` returns values that add, such as
+    :class:`genmix.estep.EStepResult`."""
+    parts = map_chunks(fn, n, n_jobs)
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p
+    return total
