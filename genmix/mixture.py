@@ -16,7 +16,7 @@ from ._validation import Interval, as_generator, check_int, check_scalar, show
 from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
 from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
 from .estep import all_stackable, estep, estep_with_responsibilities, weighted_log_prob
-from .exceptions import naming_component, once_per_fit
+from .exceptions import once_per_fit
 from .parallel import map_chunks, resolve_n_jobs
 
 __all__ = ["GeneralMixtureModel"]
@@ -632,11 +632,15 @@ class GeneralMixtureModel(Model):
             return
         mass = self.summaries + pseudocount
         new_weights = mass / mass.sum()
-        updates = []
+        families = {}  # the live components of each family: one M-step call per family
         for i, c in enumerate(self.distributions):
             if is_stackable(c) and not c.frozen and c.summaries is not None:
-                with naming_component(i):  # a repair is reported once per fit (or per call), with its component
-                    updates.append((c, c._new_params(c.summaries, inertia, pseudocount)))
+                families.setdefault(type(c), []).append(i)
+        updates = []
+        for family, idx in families.items():  # a repair is reported once per fit (or call), with its component
+            comps = [self.distributions[i] for i in idx]
+            new = family._group_new_params(comps, [c.summaries for c in comps], inertia, pseudocount, idx)
+            updates.extend(zip(comps, new))
         for c, p in updates:  # every estimate computed and validated before anything is assigned
             if p is not None:
                 c._set_params(p)

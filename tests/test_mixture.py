@@ -351,3 +351,38 @@ def test_from_samples_reports_each_repair_once_with_its_component(rng):
     messages = [str(w.message) for w in caught if issubclass(w.category, NumericalWarning)]
     assert messages and all(m.startswith("component ") for m in messages)  # the start's fits name it too
     assert len(messages) == len(set(messages)) <= 2  # at most once per component, over all three runs
+
+
+def test_the_m_step_is_one_call_per_family_so_a_tied_parameter_is_a_sum_of_statistics(rng):
+    """A family may tie a parameter across components by overriding _group_new_params: here a Normal with
+    one shared standard deviation (pooled within-component variance), checked against the closed form
+    from scipy's responsibilities; a frozen component keeps its parameters and takes no part."""
+    from scipy import stats as st
+
+    calls = []
+
+    class TiedNormal(NormalDistribution):
+        @classmethod
+        def _group_new_params(cls, components, stats, inertia, pseudocount, indices=None):
+            calls.append(list(indices))
+            total = stats[0]
+            for s in stats[1:]:
+                total = total + s  # pooled: Σ_k Σ_i r_ik (x_i − μ_k)² needs the per-component m2, summed
+            pooled = np.sqrt(sum(float(s.m2[0]) for s in stats) / float(total.w[0]))
+            return [{"mean": float(s.mean[0]), "std": pooled} for s in stats]
+
+    X = np.concatenate([rng.normal(0, 1, 300), rng.normal(5, 2, 200), rng.normal(10, 0.5, 100)])
+    start = [(0.0, 1.0), (5.0, 1.0), (10.0, 0.5)]
+    model = GeneralMixtureModel([TiedNormal(m, s) for m, s in start], [0.4, 0.4, 0.2])
+    model.distributions[2].freeze()
+    model.summarize(X)
+    model.from_summaries()
+    lp = np.column_stack([np.log(w) + st.norm(m, s).logpdf(X) for w, (m, s) in zip([0.4, 0.4, 0.2], start)])
+    R = np.exp(lp - lp.max(axis=1, keepdims=True))
+    R /= R.sum(axis=1, keepdims=True)
+    means = (R[:, :2] * X[:, None]).sum(axis=0) / R[:, :2].sum(axis=0)
+    pooled = np.sqrt((R[:, :2] * (X[:, None] - means) ** 2).sum() / R[:, :2].sum())
+    assert calls == [[0, 1]]  # one call for the family, the frozen component left out
+    for c, m in zip(model.distributions[:2], means):
+        assert c.parameters == pytest.approx([m, pooled], rel=1e-10)
+    assert model.distributions[2].parameters == [10.0, 0.5]

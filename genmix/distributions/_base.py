@@ -39,6 +39,7 @@ import threading
 import numpy as np
 
 from .._model import Model
+from ..exceptions import naming_component
 from .._validation import Interval, as_generator, check_scalar
 from ..data import check_weights, check_X
 
@@ -242,6 +243,23 @@ class Distribution(Model):
 
     def _mle_options(self):
         return {k: getattr(self, k) for k in self._options}
+
+    @classmethod
+    def _group_new_params(cls, components, stats, inertia, pseudocount, indices=None):
+        """The M-step of several components of this family at once (a mixture's M-step calls it once per
+        family): the new parameters of each of ``components`` (None: keep) from its statistics in
+        ``stats`` (same order, none of them None). Frozen components are never passed: they keep their
+        parameters and their statistics take no part.
+
+        Per component by default. A family whose components share parameters (a tied covariance, say)
+        overrides this and pools the statistics: the statistics of a stack are values that add.
+        ``indices`` (the components' positions in the mixture) name the component in a repair warning.
+        """
+        out = []
+        for j, (c, s) in enumerate(zip(components, stats)):
+            with contextlib.nullcontext() if indices is None else naming_component(indices[j]):
+                out.append(c._new_params(s, inertia, pseudocount))
+        return out
 
     def _new_params(self, stats, inertia, pseudocount):
         """The parameters after an M-step from ``stats`` blended with ``inertia``; ``None`` keeps them."""
