@@ -19,7 +19,10 @@ __all__ = ["Callback", "History", "ModelCheckpoint", "CSVLogger", "LambdaCallbac
 
 
 class Callback:
-    """Base class of callbacks; every hook does nothing."""
+    """Base class of callbacks; every hook does nothing.
+
+    A callback ends training by setting ``self.stop_training = True`` in a hook: the EM driver stops after
+    the current epoch (it resets the flag when training begins)."""
 
     def __init__(self):
         self.model = None
@@ -383,7 +386,7 @@ class EarlyStopping(Callback):
             self._wait += 1
             if self._wait >= self.patience:
                 self.stopped_epoch = logs["epoch"]
-                self.model._stop_training = True
+                self.stop_training = True  # the EM driver ends training after this epoch
 
     def on_training_end(self, logs):
         """Restore the best parameters if asked.

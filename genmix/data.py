@@ -248,6 +248,11 @@ class BaseGenerator:
     ``batches()`` yields the batches of one pass over the data, in the same order on every call;
     ``n_batches`` is their number. Subclass it, or pass any object with ``batches()`` and ``n_batches``,
     to stream data that are not in memory.
+
+    A source that can read any batch directly may also implement ``order()`` (the batch indices of the
+    next pass, e.g. shuffled), ``batch(b)`` (the ``b``-th batch ``(X_chunk, weights_chunk)``) and
+    ``start(b)`` (the index of its first row); the EM driver then visits batches in ``order()`` (and
+    aligns per-row ``labels``/``priors`` by ``start``), otherwise it iterates ``batches()``.
     """
 
     n_batches = None
@@ -303,10 +308,17 @@ class DataGenerator(BaseGenerator):
         chunk = self._frame.iloc[sl].to_numpy() if self._frame is not None else self.X[sl]
         return chunk, None if self.weights is None else self.weights[sl]
 
+    def start(self, b):
+        """The index of the first row of batch ``b``."""
+        return self.slices[b].start
+
+    def order(self):
+        """The batch indices of one pass: ``0, 1, …``, or with ``shuffle`` a new random order each pass."""
+        return self._rng.permutation(self.n_batches) if self.shuffle else np.arange(self.n_batches)
+
     def batches(self):
         """Yield the batches of one pass (in a new random order each pass if ``shuffle``)."""
-        order = self._rng.permutation(self.n_batches) if self.shuffle else range(self.n_batches)
-        for b in order:
+        for b in self.order():
             yield self.batch(b)
 
 

@@ -146,7 +146,7 @@ class _Cursor:
             b = self._order[self._index] if self._order is not None else self._index
             if self._order is not None:
                 Xb, wb = self.source.batch(b)
-                first = self.source.slices[b].start
+                first = self.source.start(b)
             else:
                 try:
                     Xb, wb = next(self._iter)
@@ -163,10 +163,8 @@ class _Cursor:
 
     def _start_pass(self):
         self._first = 0
-        if isinstance(self.source, DataGenerator):
-            order = (self.source._rng.permutation(self.n_batches) if self.source.shuffle
-                     else np.arange(self.n_batches))
-            self._order = order
+        if all(callable(getattr(self.source, m, None)) for m in ("order", "batch", "start")):  # random access
+            self._order = self.source.order()
         else:
             self._iter = iter(self.source.batches())
 
@@ -227,9 +225,11 @@ def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_it
     improvement, total_improvement = np.nan, 0.0  # NaN: no comparison yet (a threshold of +inf still runs one)
     iteration, last_logp, initial_logp, logs = 0, None, None, None
     training_start = time.time()
-    model._stop_training = False  # a callback (EarlyStopping) may set it
+    for cb in cbs:  # a callback ends training by setting its stop_training (EarlyStopping does)
+        if hasattr(cb, "stop_training"):
+            cb.stop_training = False
     while not (abs(improvement) if streaming else improvement) <= stop_threshold \
-            and iteration < max_iterations + 1 and not model._stop_training:
+            and iteration < max_iterations + 1 and not any(getattr(cb, "stop_training", False) for cb in cbs):
         epoch_start = time.time()
         step_size = 1.0 - (1.0 - inertia) * (2.0 + iteration) ** (-lr_decay)
         model.from_summaries(step_size, pseudocount)
@@ -288,7 +288,6 @@ def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_it
                 "total_improvement": 0.0, "log_probability": initial_logp, "last_log_probability": None,
                 "initial_log_probability": initial_logp, "epoch_start_time": training_start,
                 "epoch_end_time": time.time(), "duration": time.time() - training_start}
-    del model._stop_training
     _call(cbs, "on_training_end", logs)
     model.clear_summaries()
     if verbose:

@@ -166,3 +166,21 @@ def test_early_stopping_restores_the_best_held_out_parameters(rng):
     same = EarlyStopping(rng.normal(0, 1, 300)[:, None], patience=3)
     model_ = start.copy().fit(train, callbacks=[same])
     assert same.stopped_epoch is None and abs(model_.distributions[0].parameters[0]) < 1
+
+
+def test_a_callback_stops_training_through_its_own_flag():
+    from genmix import GeneralMixtureModel, NormalDistribution
+    from genmix.callbacks import Callback
+
+    class StopAtThree(Callback):
+        def on_epoch_end(self, logs):
+            if logs["epoch"] == 3:
+                self.stop_training = True
+
+    cb = StopAtThree()
+    model = GeneralMixtureModel([NormalDistribution(0, 1), NormalDistribution(5, 1)])
+    X = [0.1, 0.3, 4.9, 5.2, 5.1, 0.0, 2.5]
+    _, history = model.fit(X, callbacks=[cb], stop_threshold=-np.inf, max_iterations=10, return_history=True)
+    assert history.epochs == [1, 2, 3] and not hasattr(model, "_stop_training")
+    _, history = model.fit(X, callbacks=[cb], stop_threshold=-np.inf, max_iterations=10, return_history=True)
+    assert history.epochs == [1, 2, 3]  # the flag is reset when training begins

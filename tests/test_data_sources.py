@@ -409,3 +409,33 @@ def test_from_samples_on_many_batches_gives_the_in_memory_model(rng):
     streamed = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, DataGenerator(X, batch_size=7_000),
                                                 **options)
     assert_allclose(numbers(streamed.to_dict()), numbers(reference.to_dict()), rtol=1e-9)
+
+
+def test_a_user_source_with_random_access_is_visited_in_its_own_order(rng):
+    """The batch-source protocol's optional part: order(), batch(b), start(b). The driver reads the batches
+    in the source's order (never through batches()), and the fit equals the in-memory one (exact EM)."""
+    X = data(rng, 3000)
+
+    class Reversed(BaseGenerator):
+        n_batches = 6
+
+        def __init__(self):
+            self.read = []
+
+        def order(self):
+            return list(range(self.n_batches))[::-1]
+
+        def start(self, b):
+            return 500 * b
+
+        def batch(self, b):
+            self.read.append(b)
+            return X[500 * b:500 * (b + 1)], None
+
+        def batches(self):  # pragma: no cover - must not be used when random access exists
+            raise AssertionError("batches() was used")
+
+    source = Reversed()
+    fitted = start().fit(source, max_iterations=3, stop_threshold=-np.inf)
+    assert source.read == [5, 4, 3, 2, 1, 0] * 4  # the initial E-step and three epochs
+    assert_allclose(params(fitted), params(start().fit(X, max_iterations=3, stop_threshold=-np.inf)), rtol=1e-10)
