@@ -12,9 +12,11 @@ import numpy as np
 from ._fused import FusedEStep
 from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible
 from ._model import Model
-from ._validation import Interval, as_generator, check_int, check_scalar, show
+from ._validation import Interval, as_generator, check_int, check_scalar
 from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
 from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
+from ._columns import blame, imputed_frame, impute_rows
+from ._docs import EM_PARAMETERS, LABELS_PARAMETERS, fill_docstring
 from .estep import all_stackable, estep, estep_with_responsibilities, weighted_log_prob
 from .exceptions import once_per_fit
 from .parallel import map_chunks, resolve_n_jobs
@@ -211,33 +213,9 @@ class GeneralMixtureModel(Model):
             yield
         except ImpossibleRowsError as exc:  # the public boundary raises a plain ValueError (DESIGN §5)
             row = int(exc.rows[0]) - first
-            detail = self._blame(X, row) if 0 <= row < len(X) else ""
+            detail = (blame(self.distributions, self._weights, X, row, getattr(self, "feature_names", None))
+                      if 0 <= row < len(X) else "")
             raise ValueError(f"{exc} {detail}".rstrip()) from None
-
-    def _blame(self, X, row):
-        """Which columns of ``X[row]`` every component of positive weight gives probability 0 (for
-        components with independent columns), as a sentence; with the order of the columns as a hint."""
-        live = [c for c, w in zip(self.distributions, self._weights) if w > 0]
-        names = getattr(self, "feature_names", None)
-        blamed = []
-        for j in range(self.d):
-            columns = [_column_model(c, j, self.d) for c in live]
-            if any(c is None for c in columns):
-                continue
-            value = X[row:row + 1, j]
-            try:
-                impossible = all(np.isneginf(np.ravel(c.log_probability(value))[0]) for c in columns)
-            except (TypeError, ValueError):
-                continue
-            if impossible:
-                label = f"column {j}" + (f" ({names[j]!r})" if names else "")
-                blamed.append(f"{label} holds {show(value[0], 40)}")
-        if not blamed:
-            return ""
-        order = ("DataFrame columns are matched by name (feature_names), arrays by position." if names else
-                 "Columns are matched by position: check their order.")
-        return (f"In row {row}: {', '.join(blamed)}, which no component can produce (a category none of them "
-                f"was fitted on, or a value outside their support). {order}")
 
     def _check_input(self, X, allow_empty=True):
         """``(X2, scalar)``: validated data, or a column of sequences for user-defined components."""
@@ -444,41 +422,15 @@ class GeneralMixtureModel(Model):
             If a row is impossible under every component, or a component cannot impute (a user-defined
             component without ``_fill``).
         """
-        from .distributions.discrete import _is_missing
-
         resolve_n_jobs(n_jobs, "GeneralMixtureModel")
         aligned = self._aligned(X)
         X2, _ = self._check_input(aligned)
         if X2.dtype == object:  # validate every row's values (numbers in numeric columns, hashable categories)
             for sl in self._chunks(X2, batch_size):
                 group_log_probability(self.distributions, X2[sl])
-        out = X2.copy()
-        if X2.dtype == object:
-            missing = np.vectorize(_is_missing, otypes=[bool])(X2) if X2.size else np.zeros(X2.shape, bool)
-        else:
-            missing = np.isnan(X2)
-        modes = [_mode_table(self.distributions, j, self.d) for j in range(self.d)]
-        rows = np.nonzero(missing.any(axis=1))[0]
-        for sl in self._chunks(rows, batch_size):
-            idx = rows[sl]
-            Xm = X2[idx]
-            R = self.predict_proba(Xm, n_jobs=n_jobs)
-            fills = None
-            for j in range(self.d):
-                miss = missing[idx, j]
-                if not miss.any():
-                    continue
-                if modes[j] is not None:  # a discrete column: the posterior predictive mode
-                    values, P = modes[j]
-                    out[idx[miss], j] = values[np.argmax(R[miss] @ P, axis=1)]
-                    continue
-                if fills is None:
-                    fills = [_fills(c, Xm) for c in self.distributions]
-                values = np.column_stack([np.asarray(f[miss, j], dtype=np.float64) for f in fills])
-                out[idx[miss], j] = np.einsum("ik,ik->i", R[miss], values)
-        if is_frame(X):
-            return _imputed_frame(X, aligned, out, missing)
-        return out
+        out, missing = impute_rows(self.distributions, X2, lambda Xm: self.predict_proba(Xm, n_jobs=n_jobs),
+                                   lambda rows: self._chunks(rows, batch_size))
+        return imputed_frame(X, aligned, out, missing) if is_frame(X) else out
 
     def score(self, X, y):
         """Accuracy of :meth:`predict` against labels ``y`` (as in pomegranate 0.x).
@@ -878,108 +830,6 @@ def _rows_of(X):
     return 0 if is_generator(X) else X.shape[0]
 
 
-def _column_model(component, j, d):
-    """The distribution of column ``j`` in ``component``: its ``j``-th child for independent columns, itself
-    for a univariate model; None where the columns are not separable (e.g. a multivariate Gaussian)."""
-    if d == 1:
-        return component
-    children = getattr(component, "distributions", None)
-    return children[j] if isinstance(children, (list, tuple)) and len(children) == d else None
-
-
-def _fills(component, X):
-    """``component._fill(X)``: ``X`` with its missing values replaced by their conditional expectations."""
-    if not callable(getattr(component, "_fill", None)):
-        raise ValueError(f"component {type(component).__name__} cannot impute missing values.")
-    return component._fill(X)
-
-
-def _mode_table(components, j, d):
-    """``(values, P)`` for a column ``j`` that every component models with a discrete family: the values
-    among which the mode of any mixture of them lies (each family's ``_mode_candidates``, united) and
-    ``P[k, v]``, the probability of value ``v`` under component ``k``. None for any other column."""
-    columns = [_column_model(c, j, d) for c in components]
-    if not all(callable(getattr(c, "_mode_candidates", None)) for c in columns):
-        return None
-    candidates = [np.asarray(c._mode_candidates(), dtype=object) for c in columns]
-    values = np.empty(0, dtype=object)
-    if any(len(c) for c in candidates):
-        values = np.array(list(dict.fromkeys(v for c in candidates for v in c.tolist())), dtype=object)
-    try:
-        P = np.vstack([np.exp(np.atleast_1d(c.log_probability(values[:, None]))) for c in columns])
-    except (TypeError, ValueError):  # families whose values cannot be compared (a category and a count)
-        return None
-    return values, P
-
-
-def _imputed_frame(frame, aligned, out, missing):
-    """The DataFrame ``frame`` with the imputed values of ``out`` (rows and columns of ``aligned``, the same
-    frame in the model's column order) written where ``missing``: same index, columns and dtypes."""
-    result = aligned.copy()
-    for j, column in enumerate(aligned.columns):
-        rows = np.nonzero(missing[:, j])[0]
-        if not rows.size:
-            continue
-        values = out[rows, j]
-        if str(result.dtypes.iloc[j]) == "category":
-            series = result[column]
-            unseen = [v for v in dict.fromkeys(values.tolist()) if v not in set(series.cat.categories)]
-            if unseen:
-                result[column] = series.cat.add_categories(unseen)
-        elif result.dtypes.iloc[j] != object:
-            values = values.astype(result.dtypes.iloc[j])
-        result.iloc[rows, j] = values
-    return result[list(frame.columns)]
-
-
-# fit and from_samples share the documentation of the EM options.
-_EM_PARAMETERS_DOC = """\
-        inertia : float in [0, 1], default=0.0
-            ``new = inertia * old + (1 - inertia) * estimate`` for the components' parameters.
-        pseudocount : float >= 0, default=0.0
-            Smoothing of the mixture weights (and of discrete components).
-        stop_threshold : float, default=0.1
-            Stop when the improvement of the total log-likelihood is at most this (an absolute
-            difference of sums, not a ratio). Any real number is accepted, as in pomegranate 0.x: a
-            negative threshold (``-inf`` included) runs exactly ``max_iterations`` iterations.
-        max_iterations : int >= 0, default=1e8
-            The maximum number of M-steps.
-        batch_size : int or None, default=None
-            Summarise the data in batches of this many rows (exact: statistics are summed). None is
-            one batch.
-        batches_per_epoch : int or None, default=None
-            Streaming EM: the number of batches summarised between M-steps. Successive epochs
-            continue through the data where the last one stopped, wrapping around, so every row is
-            seen; each M-step uses every batch's latest statistics (incremental EM, which converges
-            where full-batch EM does). The stop rule then compares whole passes over the data: the
-            epoch that completes a pass reports the change of the summed log-likelihoods of all
-            batches at their latest visits and stops training if its absolute value is at most
-            ``stop_threshold``; other epochs report NaN. None (or at least the number of batches in
-            the data) is full-batch EM.
-        lr_decay : float >= 0, default=0.0
-            The step-size decay: epoch ``t`` uses inertia ``1 - (1 - inertia) * (2 + t) ** -lr_decay``.
-        callbacks : list, default=[]
-            Objects with ``on_training_begin``, ``on_epoch_end(logs)``, ``on_training_end(logs)``.
-        return_history : bool, default=False
-            Also return the :class:`genmix.callbacks.History`.
-        verbose : bool, default=False
-            Print the improvement and time of each epoch.
-        n_jobs : int, default=1
-            Threads to split each batch's E-step over (-1: all cores; BLAS is pinned to one thread
-            meanwhile). Results equal those of one thread up to rounding."""
-
-_LABELS_DOC = """\
-        labels : array-like of int of shape (n_samples,), default=None, keyword-only
-            Partial labels (semi-supervised EM): the component of each row, or -1 if unknown.
-            Labelled rows have fixed one-hot responsibilities; the others get the usual E-step.
-        priors : array-like of shape (n_samples, n_components), default=None, keyword-only
-            Soft knowledge: each row's prior over the components is multiplied by its row of
-            ``priors`` (one-hot rows are labels; rows of ones change nothing).
-        shuffle : bool, default=False, keyword-only
-            Visit the batches of each pass in a random order (opt-in; with ``batch_size``).
-        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, keyword-only
-            Seeds ``shuffle``."""
-for _method in (GeneralMixtureModel.fit, GeneralMixtureModel.from_samples.__func__):
-    _method.__doc__ = _method.__doc__.replace("        {em_parameters}\n", _EM_PARAMETERS_DOC + "\n")
-GeneralMixtureModel.fit.__doc__ = GeneralMixtureModel.fit.__doc__.replace("        {labels_parameters}\n",
-                                                                          _LABELS_DOC + "\n")
+# fit and from_samples share the documentation of the EM options (genmix/_docs.py).
+fill_docstring(GeneralMixtureModel.fit, em_parameters=EM_PARAMETERS, labels_parameters=LABELS_PARAMETERS)
+fill_docstring(GeneralMixtureModel.from_samples.__func__, em_parameters=EM_PARAMETERS)

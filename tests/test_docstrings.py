@@ -33,3 +33,12 @@ def _public_names():
 def test_docstring(name):
     errors = [f"{code}: {msg}" for code, msg in numpydoc_validate.validate(name)["errors"] if code in CHECKS]
     assert not errors, "\n".join(errors)
+
+
+def test_genmix_imports_and_fits_without_docstrings():
+    """``python -OO`` drops docstrings; the shared-docstring code must cope (kernel densities failed)."""
+    import subprocess
+    import sys
+
+    code = "import genmix; genmix.GeneralMixtureModel([genmix.NormalDistribution(0, 1)]).fit([1.0, 2.0])"
+    subprocess.run([sys.executable, "-OO", "-c", code], check=True)

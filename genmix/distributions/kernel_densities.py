@@ -158,10 +158,17 @@ class KernelDensity(Distribution):
         return cls([0.0])
 
 
+def _shared_doc():
+    """The parameter section of ``KernelDensity``'s docstring, shared by the three kernels (empty when
+    Python runs with ``-OO``, which drops docstrings)."""
+    doc = KernelDensity.__doc__ or "\n"
+    return doc[doc.index("\n"):]
+
+
 @register
 class GaussianKernelDensity(KernelDensity):
     __doc__ = "A kernel density with Gaussian kernels (``bandwidth`` is their standard deviation)." + \
-        KernelDensity.__doc__[KernelDensity.__doc__.index("\n"):]
+        _shared_doc()
 
     @staticmethod
     def _log_kernel_sum(x, points, bandwidth, weights):
@@ -177,7 +184,7 @@ class GaussianKernelDensity(KernelDensity):
 @register
 class UniformKernelDensity(KernelDensity):
     __doc__ = "A kernel density with uniform kernels on ``[point − bandwidth, point + bandwidth]``." + \
-        KernelDensity.__doc__[KernelDensity.__doc__.index("\n"):]
+        _shared_doc()
 
     @staticmethod
     def _log_kernel_sum(x, points, bandwidth, weights):
@@ -193,7 +200,7 @@ class UniformKernelDensity(KernelDensity):
 @register
 class TriangleKernelDensity(KernelDensity):
     __doc__ = "A kernel density with triangular kernels of half-width ``bandwidth``." + \
-        KernelDensity.__doc__[KernelDensity.__doc__.index("\n"):]
+        _shared_doc()
 
     @staticmethod
     def _log_kernel_sum(x, points, bandwidth, weights):

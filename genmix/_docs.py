@@ -1,0 +1,66 @@
+"""Docstring sections shared by several methods, written once (numpydoc ``Parameters`` entries).
+
+A method's docstring holds a placeholder line ``        {name}``; :func:`fill_docstring` replaces it.
+"""
+
+__all__ = ["EM_PARAMETERS", "LABELS_PARAMETERS", "fill_docstring"]
+
+EM_PARAMETERS = """\
+        inertia : float in [0, 1], default=0.0
+            ``new = inertia * old + (1 - inertia) * estimate`` for the components' parameters.
+        pseudocount : float >= 0, default=0.0
+            Smoothing of the mixture weights (and of discrete components).
+        stop_threshold : float, default=0.1
+            Stop when the improvement of the total log-likelihood is at most this (an absolute
+            difference of sums, not a ratio). Any real number is accepted, as in pomegranate 0.x: a
+            negative threshold (``-inf`` included) runs exactly ``max_iterations`` iterations.
+        max_iterations : int >= 0, default=1e8
+            The maximum number of M-steps.
+        batch_size : int or None, default=None
+            Summarise the data in batches of this many rows (exact: statistics are summed). None is
+            one batch.
+        batches_per_epoch : int or None, default=None
+            Streaming EM: the number of batches summarised between M-steps. Successive epochs
+            continue through the data where the last one stopped, wrapping around, so every row is
+            seen; each M-step uses every batch's latest statistics (incremental EM, which converges
+            where full-batch EM does). The stop rule then compares whole passes over the data: the
+            epoch that completes a pass reports the change of the summed log-likelihoods of all
+            batches at their latest visits and stops training if its absolute value is at most
+            ``stop_threshold``; other epochs report NaN. None (or at least the number of batches in
+            the data) is full-batch EM.
+        lr_decay : float >= 0, default=0.0
+            The step-size decay: epoch ``t`` uses inertia ``1 - (1 - inertia) * (2 + t) ** -lr_decay``.
+        callbacks : list, default=[]
+            Objects with ``on_training_begin``, ``on_epoch_end(logs)``, ``on_training_end(logs)``.
+        return_history : bool, default=False
+            Also return the :class:`genmix.callbacks.History`.
+        verbose : bool, default=False
+            Print the improvement and time of each epoch.
+        n_jobs : int, default=1
+            Threads to split each batch's E-step over (-1: all cores; BLAS is pinned to one thread
+            meanwhile). Results equal those of one thread up to rounding."""
+
+LABELS_PARAMETERS = """\
+        labels : array-like of int of shape (n_samples,), default=None, keyword-only
+            Partial labels (semi-supervised EM): the component of each row, or -1 if unknown.
+            Labelled rows have fixed one-hot responsibilities; the others get the usual E-step.
+        priors : array-like of shape (n_samples, n_components), default=None, keyword-only
+            Soft knowledge: each row's prior over the components is multiplied by its row of
+            ``priors`` (one-hot rows are labels; rows of ones change nothing).
+        shuffle : bool, default=False, keyword-only
+            Visit the batches of each pass in a random order (opt-in; with ``batch_size``).
+        random_state : None, int, numpy.random.Generator or numpy.random.RandomState, keyword-only
+            Seeds ``shuffle``."""
+
+
+def fill_docstring(function, **sections):
+    """Replace each placeholder line ``        {name}`` in ``function.__doc__`` by ``sections[name]``
+    (nothing under ``python -OO``, which drops docstrings)."""
+    if function.__doc__ is None:
+        return function
+    for name, text in sections.items():
+        placeholder = "        {" + name + "}\n"
+        if placeholder not in function.__doc__:
+            raise ValueError(f"{function.__qualname__}'s docstring has no {{{name}}} placeholder.")
+        function.__doc__ = function.__doc__.replace(placeholder, text + "\n")
+    return function
