@@ -20,6 +20,7 @@ from itertools import chain
 
 import numpy as np
 
+from ..io import numeric
 from ._base import Distribution, register
 from ._stats import Stats
 
@@ -313,8 +314,6 @@ class DiscreteDistribution(Distribution):
 
     @classmethod
     def _document_args(cls, params, doc, path, build_child):
-        from ..io import numeric
-
         table = params[0]
         if not isinstance(table, dict):
             raise ValueError(f"{path}: the parameter of {cls.__name__} must be a mapping {{key: probability}}.")
