@@ -82,3 +82,8 @@ def test_integer_weights_equal_repetition_and_zero_equals_removal(name, cls):
     weighted = d.copy().fit(X, counts.astype(float))
     repeated = d.copy().fit(np.repeat(X, counts, axis=0))
     assert_allclose(weighted.log_probability(X), repeated.log_probability(X), rtol=1e-12, atol=1e-12)
+
+
+def test_registry_holds_only_genmix_families():
+    """A test that registers its own family must undo it (the ``restore_registry`` fixture), in any order."""
+    assert [name for name, cls in REGISTRY.items() if not cls.__module__.startswith("genmix.")] == []
