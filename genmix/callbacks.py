@@ -25,7 +25,6 @@ class Callback:
 
     def __init__(self):
         self.model = None
-        self.params = None
 
     def on_training_begin(self):
         """Called once before the first E-step."""

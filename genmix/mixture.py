@@ -14,7 +14,7 @@ from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, respon
 from ._model import Model
 from ._registry import register_mixture
 from ._state import restore, snapshot
-from ._validation import Interval, as_generator, check_int, check_scalar, show
+from ._validation import INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_int, check_scalar, show
 from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
 from .distributions._base import (estep_scope, from_summaries_of, group_log_probability, group_suffstats, is_stackable,
                                   summarize_foreign)
@@ -24,9 +24,6 @@ from .init import initial_mixtures
 from .parallel import map_chunks, resolve_n_jobs
 
 __all__ = ["GeneralMixtureModel"]
-
-_UNIT = Interval(0.0, 1.0)
-_NONNEG = Interval(0.0, np.inf)
 
 
 def _check_batch_size(batch_size):

@@ -40,14 +40,11 @@ import numpy as np
 
 from .._model import Model
 from .._registry import REGISTRY, register
-from .._validation import Interval, as_generator, check_int, check_scalar
+from .._validation import INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_int, check_scalar
 from ..data import as_float, check_weights, check_X
 from ..io import numeric
 
 __all__ = ["Distribution", "group_log_probability", "group_suffstats", "is_stackable", "register", "REGISTRY"]
-
-_UNIT = Interval(0.0, 1.0)
-_NONNEG = Interval(0.0, np.inf)
 
 
 _ESTEP = threading.local()

@@ -92,11 +92,6 @@ class DiscreteStats(Stats):
         keys = _union([self.keys, other.keys])
         return DiscreteStats(self.w + other.w, keys, self._on(keys) + other._on(keys))
 
-    def __mul__(self, c):
-        return DiscreteStats(self.w * c, self.keys, self.counts * c)
-
-    __rmul__ = __mul__
-
     def take(self, i):
         return DiscreteStats(self.w[i:i + 1], self.keys, self.counts[i:i + 1])
 
