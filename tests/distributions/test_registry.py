@@ -87,3 +87,13 @@ def test_integer_weights_equal_repetition_and_zero_equals_removal(name, cls):
 def test_registry_holds_only_genmix_families():
     """A test that registers its own family must undo it (the ``restore_registry`` fixture), in any order."""
     assert [name for name, cls in REGISTRY.items() if not cls.__module__.startswith("genmix.")] == []
+
+
+def test_registry_is_one_object_wherever_it_is_imported():
+    """The registry lives in genmix/_registry.py; the old import paths name the same dict and decorator."""
+    from genmix import _registry, distributions, io
+    from genmix.distributions import _base
+
+    assert distributions.REGISTRY is _base.REGISTRY is io.REGISTRY is _registry.REGISTRY
+    assert distributions.register is _base.register is _registry.register
+    assert _registry.MIXTURES == {"GeneralMixtureModel": GeneralMixtureModel}
