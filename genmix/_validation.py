@@ -28,6 +28,16 @@ class Interval:
         return f"{left}{fmt(self.low)}, {fmt(self.high)}{right}"
 
 
+
+#: The constraints most parameters share (infinities are refused by ``check_scalar`` anyway).
+REAL = Interval(-np.inf, np.inf, closed="neither")
+POSITIVE = Interval(0.0, np.inf, closed="neither")
+NONNEGATIVE = Interval(0.0, np.inf, closed="left")
+UNIT = Interval(0.0, 1.0)
+#: ``inertia`` and ``pseudocount`` as the fit methods have always described them.
+INERTIA = Interval(0.0, 1.0)
+PSEUDOCOUNT = Interval(0.0, np.inf)
+
 def show(value, width=60):
     """``repr`` of a value for an error message, numpy scalars as the Python numbers they hold (numpy 2
     writes ``np.float64(-1.0)``), cut to ``width`` characters."""

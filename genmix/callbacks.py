@@ -15,6 +15,8 @@ genmix adds a per-batch hook, ``on_batch_end(batch_logs)``, called after each ba
 
 import numpy as np
 
+from ._state import restore, snapshot
+
 __all__ = ["Callback", "History", "ModelCheckpoint", "CSVLogger", "LambdaCallback", "ProgressBar", "EarlyStopping"]
 
 
@@ -26,7 +28,6 @@ class Callback:
 
     def __init__(self):
         self.model = None
-        self.params = None
 
     def on_training_begin(self):
         """Called once before the first E-step."""
@@ -364,10 +365,8 @@ class EarlyStopping(Callback):
 
     def on_training_begin(self):
         """Score the starting parameters."""
-        from .em import snapshot
-
         self.best_log_probability, self.best_epoch, self.stopped_epoch = self._score(), 0, None
-        self._best_state, self._snapshot, self._wait = snapshot(self.model), snapshot, 0
+        self._best_state, self._wait = snapshot(self.model), 0
 
     def on_epoch_end(self, logs):
         """Score this epoch; ask the trainer to stop when patience runs out.
@@ -381,7 +380,7 @@ class EarlyStopping(Callback):
         logs["held_out_log_probability"] = score
         if score > self.best_log_probability + self.min_delta:
             self.best_log_probability, self.best_epoch, self._wait = score, logs["epoch"], 0
-            self._best_state = self._snapshot(self.model)
+            self._best_state = snapshot(self.model)
         else:
             self._wait += 1
             if self._wait >= self.patience:
@@ -396,8 +395,6 @@ class EarlyStopping(Callback):
         logs : dict
             The last epoch's log entries.
         """
-        from .em import restore
-
         if self.restore_best and self.best_epoch != logs.get("epoch"):
             summaries = self.model.summaries
             restore(self._best_state)

@@ -24,12 +24,12 @@ batches' statistics are stale, does not stop training). Other epochs report NaN 
 With user-defined components, whose statistics are not values, streaming falls back to
 M-steps from the epoch's batches alone.
 """
-import copy
 import time
 import warnings
 
 import numpy as np
 
+from ._state import fitted_objects as _objects, restore, snapshot
 from ._validation import Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
 from .data import DataGenerator, check_weights, frame_names, is_generator, is_sliceable, unit_weights
@@ -40,37 +40,6 @@ from .parallel import resolve_n_jobs
 __all__ = ["fit_em"]
 
 _OWNER = "GeneralMixtureModel.fit"
-
-
-def _objects(model):
-    """Every object whose state a fit may change: the model, its components and nested children."""
-    out, stack = [model], list(model.distributions)
-    while stack:
-        obj = stack.pop()
-        out.append(obj)
-        children = getattr(obj, "_params", {}).get("distributions") if is_stackable(obj) else None
-        if isinstance(children, list):
-            stack.extend(children)
-    return out
-
-
-def snapshot(model):
-    """Capture the model's state so that a failed call can restore it exactly.
-
-    genmix objects never modify their arrays in place (every update assigns new arrays), so a shallow
-    copy of each object's ``__dict__`` is enough; user-defined components are deep-copied.
-    """
-    saved = []
-    for obj in _objects(model):
-        state = dict(obj.__dict__) if (obj is model or is_stackable(obj)) else copy.deepcopy(obj.__dict__)
-        saved.append((obj, state))
-    return saved
-
-
-def restore(saved):
-    for obj, state in saved:
-        obj.__dict__.clear()
-        obj.__dict__.update(state)
 
 
 def _check_callbacks(callbacks):

@@ -11,17 +11,13 @@ import os
 
 import yaml
 
+from ._registry import MIXTURES, REGISTRY
+
 __all__ = ["to_json", "to_yaml", "from_dict", "from_json", "from_yaml", "MAX_DOCUMENT_CHARS"]
 
 #: The largest document (in characters) that ``from_json`` / ``from_yaml`` accept.
 MAX_DOCUMENT_CHARS = 64 * 1024 * 1024
 _MAX_DEPTH = 64
-
-
-def _registry():
-    from .distributions import REGISTRY
-
-    return REGISTRY
 
 
 def to_json(obj, separators=(",", " : "), indent=4):
@@ -79,7 +75,7 @@ def _build_distribution(d, depth, path):
     if d.get("class") == "GeneralMixtureModel":
         return _build_mixture(d, depth + 1, path)
     name = d.get("name")
-    registry = _registry()
+    registry = REGISTRY
     if d.get("class") != "Distribution" or not isinstance(name, str) or name not in registry:
         raise ValueError(f"{path} names an unknown class ({d.get('class')!r:.60}, {name!r:.60}); known "
                          f"distributions are {sorted(registry)}.")
@@ -100,8 +96,6 @@ def _build_distribution(d, depth, path):
 
 
 def _build_mixture(d, depth, path):
-    from .mixture import GeneralMixtureModel
-
     _expect_keys(d, ("class", "distributions", "weights"), ("frozen", "feature_names"), path)
     dists = d["distributions"]
     if not isinstance(dists, list) or not dists:
@@ -109,7 +103,7 @@ def _build_mixture(d, depth, path):
     built = [_build_distribution(c, depth + 1, f"{path}.distributions[{i}]") for i, c in enumerate(dists)]
     weights = numeric(d["weights"], f"{path}.weights")
     try:
-        model = GeneralMixtureModel(built, weights)
+        model = MIXTURES["GeneralMixtureModel"](built, weights)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: invalid mixture: {exc}") from None
     model.frozen = _frozen(d, path)

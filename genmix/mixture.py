@@ -12,19 +12,20 @@ import numpy as np
 from ._fused import FusedEStep
 from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible
 from ._model import Model
-from ._validation import Interval, as_generator, check_int, check_scalar
-from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
-from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
 from ._columns import blame, imputed_frame, impute_rows
 from ._docs import EM_PARAMETERS, LABELS_PARAMETERS, fill_docstring
+from ._registry import register_mixture
+from ._state import restore, snapshot
+from ._validation import INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_int, check_scalar
+from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
+from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
+from .em import batch_source, fit_em
 from .estep import all_stackable, estep, estep_with_responsibilities, weighted_log_prob
 from .exceptions import once_per_fit
+from .init import initial_mixtures
 from .parallel import map_chunks, resolve_n_jobs
 
 __all__ = ["GeneralMixtureModel"]
-
-_UNIT = Interval(0.0, 1.0)
-_NONNEG = Interval(0.0, np.inf)
 
 
 def _check_batch_size(batch_size):
@@ -32,6 +33,7 @@ def _check_batch_size(batch_size):
                      allow_float=True)
 
 
+@register_mixture
 class GeneralMixtureModel(Model):
     """A mixture of arbitrary distributions, fitted by expectation–maximisation.
 
@@ -547,8 +549,6 @@ class GeneralMixtureModel(Model):
             model is then unchanged.
         """
         if is_generator(X):
-            from .em import batch_source, restore, snapshot
-
             cursor, _ = batch_source(self, X, weights, None, labels, priors)
             saved = snapshot(self)
             try:  # all batches or none
@@ -642,8 +642,6 @@ class GeneralMixtureModel(Model):
             For invalid input or options, or data a component cannot produce; the model is then
             exactly as it was before the call.
         """
-        from .em import fit_em
-
         return fit_em(self, X, weights=weights, inertia=inertia, pseudocount=pseudocount,
                       stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
                       batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
@@ -729,8 +727,6 @@ class GeneralMixtureModel(Model):
     def _best_of_runs(cls, distributions, n_components, X, weights, runs, init, max_kmeans_iterations, random_state,
                       labels, priors, return_history, em_options):
         """``from_samples``' runs: k-means then EM from each start, keeping the best log-likelihood."""
-        from .init import initial_mixtures
-
         best = None
         for model in initial_mixtures(cls, distributions, n_components, X, weights, n_init=runs, init=init,
                                       max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,

@@ -1,7 +1,10 @@
+import contextlib
 import os
 
 import numpy as np
 import pytest
+
+from genmix._registry import MIXTURES, REGISTRY
 
 
 @pytest.fixture
@@ -13,6 +16,25 @@ def seed():
 @pytest.fixture
 def rng(seed):
     return np.random.default_rng(seed)
+
+
+@contextlib.contextmanager
+def registry_restored():
+    """Undo, on exit, every class registered (or replaced) inside the block; the dicts stay the same objects."""
+    saved = [(registry, dict(registry)) for registry in (REGISTRY, MIXTURES)]
+    try:
+        yield
+    finally:
+        for registry, content in saved:
+            registry.clear()
+            registry.update(content)
+
+
+@pytest.fixture
+def restore_registry():
+    """For a test that registers a family (an example's, a user's): the registry is as before afterwards."""
+    with registry_restored():
+        yield
 
 
 try:

@@ -7,7 +7,15 @@ import pytest
 from numpy.testing import assert_allclose
 from scipy import stats
 
+from genmix._registry import REGISTRY
+
+from .conftest import registry_restored
+
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+# The examples register their own families (RayleighDistribution): each test leaves the registry as it found it,
+# so the tests that check every registered family is covered pass in any order.
+pytestmark = pytest.mark.usefixtures("restore_registry")
 
 
 def load(name):
@@ -48,6 +56,13 @@ def test_von_mises_component(capsys):
     assert_allclose(stats.vonmises.fit(angles[:300], fscale=1)[1], one.mu, atol=1e-6)
     from scipy.special import i0, i1
     assert_allclose(i1(one.kappa) / i0(one.kappa), r, rtol=1e-10)
+
+
+def test_an_example_family_stays_registered_only_inside_the_fixture():
+    with registry_restored():
+        load("rayleigh_family.py")
+        assert "RayleighDistribution" in REGISTRY
+    assert "RayleighDistribution" not in REGISTRY
 
 
 def test_rayleigh_native_family(capsys):

@@ -84,3 +84,22 @@ def test_empty_input_to_a_distribution():
         assert d.log_probability(np.empty((0, 2))).shape == (0,)
     with pytest.raises(ValueError, match="at least one sample"):
         MultivariateGaussianDistribution.from_samples([])
+
+
+def test_shared_interval_constants_live_in_validation():
+    """Constraints such as (0, inf) are defined once, in genmix/_validation.py, and imported elsewhere."""
+    import ast
+    import pathlib
+
+    import genmix
+
+    root = pathlib.Path(genmix.__file__).parent
+    defined = []
+    for path in sorted(root.rglob("*.py")):
+        if path.name == "_validation.py":
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)
+                    and getattr(node.value.func, "id", None) == "Interval"):
+                defined.append(f"{path.relative_to(root)}:{node.lineno}")
+    assert defined == []

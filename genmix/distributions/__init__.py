@@ -1,5 +1,6 @@
 """Distribution families: one module per family, each pure kernels under a thin object."""
-from ._base import REGISTRY, Distribution, register
+from .._registry import REGISTRY, register
+from ._base import Distribution
 from .bernoulli import BernoulliDistribution
 from .beta import BetaDistribution
 from .dirichlet import DirichletDistribution

@@ -39,23 +39,13 @@ import threading
 import numpy as np
 
 from .._model import Model
+from .._registry import REGISTRY, register
+from .._validation import INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_int, check_scalar
+from ..data import as_float, check_weights, check_X
 from ..exceptions import naming_component
-from .._validation import Interval, as_generator, check_scalar
-from ..data import check_weights, check_X
+from ..io import numeric
 
 __all__ = ["Distribution", "group_log_probability", "group_suffstats", "is_stackable", "register", "REGISTRY"]
-
-#: The families serialisation may name, by class name. Only classes registered here can be loaded.
-REGISTRY = {}
-
-
-def register(cls):
-    """Class decorator: make a family known to serialisation (and to the generic tests) by its name."""
-    REGISTRY[cls.__name__] = cls
-    return cls
-
-_UNIT = Interval(0.0, 1.0)
-_NONNEG = Interval(0.0, np.inf)
 
 
 _ESTEP = threading.local()
@@ -104,8 +94,6 @@ def _groups(components):
 def _input_for(cls, X, name="X"):
     """``X`` as the family expects it: object columns become float64 unless the family reads categories."""
     if X.dtype == object and cls is not None and not cls._accepts_objects:
-        from ..data import as_float
-
         return as_float(X, name=f"{name} (modelled by {cls.__name__})")
     return X
 
@@ -291,8 +279,6 @@ class Distribution(Model):
 
         ``build_child(document, path)`` builds a nested distribution for composite families.
         """
-        from ..io import numeric
-
         return [numeric(p, f"{path}.parameters[{i}]") for i, p in enumerate(params)]
 
     def _extra_dict(self):
@@ -482,8 +468,6 @@ class Distribution(Model):
         sample : float, key, ndarray of shape (n,) or ndarray of shape (n, d)
             The draws (a DiscreteDistribution draws its keys, as the plain Python values it holds).
         """
-        from .._validation import check_int
-
         rng = as_generator(random_state)
         m = 1 if n is None else check_int(n, "n", Interval(0, 2**40), self.name)
         draws = self._sample_n(rng, m)

@@ -1,9 +1,9 @@
 """Sufficient statistics as immutable values.
 
 Every family accumulates its E-step statistics in a ``Stats`` value stacked over components (leading
-axis ``k``). Values add (``a + b`` is the statistics of the union of the two data sets), scale by a scalar
-(for minibatch step sizes) and never reference the data they came from, so chunks, threads, processes
-and Dask workers can each compute a ``Stats`` and the results are simply summed.
+axis ``k``). Values add (``a + b`` is the statistics of the union of the two data sets) and never
+reference the data they came from, so chunks, threads, processes and Dask workers can each compute a
+``Stats`` and the results are simply summed.
 """
 import dataclasses
 
@@ -29,11 +29,6 @@ class SumStats(Stats):
 
     def __add__(self, other):
         return SumStats(self.w + other.w, self.sums + other.sums)
-
-    def __mul__(self, c):
-        return SumStats(self.w * c, self.sums * c)
-
-    __rmul__ = __mul__
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,11 +58,6 @@ class MomentStats(Stats):
             m2 = self.m2 + other.m2 + cross[:, None, None] * delta[:, :, None] * delta[:, None, :]
         return MomentStats(w, mean, m2)
 
-    def __mul__(self, c):
-        return MomentStats(self.w * c, self.mean, self.m2 * c)
-
-    __rmul__ = __mul__
-
 
 @dataclasses.dataclass(frozen=True)
 class RangeStats(Stats):
@@ -80,11 +70,6 @@ class RangeStats(Stats):
     def __add__(self, other):
         return RangeStats(self.w + other.w, np.minimum(self.lo, other.lo), np.maximum(self.hi, other.hi))
 
-    def __mul__(self, c):
-        return RangeStats(self.w * c, self.lo, self.hi)
-
-    __rmul__ = __mul__
-
 
 @dataclasses.dataclass(frozen=True)
 class TupleStats(Stats):
@@ -95,11 +80,6 @@ class TupleStats(Stats):
     def __add__(self, other):
         return TupleStats(tuple(a if b is None else b if a is None else a + b
                                 for a, b in zip(self.children, other.children)))
-
-    def __mul__(self, c):
-        return TupleStats(tuple(None if a is None else a * c for a in self.children))
-
-    __rmul__ = __mul__
 
 
 def sum_stats_1d(x, R, transform=None):

@@ -7,11 +7,9 @@ Any other value has log density ``-inf`` (pomegranate 0.x read out of bounds). N
 import numpy as np
 from scipy.special import xlog1py, xlogy
 
-from .._validation import Interval
+from .._validation import UNIT as _UNIT
 from ._base import Distribution, register
 from .poisson import _suffstats
-
-_UNIT = Interval(0.0, 1.0)
 
 
 def _binary(x):

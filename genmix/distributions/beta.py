@@ -13,11 +13,10 @@ import numpy as np
 from scipy.special import betaln
 
 from .._math import beta_mle
-from .._validation import Interval
+from .._validation import POSITIVE as _POS
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
 
-_POS = Interval(0.0, np.inf, closed="neither")
 _MAX_CONCENTRATION = 1e12
 
 

@@ -15,12 +15,11 @@ import numpy as np
 from scipy.special import gammaln
 
 from .._math import dirichlet_mle
-from .._validation import Interval
+from .._validation import POSITIVE as _POS
 from ._base import Distribution, register
 from ._stats import SumStats
 
 _MAX_CONCENTRATION = 1e12
-_POS = Interval(0.0, np.inf, closed="neither")
 
 
 def _on_simplex(X):

@@ -20,6 +20,7 @@ from itertools import chain
 
 import numpy as np
 
+from ..io import numeric
 from ._base import Distribution, register
 from ._stats import Stats
 
@@ -90,11 +91,6 @@ class DiscreteStats(Stats):
     def __add__(self, other):
         keys = _union([self.keys, other.keys])
         return DiscreteStats(self.w + other.w, keys, self._on(keys) + other._on(keys))
-
-    def __mul__(self, c):
-        return DiscreteStats(self.w * c, self.keys, self.counts * c)
-
-    __rmul__ = __mul__
 
     def take(self, i):
         return DiscreteStats(self.w[i:i + 1], self.keys, self.counts[i:i + 1])
@@ -313,8 +309,6 @@ class DiscreteDistribution(Distribution):
 
     @classmethod
     def _document_args(cls, params, doc, path, build_child):
-        from ..io import numeric
-
         table = params[0]
         if not isinstance(table, dict):
             raise ValueError(f"{path}: the parameter of {cls.__name__} must be a mapping {{key: probability}}.")

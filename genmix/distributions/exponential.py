@@ -8,11 +8,9 @@ weighted sum is 0 (all zeros) carry no information about the scale: the rate is 
 """
 import numpy as np
 
-from .._validation import Interval
+from .._validation import POSITIVE as _POS
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
-
-_POS = Interval(0.0, np.inf, closed="neither")
 
 
 def _nonnegative(x):

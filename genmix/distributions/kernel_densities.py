@@ -20,11 +20,10 @@ import dataclasses
 import numpy as np
 
 from .._math import LOG_2PI, logsumexp_rows
-from .._validation import Interval, check_scalar
+from .._validation import POSITIVE as _POS, check_scalar
 from ._base import Distribution, register
 from ._stats import Stats
 
-_POS = Interval(0.0, np.inf, closed="neither")
 _CHUNK = 4096
 
 
@@ -39,11 +38,6 @@ class PointStats(Stats):
     def __add__(self, other):
         return PointStats(self.w + other.w, np.concatenate([self.points, other.points]),
                           np.concatenate([self.weights, other.weights], axis=1))
-
-    def __mul__(self, c):
-        return PointStats(self.w * c, self.points, self.weights * c)
-
-    __rmul__ = __mul__
 
     def take(self, i):
         return PointStats(self.w[i:i + 1], self.points, self.weights[i:i + 1])

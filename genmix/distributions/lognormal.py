@@ -8,14 +8,10 @@ statistics and the M-step are the normal family's, on ``log x``.
 """
 import numpy as np
 
-from .._validation import Interval, check_scalar
+from .._validation import NONNEGATIVE as _NONNEG, POSITIVE as _POS, REAL as _REAL, check_scalar
 from . import normal
 from ._base import Distribution, register
 from .gamma import _positive
-
-_REAL = Interval(-np.inf, np.inf, closed="neither")
-_POS = Interval(0.0, np.inf, closed="neither")
-_NONNEG = Interval(0.0, np.inf, closed="left")
 
 
 def _log_x(X):

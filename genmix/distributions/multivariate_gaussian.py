@@ -16,13 +16,12 @@ exact under missing-at-random.
 import numpy as np
 
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
-from .._validation import Interval, check_scalar
+from .._validation import NONNEGATIVE as _NONNEG, check_scalar
 from ..data import check_weights
 from ..exceptions import NumericalWarning
 from ._base import Distribution, estep_memo, register
 from ._stats import MomentStats, moment_stats
 
-_NONNEG = Interval(0.0, np.inf, closed="left")
 #: An absolute eigenvalue floor under the relative ones, so that data with no (or subnormal) spread
 #: still give a factorisable covariance (the univariate families floor the std at 1e-150).
 _MIN_VARIANCE = 1e-150

@@ -9,13 +9,9 @@ zero keep their precision.
 import numpy as np
 
 from .._math import LOG_2PI, spread_floor
-from .._validation import Interval, check_scalar
+from .._validation import NONNEGATIVE as _NONNEG, POSITIVE as _POS, REAL as _REAL, check_scalar
 from ._base import Distribution, register
 from ._stats import moment_stats_1d
-
-_REAL = Interval(-np.inf, np.inf, closed="neither")
-_POS = Interval(0.0, np.inf, closed="neither")
-_NONNEG = Interval(0.0, np.inf, closed="left")
 
 
 def _logpdf(X, mean, std):

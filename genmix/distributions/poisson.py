@@ -10,11 +10,9 @@ import numpy as np
 from scipy.special import gammaln, xlogy
 
 from .._math import LOG_2PI
-from .._validation import Interval
+from .._validation import NONNEGATIVE as _NONNEG
 from ._base import Distribution, register
 from ._stats import sum_stats_1d
-
-_NONNEG = Interval(0.0, np.inf, closed="left")
 
 
 def _counts(x):

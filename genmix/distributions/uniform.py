@@ -10,11 +10,9 @@ giving a zero width.
 import numpy as np
 
 from .._math import spread_floor
-from .._validation import Interval, check_scalar
+from .._validation import REAL as _REAL, check_scalar
 from ._base import Distribution, register
 from ._stats import RangeStats
-
-_REAL = Interval(-np.inf, np.inf, closed="neither")
 
 
 def _logpdf(X, start, end):

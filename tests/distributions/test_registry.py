@@ -82,3 +82,18 @@ def test_integer_weights_equal_repetition_and_zero_equals_removal(name, cls):
     weighted = d.copy().fit(X, counts.astype(float))
     repeated = d.copy().fit(np.repeat(X, counts, axis=0))
     assert_allclose(weighted.log_probability(X), repeated.log_probability(X), rtol=1e-12, atol=1e-12)
+
+
+def test_registry_holds_only_genmix_families():
+    """A test that registers its own family must undo it (the ``restore_registry`` fixture), in any order."""
+    assert [name for name, cls in REGISTRY.items() if not cls.__module__.startswith("genmix.")] == []
+
+
+def test_registry_is_one_object_wherever_it_is_imported():
+    """The registry lives in genmix/_registry.py; the old import paths name the same dict and decorator."""
+    from genmix import _registry, distributions, io
+    from genmix.distributions import _base
+
+    assert distributions.REGISTRY is _base.REGISTRY is io.REGISTRY is _registry.REGISTRY
+    assert distributions.register is _base.register is _registry.register
+    assert _registry.MIXTURES == {"GeneralMixtureModel": GeneralMixtureModel}
