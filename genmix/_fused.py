@@ -8,21 +8,20 @@ column, :class:`RowTerm` for a whole row). It composes
 
 * a product of column terms (:class:`Product`, or one univariate family's term): the mixture's
   components are products of per-column families, the same family per column in every component;
-* one row term: e.g. the full-covariance Gaussian, ``t(z) = [z, z_i z_j (i ≤ j)]`` of ``z = x − c``,
+* one row term: e.g. the full-covariance Gaussian, ``t(z) = [z, z_i z_j (i ≤ j)]`` of ``z = x − c``.
 
-
-(a column with missing values, NaN, gets an indicator row that carries its constant, so a missing
-value contributes log density 0 and no statistics, as in the families' own kernels), the log densities
-of all ``k`` components (plus their log weights) are one GEMM ``W Φ`` of the ``(k, F)``
-coefficient matrix ``W`` with the ``(F, B)`` feature block ``Φ = [1; t(x)]``, and the E-step's statistics
-(Σr and Σr·t of every component, which is what the M-steps need) are one more GEMM ``R Φᵀ`` with the
-*same* block. Rows go in blocks sized to keep ``Φ`` in cache, in the ``(k, B)`` layout in which the
-log-sum-exp's reductions run along contiguous memory; each entry is exponentiated once.
+With the features ``t(x)`` of every column (a column with missing values, NaN, gets an indicator row
+that carries its constant, so a missing value contributes log density 0 and no statistics, as in the
+families' own kernels), the log densities of all ``k`` components (plus their log weights) are one GEMM
+``W Φ`` of the ``(k, F)`` coefficient matrix ``W`` with the ``(F, B)`` feature block ``Φ = [1; t(x)]``,
+and the E-step's statistics (Σr and Σr·t of every component, which is what the M-steps need) are one more
+GEMM ``R Φᵀ`` with the *same* block. Rows go in blocks sized to keep ``Φ`` in cache, in the ``(k, B)``
+layout in which the log-sum-exp's reductions run along contiguous memory; each entry is exponentiated once.
 
 Precision. The expansion of a quadratic form cancels where a component is narrow compared with its
 distance from the shift ``c`` (and, for a full covariance, where its precision matrix is badly
 conditioned). Both are measured before they matter: a component whose coefficients could lose more than
-about ``_TOLERANCE`` gets its log density from the exact (factorised) form instead, and a component whose
+about ``TOLERANCE`` gets its log density from the exact (factorised) form instead, and a component whose
 scatter ``Σr·z zᵀ − N·z̄ z̄ᵀ`` would cancel too much has its statistics recomputed centred (the corrected
 two-pass algorithm of ``distributions._stats``) in a second pass. Results keep the precision of the
 general path; tests/test_fused_estep.py compares both with scipy.
@@ -32,12 +31,12 @@ import numpy as np
 from ._math import responsibilities_in_place
 from .parallel import _single_threaded_blas, map_chunks
 
-__all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "Product", "moments", "TOLERANCE"]
+__all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "Product", "moments", "EPS", "TOLERANCE",
+           "LOG_BOUND"]
 
-_EPS = np.finfo(np.float64).eps
+EPS = np.finfo(np.float64).eps
 #: The largest acceptable estimated rounding error of a log density (absolute) or a variance (relative).
 TOLERANCE = 1e-10
-_TOLERANCE = TOLERANCE
 #: Bytes of one feature block (rows × features × 8): a few MiB keeps it in the last-level cache.
 _BLOCK_BYTES = 5 * 2 ** 20
 #: How many rows of a batch give the common shift ``c`` and the spread used by the precision checks.
@@ -46,7 +45,6 @@ _SHIFT_ROWS = 4096
 _MAX_MAGNITUDE = 1e100
 #: ``|log x|`` of any positive float64: the bound of a logarithmic feature.
 LOG_BOUND = 745.0
-EPS = _EPS
 
 
 def moments(N, s1, s2, shift):
@@ -73,7 +71,7 @@ def moments(N, s1, s2, shift):
     zbar = s1 / N
     m2 = s2 - N * np.multiply.outer(zbar, zbar)
     var, raw = (m2, s2) if np.ndim(m2) == 0 else (np.diag(m2), np.diag(s2))
-    if np.any(var * _TOLERANCE <= 64.0 * _EPS * raw):
+    if np.any(var * TOLERANCE <= 64.0 * EPS * raw):
         return None
     return shift + zbar, m2
 
@@ -519,7 +517,7 @@ class _ColumnsEStep(FusedEStep):
             W[:, at:at + t.n_features] = coef
             at += t.n_features
             rounding += t.rounding()
-        W, exact = self._weights_into(W, rounding > _TOLERANCE)
+        W, exact = self._weights_into(W, rounding > TOLERANCE)
         return W, None, exact
 
     def _features(self, X, rows, shift, buffer=None):

@@ -89,7 +89,8 @@ class GammaDistribution(Distribution):
 
     @classmethod
     def _feature_term(cls, components):
-        """The fused path's term (see ``genmix._fused``): ``log p = α log β − log Γ(α) − βx + (α − 1) log x``."""
+        """The fused path's term (see ``genmix._fused``):
+        ``log p = α log β − log Γ(α) − βx + (α − 1) log x``."""
         a = np.array([c._params["alpha"] for c in components], dtype=np.float64)
         b = np.array([c._params["beta"] for c in components], dtype=np.float64)
         with np.errstate(divide="ignore"):
