@@ -1,194 +1,175 @@
 r"""The fused E-step: one feature block serves the log densities and the statistics of every component.
 
 Many families are exponential families, ``log p(x) = ηᵀ t(x) − A(η) + h(x)``: the log density is linear in
-a few features of the row. For a mixture whose components are
+a few features of the row. The engine knows no family: a family joins by declaring its *feature term*,
+``_feature_term(components) -> term | None`` (a classmethod next to its kernels, given the stack of
+components of that family), and the engine only knows the term protocol (:class:`ColumnTerm` for one
+column, :class:`RowTerm` for a whole row). It composes
 
-* all full-covariance Gaussians (``MultivariateGaussianDistribution``): ``t(z) = [z, z_i z_j (i ≤ j)]``
-  of the shifted row ``z = x − c``;
-* all products of per-column families (``IndependentComponentsDistribution``, or one univariate family)
-  drawn from Normal (``t = [u, u²]``, ``u = x − c``), LogNormal (the same on ``u = log x − c``, the
-  ``−log x`` Jacobian folded into the coefficients), Exponential, Poisson and Bernoulli (``t = x``, plus
-  ``−log x!`` for Poisson) and Gamma (``t = [x, log x]``),
+* a product of column terms (:class:`Product`, or one univariate family's term): the mixture's
+  components are products of per-column families, the same family per column in every component;
+* one row term: e.g. the full-covariance Gaussian, ``t(z) = [z, z_i z_j (i ≤ j)]`` of ``z = x − c``.
 
-(a column with missing values, NaN, gets an indicator row that carries its constant, so a missing
-value contributes log density 0 and no statistics, as in the families' own kernels), the log densities
-of all ``k`` components (plus their log weights) are one GEMM ``W Φ`` of the ``(k, F)``
-coefficient matrix ``W`` with the ``(F, B)`` feature block ``Φ = [1; t(x)]``, and the E-step's statistics
-(Σr and Σr·t of every component, which is what the M-steps need) are one more GEMM ``R Φᵀ`` with the
-*same* block. Rows go in blocks sized to keep ``Φ`` in cache, in the ``(k, B)`` layout in which the
-log-sum-exp's reductions run along contiguous memory; each entry is exponentiated once.
+With the features ``t(x)`` of every column (a column with missing values, NaN, gets an indicator row
+that carries its constant, so a missing value contributes log density 0 and no statistics, as in the
+families' own kernels), the log densities of all ``k`` components (plus their log weights) are one GEMM
+``W Φ`` of the ``(k, F)`` coefficient matrix ``W`` with the ``(F, B)`` feature block ``Φ = [1; t(x)]``,
+and the E-step's statistics (Σr and Σr·t of every component, which is what the M-steps need) are one more
+GEMM ``R Φᵀ`` with the *same* block. Rows go in blocks sized to keep ``Φ`` in cache, in the ``(k, B)``
+layout in which the log-sum-exp's reductions run along contiguous memory; each entry is exponentiated once.
 
 Precision. The expansion of a quadratic form cancels where a component is narrow compared with its
 distance from the shift ``c`` (and, for a full covariance, where its precision matrix is badly
 conditioned). Both are measured before they matter: a component whose coefficients could lose more than
-about ``_TOLERANCE`` gets its log density from the exact (factorised) form instead, and a component whose
+about ``TOLERANCE`` gets its log density from the exact (factorised) form instead, and a component whose
 scatter ``Σr·z zᵀ − N·z̄ z̄ᵀ`` would cancel too much has its statistics recomputed centred (the corrected
 two-pass algorithm of ``distributions._stats``) in a second pass. Results keep the precision of the
 general path; tests/test_fused_estep.py compares both with scipy.
 """
 import numpy as np
-from scipy.special import gammaln
 
-from ._math import LOG_2PI, responsibilities_in_place
+from ._math import responsibilities_in_place
 from .parallel import _single_threaded_blas, map_chunks
 
-__all__ = ["FusedEStep"]
+__all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "Product", "moments", "EPS", "TOLERANCE",
+           "LOG_BOUND"]
 
-_EPS = np.finfo(np.float64).eps
+EPS = np.finfo(np.float64).eps
 #: The largest acceptable estimated rounding error of a log density (absolute) or a variance (relative).
-_TOLERANCE = 1e-10
+TOLERANCE = 1e-10
 #: Bytes of one feature block (rows × features × 8): a few MiB keeps it in the last-level cache.
 _BLOCK_BYTES = 5 * 2 ** 20
 #: How many rows of a batch give the common shift ``c`` and the spread used by the precision checks.
 _SHIFT_ROWS = 4096
 #: Data magnitudes and log-density terms must stay below this for the expansion (else: general path).
 _MAX_MAGNITUDE = 1e100
+#: ``|log x|`` of any positive float64: the bound of a logarithmic feature.
+LOG_BOUND = 745.0
 
 
-def _moments(N, s1, s2, shift):
+def moments(N, s1, s2, shift):
     """Centred ``(mean, m2)`` from raw sums about ``shift`` (scalars, or a vector and a matrix), or None
     where the subtraction cancels.
 
-    ``m2 = s2 − N z̄ z̄ᵀ`` loses about ``eps·√rows·s2/m2`` relative on its diagonal; past ``_TOLERANCE``
+    ``m2 = s2 − N z̄ z̄ᵀ`` loses about ``eps·√rows·s2/m2`` relative on its diagonal; past ``TOLERANCE``
     the caller recomputes centred.
+
+    Parameters
+    ----------
+    N : float
+        Σr of the component.
+    s1, s2 : float or ndarray
+        Σr·z and Σr·z zᵀ (or Σr·z²) of the shifted values ``z = t(x) − shift``.
+    shift : float or ndarray
+        The shift ``c``.
+
+    Returns
+    -------
+    tuple or None
+        ``(mean, m2)``, or None where the raw sums cancel too much.
     """
     zbar = s1 / N
     m2 = s2 - N * np.multiply.outer(zbar, zbar)
     var, raw = (m2, s2) if np.ndim(m2) == 0 else (np.diag(m2), np.diag(s2))
-    if np.any(var * _TOLERANCE <= 64.0 * _EPS * raw):
+    if np.any(var * TOLERANCE <= 64.0 * EPS * raw):
         return None
     return shift + zbar, m2
 
 
-class _Normal:
-    """A column with a normal law on ``t(x)``: Normal (``t = x``) or LogNormal (``t = log x``).
+class ColumnTerm:
+    """The protocol of a column's feature term: its features, coefficients and statistics.
 
-    Features ``[u, u²]`` of ``u = t(x) − c``; per component ``a = μ − c`` and ``λ = 1/σ²``:
-    ``log p = −½λu² + λa·u − ½λa² − log σ − ½ log 2π`` (− ``t(x)`` = ``−(u + c)`` for LogNormal).
+    A family's ``_feature_term(components)`` returns one, for the stack ``components`` of that family
+    (``k`` of them), or None where the fused path does not apply (a parameter at the edge of its range).
+    The engine sets :attr:`column`. Subclasses implement:
+
+    ``n_features``
+        Rows of the feature block the term fills.
+    ``valid(x)``
+        Whether every (observed) value of the column lies where the features are finite.
+    ``transform(x)``, ``set_shift(t_sample)``
+        The transformed column ``t(x)`` and, from a sample of it, the shift ``c`` (and spread) the
+        features are taken about.
+    ``features(x, out)``
+        Writes the ``(n_features, B)`` features of the values ``x``.
+    ``coefficients()``
+        ``(const (k,), W (k, n_features))``: ``log p_k(x) = const_k + W_k · features``.
+    ``rounding()``
+        Estimated absolute rounding error of the expansion per component (the precision guard: past
+        ``TOLERANCE`` the component gets its log density from :meth:`exact`).
+    ``exact(rows, j)``
+        The factorised log density of component ``j`` from the term's feature rows (the exact fallback).
+    ``stats(N, S)``
+        Per component, the family's ``Stats`` from Σr ``N (k,)`` and the feature sums ``S (k, n_features)``;
+        None for one whose sums cancel too much.
+    ``centred(x, R)``
+        The centred ``Stats`` of the column under ``R (B, m)``, for the second pass (needed only by a
+        term whose :meth:`stats` can return None).
+    ``precisions()``, ``magnitude(span)``
+        For the overflow check: the coefficients of squared features (empty if none) and a bound on the
+        other terms' magnitudes for data within ``span``.
     """
 
-    n_features = 2
-
-    def __init__(self, column, mean, std, log):
-        self.column, self.mean, self.log = column, mean, log
-        self.prec = 1.0 / (std * std)
-        self.base = -np.log(std) - 0.5 * LOG_2PI
-        self.shift = 0.0
+    column = 0
+    n_features = 0
 
     def valid(self, x):
-        return not self.log or float(x.min()) > 0.0
-
-    def transform(self, x):
-        return np.log(x) if self.log else x
-
-    def set_shift(self, t_sample):
-        self.shift = float(t_sample.mean())
-        self.spread = float(np.sqrt(np.mean((t_sample - self.shift) ** 2)))
-
-    def features(self, x, out):
-        u = out[0]
-        if self.log:
-            np.log(x, out=u)
-            u -= self.shift
-        else:
-            np.subtract(x, self.shift, out=u)
-        np.multiply(u, u, out=out[1])
-
-    def coefficients(self):
-        """``(const (k,), W (k, 2))``."""
-        a = self.mean - self.shift
-        const = self.base - 0.5 * self.prec * a * a
-        lin = self.prec * a
-        if self.log:
-            const = const - self.shift
-            lin = lin - 1.0
-        return const, np.column_stack([lin, -0.5 * self.prec])
-
-    def rounding(self):
-        """Estimated absolute rounding error of the expansion, per component (rows near the data)."""
-        b = np.abs(self.mean - self.shift) + self.spread
-        return 4.0 * _EPS * self.prec * b * b
-
-    def exact(self, rows, j):
-        """The factorised log density of component ``j`` from the term's feature rows (``u`` first)."""
-        u = rows[0]
-        r = (u - (self.mean[j] - self.shift)) * np.sqrt(self.prec[j])
-        out = self.base[j] - 0.5 * r * r
-        if self.log:
-            out -= u + self.shift
-        return out
-
-    def stats(self, N, S):
-        """Per-component ``MomentStats`` of ``t(x)`` from the sums ``S (k, 2)``; None where redone."""
-        from .distributions._stats import MomentStats
-
-        out = []
-        for j in range(N.size):
-            if not N[j] > 0:
-                out.append(MomentStats(np.array([0.0]), np.array([0.0]), np.array([0.0])))
-                continue
-            m = _moments(N[j], S[j, 0], S[j, 1], self.shift)
-            out.append(None if m is None else MomentStats(np.array([N[j]]), np.array([m[0]]), np.array([m[1]])))
-        return out
-
-    def centred(self, x, R):
-        """Centred ``MomentStats`` of ``t(x)`` under ``R`` (B, m), for the second pass."""
-        from .distributions._stats import moment_stats_1d
-
-        return moment_stats_1d(self.transform(x), R)
-
-
-class _Linear:
-    """A column whose log density is linear in a few plain features, ``log p = c + Σ_m η_m t_m(x) + h(x)``.
-
-    No quadratic form, so no cancellation beyond a dot product's: Exponential (``t = x``), Poisson
-    (``t = x``, ``h = −log x!``), Bernoulli (``t = x``) and Gamma (``t = [x, log x]``). ``h`` is one more
-    feature row whose coefficient is 1 for every component. The statistics are the families' own
-    ``SumStats`` (Σr and Σr·t).
-    """
-
-    def __init__(self, column, const, coef, transforms, base=None, support=None):
-        self.column, self.const, self.coef = column, const, coef  # (k,), (k, m)
-        self.transforms, self.base, self.support = transforms, base, support
-        self.n_features = coef.shape[1] + (base is not None)
-
-    @classmethod
-    def of(cls, column, family, children):
-        """The term of ``children`` (one family's components for this column), or None if a parameter
-        is at the edge of its range (an infinite coefficient: the general path handles it)."""
-        from .distributions.bernoulli import BernoulliDistribution
-        from .distributions.exponential import ExponentialDistribution
-        from .distributions.gamma import GammaDistribution
-        from .distributions.poisson import PoissonDistribution
-
-        if family not in (ExponentialDistribution, PoissonDistribution, BernoulliDistribution, GammaDistribution):
-            return None
-        p = {key: np.array([ch._params[key] for ch in children], dtype=np.float64) for key in children[0]._params}
-        with np.errstate(divide="ignore"):
-            if family is ExponentialDistribution:
-                term = cls(column, np.log(p["rate"]), -p["rate"][:, None], [None], support=family._support)
-            elif family is PoissonDistribution:
-                term = cls(column, -p["lam"], np.log(p["lam"])[:, None], [None], base=lambda x: -gammaln(x + 1.0),
-                           support=family._support)
-            elif family is BernoulliDistribution:
-                term = cls(column, np.log1p(-p["p"]), (np.log(p["p"]) - np.log1p(-p["p"]))[:, None], [None],
-                           support=family._support)
-            elif family is GammaDistribution:
-                a, b = p["alpha"], p["beta"]
-                term = cls(column, a * np.log(b) - gammaln(a), np.column_stack([-b, a - 1.0]), [None, np.log],
-                           support=family._support)
-        if not (np.all(np.isfinite(term.const)) and np.all(np.isfinite(term.coef))):
-            return None
-        return term
-
-    def valid(self, x):
-        return bool(np.all(self.support(x)))
+        return True
 
     def transform(self, x):
         return x
 
     def set_shift(self, t_sample):
         pass
+
+    def rounding(self):
+        return np.zeros(len(self.coefficients()[0]))
+
+    def precisions(self):
+        return np.zeros(0)
+
+
+class LinearTerm(ColumnTerm):
+    """A column whose log density is linear in a few plain features, ``log p = c + Σ_m η_m t_m(x) + h(x)``.
+
+    No quadratic form, so no cancellation beyond a dot product's (e.g. Exponential ``t = x``, Poisson
+    ``t = x``, ``h = −log x!``, Gamma ``t = [x, log x]``). ``h`` is one more feature row whose coefficient
+    is 1 for every component. The statistics are ``stats(Σr, Σr·t)``, a family's ``SumStats``.
+
+    Parameters
+    ----------
+    const : ndarray, shape (k,)
+        ``c`` per component.
+    coef : ndarray, shape (k, m)
+        ``η`` per component.
+    transforms : list
+        Per feature ``t_m``: None for ``x`` itself, else a ufunc-like ``f(x, out=...)``.
+    stats : callable
+        ``stats(w (1,), sums)`` -> the family's ``Stats`` of one component.
+    base : callable, optional
+        ``h(x)``.
+    support : callable, optional
+        Predicate of the values where the features are finite.
+    bounds : callable, optional
+        ``bounds(span)`` -> per-feature magnitude bound for data within ``span``; by default ``span`` for
+        ``x`` itself and ``LOG_BOUND`` for another transform (a logarithm).
+    """
+
+    def __init__(self, const, coef, transforms, stats, base=None, support=None, bounds=None):
+        self.const, self.coef = const, coef  # (k,), (k, m)
+        self.transforms, self.base, self.support, self._stats, self.bounds = transforms, base, support, stats, bounds
+        self.n_features = coef.shape[1] + (base is not None)
+
+    @classmethod
+    def of(cls, const, coef, transforms, stats, **kwargs):
+        """The term, or None if a coefficient is infinite (a parameter at the edge of its range: the
+        general path handles it)."""
+        if not (np.all(np.isfinite(const)) and np.all(np.isfinite(coef))):
+            return None
+        return cls(const, coef, transforms, stats, **kwargs)
+
+    def valid(self, x):
+        return bool(np.all(self.support(x)))
 
     def features(self, x, out):
         for m, f in enumerate(self.transforms):
@@ -211,20 +192,17 @@ class _Linear:
         return out + rows[-1] if self.base is not None else out
 
     def stats(self, N, S):
-        from .distributions._stats import SumStats
-
         m = self.coef.shape[1]
-        return [SumStats(np.array([N[j]]), S[j, 0:1].copy() if m == 1 else S[j:j + 1, :m].copy())
+        return [self._stats(np.array([N[j]]), S[j, 0:1].copy() if m == 1 else S[j:j + 1, :m].copy())
                 for j in range(N.size)]
 
     def magnitude(self, span):
-        """A bound on the terms' magnitudes for data within ``span`` (for the overflow check): a plain
-        feature is at most ``span``, ``log x`` at most 745 in magnitude."""
-        bounds = np.array([span if f is None else 745.0 for f in self.transforms])
+        bounds = (np.array([span if f is None else LOG_BOUND for f in self.transforms]) if self.bounds is None
+                  else np.asarray(self.bounds(span)))
         return np.abs(self.const).max() + (np.abs(self.coef) * bounds).sum(axis=1).max()
 
 
-class _Masked:
+class _Masked(ColumnTerm):
     """A column term whose column has missing values (NaN): log density 0 and no statistics there.
 
     An indicator row ``o = [x observed]`` comes first and carries the term's constant; the term's own
@@ -268,27 +246,70 @@ class _Masked:
     def centred(self, x, R):
         return self.term.centred(x, R)
 
+    def precisions(self):
+        return self.term.precisions()
 
-class FusedEStep:
-    """The E-step of a mixture whose components are all of one supported form, as two GEMMs per block.
+    def magnitude(self, span):
+        return self.term.magnitude(span)
 
-    Build it with :meth:`build` (None where it does not apply) once per batch and parameter set;
-    :meth:`run` returns what ``GeneralMixtureModel._estep_totals`` returns.
+
+class Product:
+    """A product of column terms, one per column, and how the per-column statistics become one ``Stats``.
+
+    Parameters
+    ----------
+    terms : list of ColumnTerm
+        Column ``j``'s term at position ``j`` (their :attr:`~ColumnTerm.column` is set here).
+    package : callable
+        ``package(component, column_stats)`` -> the ``Stats`` value the component's family expects.
     """
 
-    def __init__(self, components, log_weights, columns=None, full=None):
+    def __init__(self, terms, package):
+        for j, t in enumerate(terms):
+            t.column = j
+        self.terms, self.package = terms, package
+
+
+class RowTerm:
+    """The protocol of a feature term over whole rows (complete rows only), e.g. full-covariance Gaussians.
+
+    A family's ``_feature_term(components)`` may return one. Subclasses implement:
+
+    ``n_features(d)``
+        Rows of the feature block for rows of ``d`` values.
+    ``set_shift(sample)``
+        ``(shift, spread)`` of a sample of rows: the features are taken about ``shift``.
+    ``coefficients(shift, W)``
+        Writes the ``(k, 1 + n_features)`` coefficients, the constant first.
+    ``needs_exact(shift, spread)``
+        Bool (k,): components whose expansion could lose more than ``TOLERANCE`` (the precision guard).
+    ``features(X, shift, out)``
+        Writes the ``(n_features, B)`` features of the rows ``X``.
+    ``exact(rows, j, shift)``
+        The factorised log density of component ``j`` from the feature rows (the exact fallback).
+    ``stats(N, S, shift)``
+        Per component the family's ``Stats`` from Σr and the feature sums, None where they cancel.
+    ``centred(X, R)``
+        The centred ``Stats`` of the rows under ``R (B, m)``, for the second pass.
+    ``bound(span)``
+        A bound on the expansion's terms for data within ``span`` (the overflow check).
+    """
+
+
+class FusedEStep:
+    """The E-step of a mixture whose components are all of one fused form, as two GEMMs per block.
+
+    Build it with :meth:`build` (None where it does not apply) once per batch and parameter set;
+    :meth:`run` returns what ``GeneralMixtureModel._estep_totals`` returns. The two forms,
+    :class:`_ColumnsEStep` (a product of column terms) and :class:`_RowEStep` (one term over whole rows),
+    share the block loops here and supply the shift, coefficients, features, exact rows and statistics.
+    """
+
+    def __init__(self, components, log_weights, n_features):
         self.components = components
         self.log_weights = log_weights
         self.k = len(components)
-        self.columns = columns  # list of column terms, or None for the full-covariance form
-        self.full = full  # (means, precisions, prec_chol, log_norm) for the full-covariance form
-        if full is not None:
-            d = full[0].shape[1]
-            self.d = d
-            self.n_features = 1 + d + d * (d + 1) // 2
-        else:
-            self.d = len(columns)
-            self.n_features = 1 + sum(t.n_features for t in columns)
+        self.n_features = n_features
         self.block_rows = None  # set by build() for the data at hand
 
     def _block_rows(self, n, d):
@@ -297,197 +318,41 @@ class FusedEStep:
         rows = min(_BLOCK_BYTES / (8.0 * self.n_features), n * d / (8.0 * (self.n_features + 2 * self.k)))
         return int(np.clip(2 ** round(np.log2(max(rows, 1.0))), 256, 8192))
 
-    @property
-    def kind(self):
-        """``"full"`` (full-covariance Gaussians) or ``"columns"`` (products of per-column families)."""
-        return "full" if self.full is not None else "columns"
-
     # -- construction ----------------------------------------------------------------------------------
     @classmethod
     def build(cls, components, log_weights, X):
         """The fused E-step of ``components`` on the rows ``X``, or None where it does not apply.
 
         It applies when ``X`` is a float array whose magnitudes leave the expansion far from overflow
-        and the components are all full-covariance Gaussians (complete rows only: with missing values
-        the general path conditions on the observed coordinates), or all products of Normal, LogNormal,
-        Exponential, Gamma, Poisson and Bernoulli columns (the same family per column in every component,
-        unit column weights, parameters strictly inside their ranges; NaN
-        allowed, observed values inside each column's support). Elsewhere the general path scores the
-        rows.
+        and the components are all of one family whose ``_feature_term(components)`` gives a term: a
+        :class:`RowTerm` (complete rows only: with missing values the general path conditions on the
+        observed coordinates), or a column term or a :class:`Product` of them (NaN allowed, observed
+        values inside each column's support, a product's terms one per column of ``X``). Elsewhere the
+        general path scores the rows.
         """
         if len(components) == 0 or X.dtype == object or X.ndim != 2 or X.shape[0] == 0:
             return None
-        fused = cls._of(components, log_weights, X.shape[1])
-        if fused is None:
+        family = type(components[0])
+        hook = getattr(family, "_feature_term", None)
+        if hook is None or any(type(c) is not family for c in components):
             return None
-        span = max(float(X.max()), -float(X.min()))  # NaN propagates: rows with missing values
-        if fused.full is not None:
-            if not span < _MAX_MAGNITUDE:  # missing values: the conditional (general) path
-                return None
-            precisions, log_norm = fused.full[1], fused.full[3]
+        term = hook(list(components))
+        if term is None:
+            return None
+        if isinstance(term, RowTerm):
+            fused = _RowEStep.of(components, log_weights, term, X)
         else:
-            if span != span:  # missing values: the columns that have them get an indicator row
-                span = 0.0
-                for i, t in enumerate(fused.columns):
-                    x = X[:, t.column]
-                    observed = x[~np.isnan(x)]
-                    if observed.size < x.size:
-                        fused.columns[i] = _Masked(t, 1.0)
-                    if observed.size:
-                        span = max(span, float(observed.max()), -float(observed.min()))
-                fused.n_features = 1 + sum(t.n_features for t in fused.columns)
-            if not span < _MAX_MAGNITUDE:
+            if isinstance(term, Product) and len(term.terms) != X.shape[1]:
                 return None
-            if not all(t.valid(X[:, t.column]) for t in fused.columns):
-                return None
-            terms = [t.term if isinstance(t, _Masked) else t for t in fused.columns]
-            precisions = np.concatenate([t.prec for t in terms if isinstance(t, _Normal)] + [np.zeros(1)])
-            with np.errstate(over="ignore"):
-                log_norm = np.concatenate([np.atleast_1d(t.coefficients()[0]) for t in terms if isinstance(t, _Normal)]
-                                          + [np.atleast_1d(t.magnitude(span)) for t in terms
-                                             if isinstance(t, _Linear)])
-            span = max(span, 745.0)  # |log x| of any positive float64 (LogNormal columns)
-        with np.errstate(over="ignore", invalid="ignore"):
-            bound = np.abs(precisions).max() * (2.0 * span) ** 2 + np.abs(log_norm).max()
-        if not bound < _MAX_MAGNITUDE:
+            if not isinstance(term, Product):
+                term = Product([term], _only_column)
+            fused = _ColumnsEStep.of(components, log_weights, term, X)
+        if fused is None:
             return None
         fused.block_rows = fused._block_rows(*X.shape)
         return fused
 
-    @classmethod
-    def _of(cls, components, log_weights, d):
-        from .distributions.independent_components import IndependentComponentsDistribution
-        from .distributions.lognormal import LogNormalDistribution
-        from .distributions.multivariate_gaussian import MultivariateGaussianDistribution
-        from .distributions.normal import NormalDistribution
-
-        kinds = {type(c) for c in components}
-        if len(kinds) != 1:
-            return None
-        kind = kinds.pop()
-        if kind is MultivariateGaussianDistribution:
-            means = np.stack([c._params["means"] for c in components])
-            chol = np.stack([c._cache["prec_chol"] for c in components])
-            log_det = np.array([c._cache["log_det_prec"] for c in components])
-            full = (means, chol @ np.swapaxes(chol, 1, 2), chol, log_det - 0.5 * means.shape[1] * LOG_2PI)
-            return cls(components, log_weights, full=full)
-        if kind is IndependentComponentsDistribution:
-            if any(c.d != d or not np.all(c.weights == 1.0) for c in components):
-                return None
-            per_column = [[c.distributions[j] for c in components] for j in range(d)]
-        else:
-            per_column = [list(components)]
-        columns = []
-        for j, children in enumerate(per_column):
-            family = {type(ch) for ch in children}
-            if len(family) != 1:
-                return None
-            family = family.pop()
-            if family is NormalDistribution or family is LogNormalDistribution:
-                names = ("mean", "std") if family is NormalDistribution else ("mu", "sigma")
-                mean = np.array([ch._params[names[0]] for ch in children])
-                std = np.array([ch._params[names[1]] for ch in children])
-                if not np.all(std > 1e-150):  # below, 1/σ² overflows: only the exact form is finite
-                    return None
-                columns.append(_Normal(j, mean, std, family is LogNormalDistribution))
-            else:
-                term = _Linear.of(j, family, children)
-                if term is None:
-                    return None
-                columns.append(term)
-        return cls(components, log_weights, columns=columns)
-
     # -- the pieces ------------------------------------------------------------------------------------
-    def _prepare(self, X):
-        """Shift(s) from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
-        sample = X[:_SHIFT_ROWS]
-        k = self.k
-        W = np.empty((k, self.n_features))
-        if self.full is not None:
-            means, precisions = self.full[0], self.full[1]
-            d = self.d
-            shift = sample.mean(axis=0)
-            spread = np.sqrt(np.mean((sample - shift) ** 2, axis=0))
-            a = means - shift
-            lam_a = np.einsum("kij,kj->ki", precisions, a)
-            W[:, 0] = self.full[3] - 0.5 * np.einsum("ki,ki->k", lam_a, a)
-            W[:, 1:1 + d] = lam_a
-            at = 1 + d
-            for i in range(d):
-                W[:, at] = -0.5 * precisions[:, i, i]
-                W[:, at + 1:at + d - i] = -precisions[:, i, i + 1:]
-                at += d - i
-            exact = self._full_needs_exact(a, spread)
-        else:
-            shift = None
-            W[:, 0] = 0.0
-            at = 1
-            rounding = np.zeros(k)
-            for t in self.columns:
-                t.set_shift(t.transform(sample[:, t.column]))
-                const, coef = t.coefficients()
-                W[:, 0] += const
-                W[:, at:at + t.n_features] = coef
-                at += t.n_features
-                rounding += t.rounding()
-            exact = rounding > _TOLERANCE
-        finite = np.isfinite(self.log_weights)
-        W[finite, 0] += self.log_weights[finite]
-        return W, shift, np.nonzero(exact)[0]
-
-    def _full_needs_exact(self, a, spread):
-        """Full covariance: components whose expanded log density could lose more than ``_TOLERANCE``.
-
-        The rounding error is a few ``eps·(|a| + s)ᵀ|Λ|(|a| + s)`` for rows within the data's spread ``s``
-        of ``c`` (absolute), and a few ``eps·κ`` relative for rows far away, with ``κ`` the ratio of
-        ``‖|Λ|‖`` to ``Λ``'s smallest eigenvalue; the limits are ``_TOLERANCE`` and ``10·_TOLERANCE``.
-        """
-        precisions = self.full[1]
-        b = np.abs(a) + spread
-        absP = np.abs(precisions)
-        near = np.einsum("ki,kij,kj->k", b, absP, b)
-        smallest = np.linalg.eigvalsh(precisions)[:, 0]
-        with np.errstate(divide="ignore"):
-            kappa = np.where(smallest > 0, absP.sum(axis=2).max(axis=1) / smallest, np.inf)
-        return (4.0 * _EPS * near > _TOLERANCE) | (4.0 * _EPS * kappa > 10.0 * _TOLERANCE)
-
-    def _features(self, X, rows, shift, buffer=None):
-        """The ``(F, B)`` feature block of ``X[rows]`` (written into ``buffer[:, :B]`` when given: reusing
-        one buffer per thread avoids fresh pages for every block)."""
-        B = rows.stop - rows.start
-        Phi = np.empty((self.n_features, B)) if buffer is None else buffer[:, :B]
-        Phi[0] = 1.0
-        if self.full is not None:
-            d = self.d
-            Zt = Phi[1:1 + d]
-            np.subtract(X[rows].T, shift[:, None], out=Zt)
-            at = 1 + d
-            for i in range(d):
-                np.multiply(Zt[i], Zt[i:], out=Phi[at:at + d - i])
-                at += d - i
-        else:
-            at = 1
-            for t in self.columns:
-                t.features(X[rows, t.column], Phi[at:at + t.n_features])
-                at += t.n_features
-        return Phi
-
-    def _exact_rows(self, L, Phi, exact, shift):
-        """Overwrite row j of ``L`` with the factorised log density (plus log weight) for j in ``exact``."""
-        for j in exact:
-            if self.full is not None:
-                means, _, chol, log_norm = self.full
-                d = self.d
-                D = chol[j].T @ (Phi[1:1 + d] - (means[j] - shift)[:, None])
-                L[j] = log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
-            else:
-                L[j] = 0.0
-                at = 1
-                for t in self.columns:
-                    L[j] += t.exact(Phi[at:at + t.n_features], j)
-                    at += t.n_features
-            L[j] += self.log_weights[j]
-
     def _scores(self, Phi, W, exact, shift, dead, out=None):
         """``log w_k + log p_k`` of a block, shape (k, B): the GEMM, then the exact rows and dead components
         (written into ``out``, a (k, ≥B) buffer, when given)."""
@@ -497,6 +362,12 @@ class FusedEStep:
         if dead.size:
             L[dead] = -np.inf
         return L
+
+    def _weights_into(self, W, exact):
+        """Add the log weights to the constant column of ``W``; the (k, F) ``W`` and the exact components."""
+        finite = np.isfinite(self.log_weights)
+        W[finite, 0] += self.log_weights[finite]
+        return W, np.nonzero(exact)[0]
 
     def _buffers(self, sl):
         """One feature buffer and one score buffer for a thread's blocks (fresh pages per block are slow)."""
@@ -555,30 +426,127 @@ class FusedEStep:
             self._centred_pass(X, redo, stats, responsibilities, n, n_jobs)
         return logp, S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
 
-    def _stats(self, S, shift):
-        """Per component: its statistics (a list per column, or one full ``MomentStats``), and ``redo``:
-        ``{component: [column terms (or None for full)]}`` whose raw sums cancel too much."""
-        from .distributions._stats import MomentStats
+    def _centred_pass(self, X, redo, stats, responsibilities, n, n_jobs):
+        """Recompute the ``redo`` statistics centred (the corrected two-pass algorithm), over all rows."""
+        comps = sorted(redo)
+        parts_of = self._redo_parts(redo)
 
+        def chunk(sl):
+            out = None
+            buffers = self._buffers(sl)
+            for start in range(sl.start, sl.stop, self.block_rows):
+                rows = slice(start, min(start + self.block_rows, sl.stop))
+                R = responsibilities(rows, buffers)[0][comps].T  # (B, m)
+                part = [self._centred(X, rows, R, c) for c in parts_of]
+                out = part if out is None else [a + b for a, b in zip(out, part)]
+            return out
+
+        with _single_threaded_blas(True):
+            parts = [p for p in map_chunks(chunk, n, n_jobs) if p is not None]
+        total = parts[0]
+        for p in parts[1:]:
+            total = [a + b for a, b in zip(total, p)]
+        self._store(stats, redo, comps, dict(zip(parts_of, total)))
+
+    def _package(self, j, s):
+        """The ``Stats`` value component ``j``'s family expects; None for a frozen one."""
+        c = self.components[j]
+        if c.frozen:
+            return None
+        return self._packaged(c, s)
+
+
+def _only_column(component, column_stats):
+    """A univariate family's ``Stats``: its one column's."""
+    return column_stats[0]
+
+
+class _ColumnsEStep(FusedEStep):
+    """The fused E-step of products of column terms (one univariate family is a product of one)."""
+
+    def __init__(self, components, log_weights, product):
+        self.columns, self.package = list(product.terms), product.package
+        super().__init__(components, log_weights, 1 + sum(t.n_features for t in self.columns))
+        self.d = len(self.columns)
+
+    @classmethod
+    def of(cls, components, log_weights, product, X):
+        """The E-step, or None where the data leave the terms' supports or risk overflow."""
+        fused = cls(components, log_weights, product)
+        span = max(float(X.max()), -float(X.min()))  # NaN propagates: rows with missing values
+        if span != span:  # missing values: the columns that have them get an indicator row
+            span = 0.0
+            for i, t in enumerate(fused.columns):
+                x = X[:, t.column]
+                observed = x[~np.isnan(x)]
+                if observed.size < x.size:
+                    fused.columns[i] = _Masked(t, 1.0)
+                if observed.size:
+                    span = max(span, float(observed.max()), -float(observed.min()))
+            fused.n_features = 1 + sum(t.n_features for t in fused.columns)
+        if not span < _MAX_MAGNITUDE:
+            return None
+        if not all(t.valid(X[:, t.column]) for t in fused.columns):
+            return None
+        precisions = np.concatenate([t.precisions() for t in fused.columns] + [np.zeros(1)])
+        with np.errstate(over="ignore"):
+            log_norm = np.concatenate([np.atleast_1d(t.magnitude(span)) for t in fused.columns])
+        span = max(span, LOG_BOUND)  # |log x| of any positive float64 (logarithmic columns)
+        with np.errstate(over="ignore", invalid="ignore"):
+            bound = np.abs(precisions).max() * (2.0 * span) ** 2 + np.abs(log_norm).max()
+        if not bound < _MAX_MAGNITUDE:
+            return None
+        return fused
+
+    @property
+    def terms(self):
+        """The column terms composed, in column order (a masked column's wrapper around its term)."""
+        return list(self.columns)
+
+    def _prepare(self, X):
+        """Shifts from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
+        sample = X[:_SHIFT_ROWS]
+        W = np.empty((self.k, self.n_features))
+        W[:, 0] = 0.0
+        at = 1
+        rounding = np.zeros(self.k)
+        for t in self.columns:
+            t.set_shift(t.transform(sample[:, t.column]))
+            const, coef = t.coefficients()
+            W[:, 0] += const
+            W[:, at:at + t.n_features] = coef
+            at += t.n_features
+            rounding += t.rounding()
+        W, exact = self._weights_into(W, rounding > TOLERANCE)
+        return W, None, exact
+
+    def _features(self, X, rows, shift, buffer=None):
+        """The ``(F, B)`` feature block of ``X[rows]`` (written into ``buffer[:, :B]`` when given: reusing
+        one buffer per thread avoids fresh pages for every block)."""
+        B = rows.stop - rows.start
+        Phi = np.empty((self.n_features, B)) if buffer is None else buffer[:, :B]
+        Phi[0] = 1.0
+        at = 1
+        for t in self.columns:
+            t.features(X[rows, t.column], Phi[at:at + t.n_features])
+            at += t.n_features
+        return Phi
+
+    def _exact_rows(self, L, Phi, exact, shift):
+        """Overwrite row j of ``L`` with the factorised log density (plus log weight) for j in ``exact``."""
+        for j in exact:
+            L[j] = 0.0
+            at = 1
+            for t in self.columns:
+                L[j] += t.exact(Phi[at:at + t.n_features], j)
+                at += t.n_features
+            L[j] += self.log_weights[j]
+
+    def _stats(self, S, shift):
+        """Per component its statistics, a list per column, and ``redo``: ``{component: [columns]}`` whose
+        raw sums cancel too much."""
         N = S[:, 0]
         stats, redo = [None] * self.k, {}
-        if self.full is not None:
-            d = self.d
-            for j in range(self.k):
-                if not N[j] > 0:
-                    stats[j] = MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d)))
-                    continue
-                raw = np.empty((d, d))  # Σr z zᵀ from its upper triangle, row by row
-                at = 1 + d
-                for i in range(d):
-                    raw[i, i:] = raw[i:, i] = S[j, at:at + d - i]
-                    at += d - i
-                m = _moments(N[j], S[j, 1:1 + d], raw, shift)
-                if m is None:
-                    redo[j] = None
-                    continue
-                stats[j] = MomentStats(np.array([N[j]]), m[0][None, :], m[1][None, :, :])
-            return stats, redo
         per_column = []
         at = 1
         for t in self.columns:
@@ -591,47 +559,81 @@ class FusedEStep:
                 redo[j] = bad
         return stats, redo
 
-    def _centred_pass(self, X, redo, stats, responsibilities, n, n_jobs):
-        """Recompute the ``redo`` statistics centred (the corrected two-pass algorithm), over all rows."""
-        from .distributions._stats import moment_stats
+    def _redo_parts(self, redo):
+        return sorted({c for j in redo for c in redo[j]})  # only the columns that cancelled
 
-        comps = sorted(redo)
-        # the full form redoes its one scatter; the column form only the columns that cancelled
-        columns = [None] if self.full is not None else sorted({c for j in comps for c in redo[j]})
+    def _centred(self, X, rows, R, c):
+        return self.columns[c].centred(X[rows, c], R)
 
-        def chunk(sl):
-            out = None
-            buffers = self._buffers(sl)
-            for start in range(sl.start, sl.stop, self.block_rows):
-                rows = slice(start, min(start + self.block_rows, sl.stop))
-                R = responsibilities(rows, buffers)[0][comps].T  # (B, m)
-                part = [moment_stats(X[rows], R) if c is None else self.columns[c].centred(X[rows, c], R)
-                        for c in columns]
-                out = part if out is None else [a + b for a, b in zip(out, part)]
-            return out
-
-        with _single_threaded_blas(True):
-            parts = [p for p in map_chunks(chunk, n, n_jobs) if p is not None]
-        total = parts[0]
-        for p in parts[1:]:
-            total = [a + b for a, b in zip(total, p)]
-        total = dict(zip(columns, total))
+    def _store(self, stats, redo, comps, total):
         for i, j in enumerate(comps):
-            if self.full is not None:
-                stats[j] = total[None].take(i)
-            else:
-                for c in redo[j]:
-                    stats[j][c] = total[c].take(i)
+            for c in redo[j]:
+                stats[j][c] = total[c].take(i)
 
-    def _package(self, j, s):
-        """The ``Stats`` value component ``j``'s family expects; None for a frozen one."""
-        from .distributions._stats import TupleStats
+    def _packaged(self, component, s):
+        return self.package(component, s)
 
-        c = self.components[j]
-        if c.frozen:
+
+class _RowEStep(FusedEStep):
+    """The fused E-step of one term over whole rows (e.g. full-covariance Gaussians), complete rows only."""
+
+    def __init__(self, components, log_weights, term, d):
+        self.term, self.d = term, d
+        super().__init__(components, log_weights, 1 + term.n_features(d))
+
+    @classmethod
+    def of(cls, components, log_weights, term, X):
+        """The E-step, or None with missing values (the general path conditions) or an overflow risk."""
+        span = max(float(X.max()), -float(X.min()))
+        if not span < _MAX_MAGNITUDE:  # missing values: the conditional (general) path
             return None
-        if self.full is not None:
-            return s
-        if not hasattr(c, "distributions"):  # a univariate family
-            return s[0]
-        return TupleStats(tuple(None if ch.frozen else cs for ch, cs in zip(c.distributions, s)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            bound = term.bound(span)
+        if not bound < _MAX_MAGNITUDE:
+            return None
+        return cls(components, log_weights, term, X.shape[1])
+
+    @property
+    def terms(self):
+        """The one row term, as a list."""
+        return [self.term]
+
+    def _prepare(self, X):
+        """The shift from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
+        shift, spread = self.term.set_shift(X[:_SHIFT_ROWS])
+        W = np.empty((self.k, self.n_features))
+        self.term.coefficients(shift, W)
+        W, exact = self._weights_into(W, self.term.needs_exact(shift, spread))
+        return W, shift, exact
+
+    def _features(self, X, rows, shift, buffer=None):
+        """The ``(F, B)`` feature block of ``X[rows]`` (into ``buffer[:, :B]`` when given)."""
+        B = rows.stop - rows.start
+        Phi = np.empty((self.n_features, B)) if buffer is None else buffer[:, :B]
+        Phi[0] = 1.0
+        self.term.features(X[rows], shift, Phi[1:])
+        return Phi
+
+    def _exact_rows(self, L, Phi, exact, shift):
+        """Overwrite row j of ``L`` with the factorised log density (plus log weight) for j in ``exact``."""
+        for j in exact:
+            L[j] = self.term.exact(Phi[1:], j, shift)
+            L[j] += self.log_weights[j]
+
+    def _stats(self, S, shift):
+        """Per component its ``Stats``, and ``redo``: ``{component: None}`` whose raw sums cancel too much."""
+        stats = self.term.stats(S[:, 0], S[:, 1:], shift)
+        return stats, {j: None for j, s in enumerate(stats) if s is None}
+
+    def _redo_parts(self, redo):
+        return [None]  # the one scatter
+
+    def _centred(self, X, rows, R, c):
+        return self.term.centred(X[rows], R)
+
+    def _store(self, stats, redo, comps, total):
+        for i, j in enumerate(comps):
+            stats[j] = total[None].take(i)
+
+    def _packaged(self, component, s):
+        return s

@@ -18,6 +18,7 @@ from genmix import (BernoulliDistribution, ExponentialDistribution, GammaDistrib
                     NormalDistribution, PoissonDistribution, UniformDistribution)
 from genmix._fused import FusedEStep
 from genmix.distributions._stats import TupleStats
+from genmix.distributions.multivariate_gaussian import _GaussianTerm
 
 
 def column_laws(c, d):
@@ -96,7 +97,7 @@ def check_against_reference(model, X, w=None, log_priors=None, n_jobs=1, rtol=1e
         if c.frozen:
             assert s is None
             continue
-        if fused.kind == "full":
+        if isinstance(fused.terms[0], _GaussianTerm):
             check_moments(s, R[:, j], X, rtol)
             continue
         children = s.children if isinstance(s, TupleStats) else [s]
@@ -171,8 +172,8 @@ def test_ill_conditioned_precision_uses_the_factorised_density(rng):
                                  MultivariateGaussianDistribution([1, -1], np.eye(2))])
     X = sample(model, 3000, rng)
     fused = FusedEStep.build(model.distributions, model.log_weights, X)
-    a = fused.full[0] - X[:4096].mean(axis=0)
-    assert fused._full_needs_exact(a, X.std(axis=0)).tolist() == [True, False]
+    (term,) = fused.terms
+    assert term.needs_exact(X[:4096].mean(axis=0), X.std(axis=0)).tolist() == [True, False]
     check_against_reference(model, X, rtol=1e-9)
 
 
@@ -361,4 +362,114 @@ def test_fit_takes_the_fused_step_and_matches_the_general_path(rng, monkeypatch,
     for a, b in zip(fast.distributions, slow.distributions):
         for ca, cb in zip(a.distributions, b.distributions):
             assert_allclose(ca.parameters, cb.parameters, rtol=1e-9)
+    assert_allclose(fast.weights, slow.weights, rtol=1e-9)
+
+
+# -- the engine's structure: it knows the term protocol, not the families ----------------------------------
+
+def test_the_engine_imports_no_family_and_names_no_parameter():
+    """``genmix/_fused.py`` imports nothing from ``genmix.distributions`` and names no family or parameter:
+    families reach the fast path only through their ``_feature_term``."""
+    import ast
+    from pathlib import Path
+
+    import genmix._fused as engine
+    from genmix.distributions._base import REGISTRY
+
+    tree = ast.parse(Path(engine.__file__).read_text())
+    modules = [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    modules += [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names]
+    assert not [m for m in modules if "distributions" in m]
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+    assert not names & set(REGISTRY)
+    params = {p for cls in REGISTRY.values() for p in (getattr(cls, "_param_names", None) or ())}
+    params |= {p for cls in REGISTRY.values() for p in (getattr(cls, "_scalar_params", None) or {})}
+    strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    assert params and not strings & params
+
+
+def test_the_two_forms_are_two_classes_behind_one_protocol(rng):
+    """Full covariances build a row form with the Gaussian's term; products build a column form with one
+    term per column, each its family's."""
+    from genmix._fused import LinearTerm
+    from genmix.distributions.normal import _NormalTerm
+
+    full = full_model(rng, 3, 2)
+    row = FusedEStep.build(full.distributions, full.log_weights, sample(full, 50, rng))
+    mixed = mixed_model(rng)
+    cols = FusedEStep.build(mixed.distributions, mixed.log_weights, sample(mixed, 50, rng))
+    assert isinstance(row, FusedEStep) and isinstance(cols, FusedEStep) and type(row) is not type(cols)
+    assert [type(t) for t in row.terms] == [_GaussianTerm]
+    assert [type(t) for t in cols.terms] == [_NormalTerm, LinearTerm, _NormalTerm]
+    assert not hasattr(row, "full") and not hasattr(cols, "kind")
+    for method in ("run", "weighted_log_prob"):  # one implementation, shared (what mixture.py calls)
+        assert getattr(type(row), method) is getattr(FusedEStep, method) is getattr(type(cols), method)
+
+
+def _rayleigh_term(cls, components):
+    """The one method the example family needs: ``log p = −2 log σ − x²/(2σ²) + log x``, x > 0."""
+    from genmix._fused import LinearTerm
+    from genmix.distributions._stats import SumStats
+
+    sigma = np.array([c._params["sigma"] for c in components], dtype=np.float64)
+    return LinearTerm.of(-2.0 * np.log(sigma), -0.5 / (sigma * sigma)[:, None], [np.square], SumStats,
+                         base=np.log, support=lambda x: x > 0, bounds=lambda span: [span * span])
+
+
+@pytest.fixture
+def rayleigh(monkeypatch):
+    """examples/rayleigh_family.py's family with ``_feature_term`` added; the global registry restored."""
+    import runpy
+    from pathlib import Path
+
+    from genmix.distributions._base import REGISTRY
+
+    before = dict(REGISTRY)
+    try:
+        ns = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "rayleigh_family.py"))
+    finally:
+        REGISTRY.clear()
+        REGISTRY.update(before)
+    cls = ns["RayleighDistribution"]
+    assert FusedEStep.build([cls(1.0), cls(2.0)], np.log([0.5, 0.5]), np.ones((5, 1))) is None  # no term yet
+    monkeypatch.setattr(cls, "_feature_term", classmethod(_rayleigh_term), raising=False)
+    return cls
+
+
+def test_a_family_joins_the_fast_path_with_one_method(rng, rayleigh, monkeypatch):
+    """The example Rayleigh family with only ``_feature_term`` added: fused scores match scipy, alone and
+    as a column of a product, and a fit matches the general path's."""
+    from genmix._fused import LinearTerm
+
+    x = np.concatenate([rng.rayleigh(1.0, 3000), rng.rayleigh(4.0, 2000)])[:, None]
+    model = GeneralMixtureModel([rayleigh(0.8), rayleigh(3.0)], weights=[0.6, 0.4])
+    fused = FusedEStep.build(model.distributions, model.log_weights, x)
+    assert [type(t) for t in fused.terms] == [LinearTerm]
+    expected = np.column_stack([st.rayleigh(scale=s).logpdf(x[:, 0]) for s in (0.8, 3.0)]) + model.log_weights
+    assert_allclose(fused.weighted_log_prob(x), expected, rtol=1e-12)
+    logp, resp, stats = fused.run(x, np.ones(len(x)))
+    assert_allclose(logp, logsumexp(expected, axis=1).sum(), rtol=1e-12)
+    R = np.exp(expected - logsumexp(expected, axis=1, keepdims=True))
+    for j, s in enumerate(stats):
+        assert_allclose([s.w[0], s.sums[0]], [R[:, j].sum(), R[:, j] @ x[:, 0] ** 2], rtol=1e-12)
+
+    X = np.column_stack([rng.normal(0, 1, x.shape[0]), x[:, 0]])
+    product = GeneralMixtureModel([IndependentComponentsDistribution([NormalDistribution(m, 1.0), rayleigh(s)])
+                                   for m, s in ((-1.0, 0.8), (1.0, 3.0))])
+    fused = FusedEStep.build(product.distributions, product.log_weights, X)
+    assert [type(t) for t in fused.terms] == [type(FusedEStep.build([NormalDistribution(0, 1)], np.zeros(1),
+                                                                    X[:, :1]).terms[0]), LinearTerm]
+    expected = np.column_stack([st.norm(m, 1.0).logpdf(X[:, 0]) + st.rayleigh(scale=s).logpdf(X[:, 1])
+                                for m, s in ((-1.0, 0.8), (1.0, 3.0))]) + product.log_weights
+    assert_allclose(fused.weighted_log_prob(X), expected, rtol=1e-12)
+
+    def fit():
+        return GeneralMixtureModel([rayleigh(0.8), rayleigh(3.0)]).fit(x, max_iterations=10, stop_threshold=0.0)
+
+    fast = fit()
+    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: None))
+    slow = fit()
+    for a, b in zip(fast.distributions, slow.distributions):
+        assert_allclose(a.parameters, b.parameters, rtol=1e-9)
     assert_allclose(fast.weights, slow.weights, rtol=1e-9)

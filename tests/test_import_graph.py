@@ -17,10 +17,6 @@ ROOT = pathlib.Path(genmix.__file__).parent
 
 #: Cycles known today, each the set of modules of one strongly connected component. Any other cycle
 #: fails the test, and an entry that no longer matches a cycle fails too (so it is deleted, not kept).
-ALLOWED_CYCLES = {
-    # removed by the fused-engine change (_fused.py will import no family)
-    frozenset({"genmix._fused", "genmix.distributions.independent_components"}),
-}
 
 
 def _module_name(path):
@@ -121,13 +117,8 @@ def test_cycle_finder_reports_a_hidden_cycle():
 
 def test_no_import_cycle():
     graph = import_graph()
-    unexpected = cycles(graph) - ALLOWED_CYCLES
+    unexpected = cycles(graph)
     assert not unexpected, "import cycles: " + "; ".join(_describe(c, graph) for c in unexpected)
-
-
-@pytest.mark.parametrize("allowed", sorted(ALLOWED_CYCLES, key=sorted), ids=lambda c: "+".join(sorted(c)))
-def test_allowed_cycles_still_exist(allowed):
-    assert allowed in cycles(import_graph()), f"the cycle {sorted(allowed)} is gone: delete it from ALLOWED_CYCLES"
 
 
 def test_every_module_imports_alone():

@@ -7,8 +7,10 @@ Any other value has log density ``-inf`` (pomegranate 0.x read out of bounds). N
 import numpy as np
 from scipy.special import xlog1py, xlogy
 
+from .._fused import LinearTerm
 from .._validation import UNIT as _UNIT
 from ._base import Distribution, register
+from ._stats import SumStats
 from .poisson import _suffstats
 
 
@@ -60,6 +62,14 @@ class BernoulliDistribution(Distribution):
 
     def _mean(self):
         return self._params["p"]
+
+    @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term (see ``genmix._fused``): ``log p = log(1 − p) + x log(p / (1 − p))``."""
+        p = np.array([c._params["p"] for c in components], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return LinearTerm.of(np.log1p(-p), (np.log(p) - np.log1p(-p))[:, None], [None], SumStats,
+                                 support=cls._support)
 
     def _mode_candidates(self):
         """The support, among which imputation picks the conditional mode."""

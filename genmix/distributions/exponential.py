@@ -8,9 +8,10 @@ weighted sum is 0 (all zeros) carry no information about the scale: the rate is 
 """
 import numpy as np
 
+from .._fused import LinearTerm
 from .._validation import POSITIVE as _POS
 from ._base import Distribution, register
-from ._stats import sum_stats_1d
+from ._stats import SumStats, sum_stats_1d
 
 
 def _nonnegative(x):
@@ -65,6 +66,13 @@ class ExponentialDistribution(Distribution):
 
     def _mean(self):
         return 1.0 / self._params["rate"]
+
+    @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term (see ``genmix._fused``): ``log p = log λ − λx``."""
+        rate = np.array([c._params["rate"] for c in components], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return LinearTerm.of(np.log(rate), -rate[:, None], [None], SumStats, support=cls._support)
 
     @classmethod
     def blank(cls):

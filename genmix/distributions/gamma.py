@@ -12,10 +12,11 @@ capped at 1e12 (a very narrow, finite density) rather than infinite.
 import numpy as np
 from scipy.special import gammaln
 
+from .._fused import LinearTerm
 from .._math import gamma_shape_mle
 from .._validation import POSITIVE as _POS
 from ._base import Distribution, register
-from ._stats import sum_stats_1d
+from ._stats import SumStats, sum_stats_1d
 
 _MAX_SHAPE = 1e12
 
@@ -84,6 +85,16 @@ class GammaDistribution(Distribution):
 
     def _mean(self):
         return self._params["alpha"] / self._params["beta"]
+
+    @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term (see ``genmix._fused``):
+        ``log p = α log β − log Γ(α) − βx + (α − 1) log x``."""
+        a = np.array([c._params["alpha"] for c in components], dtype=np.float64)
+        b = np.array([c._params["beta"] for c in components], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return LinearTerm.of(a * np.log(b) - gammaln(a), np.column_stack([-b, a - 1.0]), [None, np.log],
+                                 SumStats, support=cls._support)
 
     @classmethod
     def blank(cls):

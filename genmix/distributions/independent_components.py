@@ -5,15 +5,21 @@ r"""Independent components: one univariate distribution per column.
 The column weights ``w_j`` multiply the log densities and are not normalised (pomegranate 0.x's
 behaviour; the default is all ones, a plain product of densities). A missing column contributes 0. In a
 mixture, the ``j``-th children of all components are evaluated as one stack per family, one vectorised
-call per column; with unit column weights and Normal, LogNormal, Exponential, Gamma, Poisson or Bernoulli
-columns all components are scored at once by ``genmix._fused`` (one GEMM over the columns' features).
+call per column; with unit column weights and columns whose families declare a fused feature term (Normal,
+LogNormal, Exponential, Gamma, Poisson, Bernoulli) all components are scored at once by ``genmix._fused``
+(one GEMM over the columns' features).
 """
 import numpy as np
 
-from .._fused import FusedEStep
+from .._fused import FusedEStep, Product
 from ._base import (Distribution, _foreign_input, _input_for, from_summaries_of, group_log_probability,
                     group_suffstats, is_stackable, register)
 from ._stats import TupleStats
+
+
+def _package(component, column_stats):
+    """The ``TupleStats`` of a product from its columns' statistics (None for a frozen column)."""
+    return TupleStats(tuple(None if ch.frozen else cs for ch, cs in zip(component.distributions, column_stats)))
 
 
 @register
@@ -96,6 +102,25 @@ class IndependentComponentsDistribution(Distribution):
 
     def __getitem__(self, j):
         return self._params["distributions"][j]
+
+    @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term (see ``genmix._fused``): the product of the columns' terms, or None unless
+        every column weight is 1 and each column has one family, with a term, in every component."""
+        if len({c.d for c in components}) != 1 or not all(np.all(c.weights == 1.0) for c in components):
+            return None
+        terms = []
+        for j in range(components[0].d):
+            children = [c.distributions[j] for c in components]
+            family = type(children[0])
+            hook = getattr(family, "_feature_term", None)
+            if hook is None or any(type(ch) is not family for ch in children):
+                return None
+            term = hook(children)
+            if term is None or isinstance(term, Product):
+                return None
+            terms.append(term)
+        return Product(terms, _package)
 
     @classmethod
     def _stack_logpdf(cls, X, components):

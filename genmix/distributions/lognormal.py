@@ -73,6 +73,12 @@ class LogNormalDistribution(Distribution):
         return float(np.exp(self._params["mu"] + 0.5 * self._params["sigma"] ** 2))
 
     @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term: the normal one on ``log x`` (see ``genmix._fused``)."""
+        return normal._NormalTerm.of(np.array([c._params["mu"] for c in components]),
+                                     np.array([c._params["sigma"] for c in components]), True)
+
+    @classmethod
     def blank(cls):
         """LogNormal(0, 1)."""
         return cls(0.0, 1.0)

@@ -15,6 +15,7 @@ exact under missing-at-random.
 """
 import numpy as np
 
+from .._fused import EPS, TOLERANCE, RowTerm, moments
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
 from .._validation import NONNEGATIVE as _NONNEG, check_scalar
 from ..data import check_weights
@@ -199,6 +200,99 @@ def _mle(stats, min_covar=1e-6):
     return {"means": stats.mean[0].copy(), "covariance": cov}
 
 
+class _GaussianTerm(RowTerm):
+    """The fused path's term of full-covariance Gaussians: features ``t(z) = [z, z_i z_j (i ≤ j)]`` of
+    ``z = x − c``.
+
+    Per component ``a = μ − c`` and precision ``Λ``: ``log p = log_norm − ½aᵀΛa + (Λa)ᵀz − ½ zᵀΛz``. The
+    statistics are centred ``MomentStats`` from the raw sums, or recomputed centred where they cancel.
+
+    Parameters
+    ----------
+    means : ndarray, shape (k, d)
+    prec_chol : ndarray, shape (k, d, d)
+        Cholesky factors of the precisions.
+    log_det_prec : ndarray, shape (k,)
+    """
+
+    def __init__(self, means, prec_chol, log_det_prec):
+        self.means, self.chol = means, prec_chol
+        self.precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
+        self.log_norm = log_det_prec - 0.5 * means.shape[1] * LOG_2PI
+
+    @staticmethod
+    def n_features(d):
+        return d + d * (d + 1) // 2
+
+    def set_shift(self, sample):
+        shift = sample.mean(axis=0)
+        return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+
+    def coefficients(self, shift, W):
+        precisions, d = self.precisions, self.means.shape[1]
+        a = self.means - shift
+        lam_a = np.einsum("kij,kj->ki", precisions, a)
+        W[:, 0] = self.log_norm - 0.5 * np.einsum("ki,ki->k", lam_a, a)
+        W[:, 1:1 + d] = lam_a
+        at = 1 + d
+        for i in range(d):
+            W[:, at] = -0.5 * precisions[:, i, i]
+            W[:, at + 1:at + d - i] = -precisions[:, i, i + 1:]
+            at += d - i
+
+    def needs_exact(self, shift, spread):
+        """Components whose expanded log density could lose more than ``TOLERANCE``.
+
+        The rounding error is a few ``eps·(|a| + s)ᵀ|Λ|(|a| + s)`` for rows within the data's spread ``s``
+        of ``c`` (absolute), and a few ``eps·κ`` relative for rows far away, with ``κ`` the ratio of
+        ``‖|Λ|‖`` to ``Λ``'s smallest eigenvalue; the limits are ``TOLERANCE`` and ``10·TOLERANCE``.
+        """
+        precisions = self.precisions
+        b = np.abs(self.means - shift) + spread
+        absP = np.abs(precisions)
+        near = np.einsum("ki,kij,kj->k", b, absP, b)
+        smallest = np.linalg.eigvalsh(precisions)[:, 0]
+        with np.errstate(divide="ignore"):
+            kappa = np.where(smallest > 0, absP.sum(axis=2).max(axis=1) / smallest, np.inf)
+        return (4.0 * EPS * near > TOLERANCE) | (4.0 * EPS * kappa > 10.0 * TOLERANCE)
+
+    def features(self, X, shift, out):
+        d = X.shape[1]
+        Zt = out[:d]
+        np.subtract(X.T, shift[:, None], out=Zt)
+        at = d
+        for i in range(d):
+            np.multiply(Zt[i], Zt[i:], out=out[at:at + d - i])
+            at += d - i
+
+    def exact(self, rows, j, shift):
+        d = self.means.shape[1]
+        D = self.chol[j].T @ (rows[:d] - (self.means[j] - shift)[:, None])
+        return self.log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
+
+    def stats(self, N, S, shift):
+        d = self.means.shape[1]
+        out = []
+        for j in range(N.size):
+            if not N[j] > 0:
+                out.append(MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d))))
+                continue
+            raw = np.empty((d, d))  # Σr z zᵀ from its upper triangle, row by row
+            at = d
+            for i in range(d):
+                raw[i, i:] = raw[i:, i] = S[j, at:at + d - i]
+                at += d - i
+            m = moments(N[j], S[j, :d], raw, shift)
+            out.append(None if m is None else MomentStats(np.array([N[j]]), m[0][None, :], m[1][None, :, :]))
+        return out
+
+    def centred(self, X, R):
+        return moment_stats(X, R)
+
+    def bound(self, span):
+        return np.abs(self.precisions).max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
+
+
 @register
 class MultivariateGaussianDistribution(Distribution):
     """A multivariate Gaussian with full covariance.
@@ -268,6 +362,12 @@ class MultivariateGaussianDistribution(Distribution):
         return {"means": np.stack([c._params["means"] for c in components]),
                 "prec_chol": np.stack([c._cache["prec_chol"] for c in components]),
                 "log_det_prec": np.array([c._cache["log_det_prec"] for c in components])}
+
+    @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term of a stack of full-covariance Gaussians (see ``genmix._fused``)."""
+        g = cls._gather(components)
+        return _GaussianTerm(g["means"], g["prec_chol"], g["log_det_prec"])
 
     def _fill(self, X):
         """``X`` with each row's missing coordinates replaced by ``E[x_m | x_o]`` (the conditional mean)."""

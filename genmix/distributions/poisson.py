@@ -9,10 +9,11 @@ NaN is missing (log density 0).
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from .._fused import LinearTerm
 from .._math import LOG_2PI
 from .._validation import NONNEGATIVE as _NONNEG
 from ._base import Distribution, register
-from ._stats import sum_stats_1d
+from ._stats import SumStats, sum_stats_1d
 
 
 def _counts(x):
@@ -49,6 +50,11 @@ def _sample(rng, n, lam):
     return rng.poisson(lam, size=n).astype(np.float64)
 
 
+def _log_factorial(x):
+    """``−log x!``, the base measure of the fused path's term."""
+    return -gammaln(x + 1.0)
+
+
 @register
 class PoissonDistribution(Distribution):
     """A Poisson distribution.
@@ -73,6 +79,14 @@ class PoissonDistribution(Distribution):
 
     def _mean(self):
         return self._params["lam"]
+
+    @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term (see ``genmix._fused``): ``log p = −λ + x log λ − log x!``."""
+        lam = np.array([c._params["lam"] for c in components], dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            return LinearTerm.of(-lam, np.log(lam)[:, None], [None], SumStats, base=_log_factorial,
+                                 support=cls._support)
 
     def _mode_candidates(self):
         """The integers within ten standard deviations of the mean (imputation's conditional mode of a
