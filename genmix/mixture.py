@@ -735,8 +735,16 @@ class GeneralMixtureModel(Model):
                             priors=priors, **em_options)
             logp = 0.0
             if runs > 1:  # the weighted log-likelihood of the fitted model over all the rows
-                logp = model.summarize(X, weights=None if is_generator(X) else weights)
-                model.clear_summaries()
+                history = run[1]
+                if (em_options["batches_per_epoch"] is None and not em_options["callbacks"] and labels is None
+                        and priors is None):
+                    # full-batch EM scored every row with the final parameters in its last E-step (no
+                    # callback can have restored others, no prior entered the score): reuse that total
+                    logp = history.log_probabilities[-1] if history.log_probabilities else \
+                        history.initial_log_probability
+                else:  # streaming scores epochs by parts, and priors enter the fit's scores: one more E-step
+                    logp = model.summarize(X, weights=None if is_generator(X) else weights)
+                    model.clear_summaries()
             if best is None or logp > best[0]:
                 best = (logp, run)
         return best[1] if return_history else best[1][0]
