@@ -23,10 +23,11 @@ def column_model(component, j, d):
     return children[j] if isinstance(children, (list, tuple)) and len(children) == d else None
 
 
-def blame(components, weights, X, row, names=None):
+def blame(components, weights, X, row, names=None, first=0):
     """Which columns of ``X[row]`` every component of positive weight gives probability 0 (for components
-    with separate columns), as a sentence for an error message, with a hint on how columns are matched;
-    ``""`` when no single column is to blame."""
+    with separate columns), as a sentence for an error message (the row numbered from ``first``, the index
+    of ``X``'s first row in the data), with a hint on how columns are matched; ``""`` when no single column
+    is to blame."""
     d = X.shape[1]
     live = [c for c, w in zip(components, weights) if w > 0]
     blamed = []
@@ -46,7 +47,7 @@ def blame(components, weights, X, row, names=None):
         return ""
     order = ("DataFrame columns are matched by name (feature_names), arrays by position." if names else
              "Columns are matched by position: check their order.")
-    return (f"In row {row}: {', '.join(blamed)}, which no component can produce (a category none of them "
+    return (f"In row {first + row}: {', '.join(blamed)}, which no component can produce (a category none of them "
             f"was fitted on, or a value outside their support). {order}")
 
 

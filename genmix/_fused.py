@@ -28,7 +28,7 @@ general path; tests/test_fused_estep.py compares both with scipy.
 """
 import numpy as np
 
-from ._math import responsibilities_in_place
+from ._math import responsibilities_in_place, rows_from
 from .parallel import _single_threaded_blas, map_chunks
 
 __all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "Product", "moments", "EPS", "TOLERANCE",
@@ -387,11 +387,11 @@ class FusedEStep:
         return out
 
     # -- the E-step ------------------------------------------------------------------------------------
-    def run(self, X, w, log_priors=None, n_jobs=1, first=0):
+    def run(self, X, w, log_priors=None, n_jobs=1):
         """``(logp, responsibility sums, per-component Stats)`` of the rows ``X`` under weights ``w``.
 
         Rows with positive weight that no component can produce (possible only through ``log_priors``,
-        i.e. labels, and zero weights) raise ``ValueError`` naming them, numbered from ``first``.
+        i.e. labels, and zero weights) raise ``ImpossibleRowsError`` naming them, numbered from 0.
         """
         n = X.shape[0]
         W, shift, exact_lp = self._prepare(X)
@@ -404,7 +404,8 @@ class FusedEStep:
             L = self._scores(Phi, W, exact_lp, shift, dead, buffers[1])
             if log_priors is not None:
                 L += log_priors[rows].T
-            logp = responsibilities_in_place(L, None if unit else w[rows], first + rows.start)
+            with rows_from(rows.start):
+                logp = responsibilities_in_place(L, None if unit else w[rows])
             return L, logp, Phi
 
         def chunk(sl):

@@ -1,4 +1,6 @@
 """Numerical kernels shared by the families and the mixture."""
+import contextlib
+
 import numpy as np
 from scipy import linalg
 
@@ -17,33 +19,51 @@ def logsumexp_rows(a):
 
 
 class ImpossibleRowsError(ValueError):
-    """Rows that no component can produce; ``rows`` holds their indices (the mixture adds which column and
-    value are to blame before the error reaches the user)."""
+    """Rows that no component can produce; ``rows`` holds their indices within the array the kernel saw.
 
-    def __init__(self, message, rows):
-        super().__init__(message)
-        self.rows = rows
+    Numerical code numbers rows from 0; a caller that evaluated a block starting at row ``s`` renumbers
+    them with :func:`rows_from` (``shifted``), and the mixture adds which column and value are to blame
+    before the error reaches the user as a plain ``ValueError``.
+    """
+
+    def __init__(self, rows):
+        self.rows = np.asarray(rows)
+        more = " and more" if self.rows.size > 10 else ""
+        super().__init__(f"X rows {self.rows[:10].tolist()}{more} have probability 0 under every component "
+                         "(outside every component's support), so their posterior is undefined.")
+
+    def shifted(self, offset):
+        """The same error with every row index increased by ``offset``."""
+        return ImpossibleRowsError(self.rows + offset)
 
 
-def raise_impossible(lse, mask=None, first=0):
-    """``ImpossibleRowsError`` (a ``ValueError``) naming the rows (numbered from ``first``) whose log-sum-exp
-    is ``-inf`` (where ``mask``)."""
+@contextlib.contextmanager
+def rows_from(offset):
+    """Renumber an :class:`ImpossibleRowsError` raised inside from ``offset`` (the block's first row)."""
+    try:
+        yield
+    except ImpossibleRowsError as exc:
+        if not offset:
+            raise
+        raise exc.shifted(offset) from None
+
+
+def raise_impossible(lse, mask=None):
+    """``ImpossibleRowsError`` (a ``ValueError``) naming the rows whose log-sum-exp is ``-inf`` (where
+    ``mask``)."""
     bad = np.isneginf(lse) if mask is None else np.isneginf(lse) & mask
     if bad.any():
-        rows = np.nonzero(bad)[0] + first
-        more = " and more" if rows.size > 10 else ""
-        raise ImpossibleRowsError(f"X rows {rows[:10].tolist()}{more} have probability 0 under every component "
-                                  "(outside every component's support), so their posterior is undefined.", rows)
+        raise ImpossibleRowsError(np.nonzero(bad)[0])
 
 
-def responsibilities_in_place(L, w=None, first=0):
+def responsibilities_in_place(L, w=None):
     """Turn weighted log scores ``L`` (k, n) into responsibilities times ``w``, in place; return the
     weighted log-likelihood ``Σ_i w_i log Σ_k exp L_ki``.
 
     The (components, rows) layout makes the reductions run along contiguous rows, and each entry is
     exponentiated once: ``R = exp(L − max) / Σ exp(L − max)``. ``w=None`` means unit weights. A row
-    with positive weight that no component can produce raises ``ValueError`` (rows numbered from
-    ``first``); rows of weight 0 get responsibilities 0 and do not count.
+    with positive weight that no component can produce raises :class:`ImpossibleRowsError` (rows numbered
+    from 0); rows of weight 0 get responsibilities 0 and do not count.
     """
     mx = L.max(axis=0)
     finite = np.isfinite(mx)  # all -inf (impossible) rows stay finite here
@@ -56,11 +76,11 @@ def responsibilities_in_place(L, w=None, first=0):
     with np.errstate(divide="ignore"):
         lse = np.log(s) + mx
     if w is None:
-        raise_impossible(lse, None, first)
+        raise_impossible(lse)
         L *= 1.0 / s
         return float(lse.sum())
     active = w > 0
-    raise_impossible(lse, active, first)
+    raise_impossible(lse, active)
     L *= np.where(active, w / np.where(active, s, 1.0), 0.0)
     return float(w[active] @ lse[active])
 

@@ -174,6 +174,54 @@ def _has_inf(arr, chunk_rows=1 << 18):
     return any(np.isinf(arr[s:s + chunk_rows]).any() for s in range(0, arr.shape[0], chunk_rows))
 
 
+def align_columns(X, names):
+    """A DataFrame ``X`` with its columns in the order of ``names`` (the ``feature_names`` of the last fit);
+    anything else, or ``names`` None, unchanged. A missing or unknown column is a ``ValueError``."""
+    if names is None or not is_frame(X) or tuple(X.columns) == tuple(names):
+        return X
+    missing = [c for c in names if c not in set(X.columns)]
+    unknown = [c for c in X.columns if c not in set(names)]
+    if missing or unknown:
+        raise ValueError(f"X's columns do not match the DataFrame the model was fitted on (feature_names="
+                         f"{list(names)}): missing {missing}, unknown {unknown}. Columns of a DataFrame are "
+                         "matched by name.")
+    return X[list(names)]
+
+
+def row_log_priors(n, k, labels=None, priors=None):
+    """Per-row prior multipliers as logs, shape (n, k), from ``labels`` and/or ``priors``; or None.
+
+    ``labels[i] = j`` fixes row i to component j (a one-hot prior), -1 leaves it to the E-step;
+    ``priors[i]`` multiplies row i's prior over the ``k`` components (soft knowledge).
+    """
+    if labels is None and priors is None:
+        return None
+    log_priors = np.zeros((n, k))
+    if priors is not None:
+        try:
+            P = np.asarray(priors, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError("priors must be an array of non-negative numbers of shape (n_samples, "
+                            "n_components).") from None
+        if P.shape != (n, k):
+            raise ValueError(f"priors must have shape (n_samples, n_components) = ({n}, {k}); got {P.shape}.")
+        if not np.all(np.isfinite(P)) or np.any(P < 0):
+            raise ValueError("priors must be finite and non-negative.")
+        bad = np.nonzero(~(P.sum(axis=1) > 0))[0]
+        if bad.size:
+            raise ValueError(f"priors rows {bad[:10].tolist()} are all zero: every row needs a component it "
+                             "may belong to.")
+        with np.errstate(divide="ignore"):
+            log_priors += np.log(P)
+    if labels is not None:
+        y = check_labels(labels, n, k)
+        known = np.nonzero(y >= 0)[0]
+        one_hot = np.full((known.size, k), -np.inf)
+        one_hot[np.arange(known.size), y[known]] = 0.0
+        log_priors[known] += one_hot
+    return log_priors
+
+
 def unit_weights(n):
     """Weights of one for ``n`` rows as a read-only zero-stride view: no memory however large ``n`` is."""
     return np.broadcast_to(np.float64(1.0), (n,))

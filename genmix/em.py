@@ -1,8 +1,18 @@
 """The EM driver: the loop, the stop rule, minibatch step sizes, callbacks and history.
 
-It talks to the model through ``from_summaries`` (M-step), ``_estep_totals`` (the pure E-step of a
-validated batch, an :class:`genmix.estep.EStepResult`) and ``_add_summaries``/``_replace_summaries`` (what to
-do with it), so the same loop serves in-memory, batched and streaming data.
+The driver talks to the model only through the protocol below, so the same loop serves in-memory,
+batched and streaming data (and any model that implements it):
+
+- ``model.d``, ``model.n``, ``model.distributions``, ``model.feature_names``;
+- ``model._check_input(X, allow_empty=False) -> (X2, scalar)``: a batch validated as the model reads it;
+- ``model._estep(X2, w, log_priors, n_jobs, row_offset) -> EStepResult``: the pure E-step of validated rows
+  (an impossible row named by its index in the whole data, ``row_offset`` being the batch's first row);
+- ``model.add_summaries(result)``, ``model.from_summaries(inertia, pseudocount)`` (the M-step),
+  ``model.clear_summaries()``.
+
+The data reach it as a batch source (``batches()`` and ``n_batches``, and optionally random access
+``order()``, ``batch(b)``, ``start(b)``; :class:`genmix.data.DataGenerator` over arrays, memmaps, DataFrames
+and other sliceable arrays), read batch by batch, so nothing converts a foreign array whole.
 
 Semantics are pomegranate 0.x's: each epoch is ``from_summaries(step_size, pseudocount)`` (a no-op at
 epoch 0, when nothing has been summarised) followed by an E-step over the epoch's batches; the
@@ -24,29 +34,31 @@ batches' statistics are stale, does not stop training). Other epochs report NaN 
 With user-defined components, whose statistics are not values, streaming falls back to
 M-steps from the epoch's batches alone.
 """
+import dataclasses
 import time
 import warnings
 
 import numpy as np
 
 from ._state import fitted_objects as _objects, restore, snapshot
-from ._validation import Interval, check_bool, check_int, check_scalar, check_threshold
+from ._validation import INERTIA, PSEUDOCOUNT, Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
-from .data import DataGenerator, check_weights, frame_names, is_generator, is_sliceable, unit_weights
+from .data import (DataGenerator, align_columns, check_weights, frame_names, is_generator, is_sliceable,
+                   row_log_priors, unit_weights)
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning, once_per_fit
 from .parallel import resolve_n_jobs
 
-__all__ = ["fit_em"]
+__all__ = ["EMOptions", "fit_em"]
 
 _OWNER = "GeneralMixtureModel.fit"
 
 
-def _check_callbacks(callbacks):
+def _check_callbacks(callbacks, owner=_OWNER):
     if callbacks is None:
         return []
     if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, (list, tuple)):
-        raise TypeError(f"The 'callbacks' parameter of {_OWNER} must be a list of callback objects; "
+        raise TypeError(f"The 'callbacks' parameter of {owner} must be a list of callback objects; "
                         f"got {type(callbacks).__name__}.")
     for cb in callbacks:
         if not any(hasattr(cb, h) for h in ("on_training_begin", "on_epoch_end", "on_batch_end",
@@ -75,10 +87,11 @@ def _total(batch_results):
 def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffle=False, random_state=None):
     """The batches EM reads: ``(source, log_priors)``.
 
-    A user generator (``batches()`` and ``n_batches``) is used as it is. A numeric ndarray, memmap or
-    DataFrame is sliced batch by batch, each batch converted and validated on its own, so the data are
-    never copied whole and sample weights of one are never materialised. Anything else (lists, mixed
-    types, sequences) is validated up front.
+    A user generator (``batches()`` and ``n_batches``) is used as it is. A numeric array that can be
+    sliced (an ndarray, a memmap, a numeric DataFrame, or any 2-D array type with ``shape``, ``dtype`` and
+    slicing, such as a Dask or HDF5 array) is sliced batch by batch, each batch converted and validated on
+    its own, so the data are never copied whole and sample weights of one are never materialised.
+    Anything else (lists, mixed types, sequences) is validated up front.
     """
     if is_generator(X):
         if weights is not None or labels is not None or priors is not None:
@@ -95,7 +108,7 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
         if not weights.sum() > 0:
             raise ValueError("weights must not all be zero: there is nothing to fit.")
     generator = DataGenerator(X, weights, batch_size, shuffle=shuffle, random_state=random_state)
-    return _Cursor(model, generator), model._check_priors(n, labels, priors)
+    return _Cursor(model, generator), row_log_priors(n, model.n, labels, priors)
 
 
 class _Cursor:
@@ -138,43 +151,66 @@ class _Cursor:
             self._iter = iter(self.source.batches())
 
 
-def fit_em(model, X, *, weights, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-           batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs, labels=None, priors=None,
-           shuffle=False, random_state=None):
-    """Run EM on ``model`` (see :meth:`GeneralMixtureModel.fit` for the parameters)."""
-    inertia = check_scalar(inertia, "inertia", Interval(0.0, 1.0), _OWNER)
-    pseudocount = check_scalar(pseudocount, "pseudocount", Interval(0.0, np.inf), _OWNER)
-    stop_threshold = check_threshold(stop_threshold, "stop_threshold", _OWNER)
-    max_iterations = check_int(max_iterations, "max_iterations", Interval(0, np.inf), _OWNER, allow_inf=True,
-                               allow_float=True)
-    batch_size = check_int(batch_size, "batch_size", Interval(1, np.inf), _OWNER, allow_none=True,
-                           allow_float=True)
-    batches_per_epoch = check_int(batches_per_epoch, "batches_per_epoch", Interval(1, np.inf), _OWNER,
-                                  allow_none=True, allow_float=True)
-    lr_decay = check_scalar(lr_decay, "lr_decay", Interval(0.0, np.inf), _OWNER)
-    callbacks = _check_callbacks(callbacks)
-    return_history = check_bool(return_history, "return_history", _OWNER)
-    verbose = check_bool(verbose, "verbose", _OWNER)
-    n_jobs = resolve_n_jobs(n_jobs, _OWNER)
-    X = model._aligned(X)  # a DataFrame is matched by name to the columns of the last fit
-    source, log_priors = batch_source(model, X, weights, batch_size, labels, priors, shuffle, random_state)
+@dataclasses.dataclass(frozen=True)
+class EMOptions:
+    """The validated options of an EM fit (see :meth:`GeneralMixtureModel.fit`), checked once per call of
+    ``fit`` or ``from_samples`` (before any work, and not again for each of ``from_samples``' runs)."""
+
+    inertia: float = 0.0
+    pseudocount: float = 0.0
+    stop_threshold: float = 0.1
+    max_iterations: float = 1e8
+    batch_size: int = None
+    batches_per_epoch: int = None
+    lr_decay: float = 0.0
+    callbacks: tuple = ()
+    return_history: bool = False
+    verbose: bool = False
+    n_jobs: int = 1
+
+    @classmethod
+    def check(cls, owner=_OWNER, *, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
+              batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
+        """The options validated (a ``ValueError``/``TypeError`` naming the first bad one and ``owner``)."""
+        return cls(
+            inertia=check_scalar(inertia, "inertia", INERTIA, owner),
+            pseudocount=check_scalar(pseudocount, "pseudocount", PSEUDOCOUNT, owner),
+            stop_threshold=check_threshold(stop_threshold, "stop_threshold", owner),
+            max_iterations=check_int(max_iterations, "max_iterations", Interval(0, np.inf), owner, allow_inf=True,
+                                     allow_float=True),
+            batch_size=check_int(batch_size, "batch_size", Interval(1, np.inf), owner, allow_none=True,
+                                 allow_float=True),
+            batches_per_epoch=check_int(batches_per_epoch, "batches_per_epoch", Interval(1, np.inf), owner,
+                                        allow_none=True, allow_float=True),
+            lr_decay=check_scalar(lr_decay, "lr_decay", Interval(0.0, np.inf), owner),
+            callbacks=tuple(_check_callbacks(callbacks, owner)),
+            return_history=check_bool(return_history, "return_history", owner),
+            verbose=check_bool(verbose, "verbose", owner),
+            n_jobs=resolve_n_jobs(n_jobs, owner))
+
+
+def fit_em(model, X, options, *, weights=None, labels=None, priors=None, shuffle=False, random_state=None):
+    """Run EM on ``model`` with validated :class:`EMOptions` (see :meth:`GeneralMixtureModel.fit`)."""
+    X = align_columns(X, getattr(model, "feature_names", None))  # a DataFrame is matched by name to the last fit
+    source, log_priors = batch_source(model, X, weights, options.batch_size, labels, priors, shuffle, random_state)
 
     saved = snapshot(model)
     try:
         with once_per_fit():  # a repair repeated by every M-step is reported once
-            history = _run(model, source, log_priors, inertia, pseudocount, stop_threshold, max_iterations,
-                           batches_per_epoch, lr_decay, callbacks, verbose, n_jobs)
+            history = _run(model, source, log_priors, options)
     except BaseException:
         restore(saved)
         raise
     model.feature_names = frame_names(X)  # the DataFrame's column names, or None after an array
-    return (model, history) if return_history else model
+    return (model, history) if options.return_history else model
 
 
-def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_iterations, batches_per_epoch,
-         lr_decay, callbacks, verbose, n_jobs=1):
+def _run(model, cursor, log_priors, options):
+    inertia, pseudocount, stop_threshold = options.inertia, options.pseudocount, options.stop_threshold
+    max_iterations, batches_per_epoch, lr_decay = options.max_iterations, options.batches_per_epoch, options.lr_decay
+    verbose, n_jobs = options.verbose, options.n_jobs
     history = History()
-    cbs = [history] + callbacks
+    cbs = [history] + list(options.callbacks)
     for cb in cbs:
         try:
             cb.model = model
@@ -207,15 +243,17 @@ def _run(model, cursor, log_priors, inertia, pseudocount, stop_threshold, max_it
         batch_logp = np.empty(len(batches))
         for i, (b, Xb, wb, first) in enumerate(batches):
             prior = None if log_priors is None else log_priors[first:first + Xb.shape[0]]
+            result = model._estep(Xb, wb, prior, n_jobs, first)  # pure: nothing added yet
             if incremental:
-                batch_stats[b] = model._estep_totals(Xb, wb, prior, n_jobs, first)  # pure: nothing added
-                batch_logp[i] = batch_stats[b].log_likelihood
+                batch_stats[b] = result
+                batch_logp[i] = result.log_likelihood
             else:
-                batch_logp[i] = model._summarize_arrays(Xb, wb, prior, n_jobs, first)
+                batch_logp[i] = model.add_summaries(result)
             _call(cbs, "on_batch_end", {"epoch": iteration, "batch": i + 1, "n_batches": len(batches),
                                         "n_samples": Xb.shape[0], "log_probability": float(batch_logp[i])})
-        if incremental:
-            model._replace_summaries(_total(batch_stats))
+        if incremental:  # the pending statistics become the sum of every batch's latest
+            model.clear_summaries()
+            model.add_summaries(_total(batch_stats))
         logp = float(batch_logp.sum())
         epoch_end = time.time()
         pass_improvement = np.nan

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from ._fused import FusedEStep
-from ._math import responsibilities_in_place
+from ._math import responsibilities_in_place, rows_from
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable
 from .parallel import map_reduce
 
@@ -60,7 +60,7 @@ def weighted_log_prob(components, log_weights, X):
     return lp
 
 
-def _block(components, log_weights, X, w, log_priors, first):
+def _block(components, log_weights, X, w, log_priors):
     """``(logp, R (n, k), stats)`` of one block on the general path (R already times the weights)."""
     with estep_scope():  # the log densities and the statistics may share work on this block
         L = weighted_log_prob(components, log_weights, X)
@@ -68,12 +68,12 @@ def _block(components, log_weights, X, w, log_priors, first):
             L += log_priors
         Lt = np.ascontiguousarray(L.T)
         del L
-        logp = responsibilities_in_place(Lt, None if np.all(w == 1.0) else w, first)
+        logp = responsibilities_in_place(Lt, None if np.all(w == 1.0) else w)
         R = Lt.T  # (n, k), a view
         return logp, R, group_suffstats(components, X, R)
 
 
-def estep(components, log_weights, X, w, log_priors=None, *, n_jobs=1, first=0):
+def estep(components, log_weights, X, w, log_priors=None, *, n_jobs=1):
     """The E-step of validated rows ``X`` under genmix components: an :class:`EStepResult`.
 
     Parameters
@@ -90,8 +90,6 @@ def estep(components, log_weights, X, w, log_priors=None, *, n_jobs=1, first=0):
         Added to each row's log prior before normalising (labels are ``-inf`` outside the label).
     n_jobs : int, default=1
         Threads over row chunks; each thread sums its cache-sized blocks.
-    first : int, default=0
-        The index of ``X``'s first row in the data, for error messages.
 
     Returns
     -------
@@ -100,11 +98,12 @@ def estep(components, log_weights, X, w, log_priors=None, *, n_jobs=1, first=0):
     Raises
     ------
     ImpossibleRowsError
-        A ``ValueError`` naming the rows with positive weight that no component can produce.
+        A ``ValueError`` naming the rows of ``X`` (numbered from 0) with positive weight that no component
+        can produce; the caller renumbers them if ``X`` is a block of larger data.
     """
     fused = FusedEStep.build(components, log_weights, X)
     if fused is not None:  # exponential-family features: two GEMMs per block (genmix/_fused.py)
-        logp, resp, stats = fused.run(X, w, log_priors, n_jobs, first)
+        logp, resp, stats = fused.run(X, w, log_priors, n_jobs)
         return EStepResult(logp, resp, tuple(stats))
 
     def rows(sl):
@@ -112,19 +111,20 @@ def estep(components, log_weights, X, w, log_priors=None, *, n_jobs=1, first=0):
         total = EStepResult(0.0, np.zeros(len(components)), (None,) * len(components))
         for s in range(sl.start, sl.stop, BLOCK_ROWS):
             b = slice(s, min(s + BLOCK_ROWS, sl.stop))
-            logp, R, stats = _block(components, log_weights, X[b], w[b],
-                                    None if log_priors is None else log_priors[b], first + s)
+            with rows_from(s):
+                logp, R, stats = _block(components, log_weights, X[b], w[b],
+                                        None if log_priors is None else log_priors[b])
             total = total + EStepResult(logp, R.sum(axis=0), tuple(stats))
         return total
 
     return map_reduce(rows, X.shape[0], n_jobs)
 
 
-def estep_with_responsibilities(components, log_weights, X, w, log_priors=None, *, first=0):
+def estep_with_responsibilities(components, log_weights, X, w, log_priors=None):
     """:func:`estep` in one block and one thread, also returning the responsibilities ``R`` (n, k), for
     mixtures with user-defined components (their statistics are accumulated by their own ``summarize``,
     which the caller calls with ``R``). ``stats`` holds None for those components."""
-    logp, R, stats = _block(components, log_weights, X, w, log_priors, first)
+    logp, R, stats = _block(components, log_weights, X, w, log_priors)
     return EStepResult(logp, R.sum(axis=0), tuple(stats)), R
 
 

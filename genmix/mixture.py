@@ -10,17 +10,19 @@ import contextlib
 import numpy as np
 
 from ._fused import FusedEStep
-from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible
+from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, rows_from
 from ._model import Model
 from ._columns import blame, imputed_frame, impute_rows
 from ._docs import EM_PARAMETERS, LABELS_PARAMETERS, fill_docstring
 from ._registry import register_mixture
 from ._state import restore, snapshot
-from ._validation import INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_int, check_scalar
-from .data import batch_slices, check_labels, check_weights, check_X, is_frame, is_generator
+from ._validation import (INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_bool, check_int,
+                          check_scalar)
+from .data import (align_columns, batch_slices, check_labels, check_weights, check_X, is_frame, is_generator,
+                   row_log_priors)
 from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
-from .em import batch_source, fit_em
-from .estep import all_stackable, estep, estep_with_responsibilities, weighted_log_prob
+from .em import EMOptions, batch_source, fit_em
+from .estep import EStepResult, all_stackable, estep, estep_with_responsibilities, weighted_log_prob
 from .exceptions import once_per_fit
 from .init import initial_mixtures
 from .parallel import map_chunks, resolve_n_jobs
@@ -166,8 +168,8 @@ class GeneralMixtureModel(Model):
         return self._check_input(X)
 
     def _rowwise(self, fn, X, batch_size, n_jobs, out, offset=0):
-        """``out[rows] = fn(X[rows], first_row)`` over chunks of ``batch_size`` rows, each split over threads
-        (rows numbered from ``offset``).
+        """``out[rows] = fn(X[rows])`` over chunks of ``batch_size`` rows, each split over threads (rows named
+        in an error numbered from ``offset``).
 
         ``X`` may be a data generator: its batches are validated and processed one at a time and the
         results concatenated (``out`` is then ignored).
@@ -188,40 +190,28 @@ class GeneralMixtureModel(Model):
                 part, _ = self._check_input(part)
             with self._explaining(part, start):
                 if threads > 1 and stackable:
-                    results = map_chunks(lambda rows: fn(part[rows], start + rows.start), part.shape[0], threads)
+                    results = map_chunks(lambda rows: _numbered(fn, part[rows], rows.start), part.shape[0], threads)
                     out[sl] = np.concatenate(results)
                 else:
-                    out[sl] = fn(part, start)
+                    out[sl] = fn(part)
         return out
-
-    def _aligned(self, X):
-        """A DataFrame with its columns in the order of ``feature_names`` (anything else unchanged)."""
-        names = getattr(self, "feature_names", None)
-        if names is None or not is_frame(X) or tuple(X.columns) == names:
-            return X
-        missing = [c for c in names if c not in set(X.columns)]
-        unknown = [c for c in X.columns if c not in set(names)]
-        if missing or unknown:
-            raise ValueError(f"X's columns do not match the DataFrame the model was fitted on (feature_names="
-                             f"{list(names)}): missing {missing}, unknown {unknown}. Columns of a DataFrame are "
-                             "matched by name.")
-        return X[list(names)]
 
     @contextlib.contextmanager
     def _explaining(self, X, first=0):
-        """Turn an ``ImpossibleRowsError`` raised for rows of ``X`` (numbered from ``first``) into one that
-        also says which column and value no component can produce."""
+        """Turn an ``ImpossibleRowsError`` raised for rows of ``X`` (numbered from 0) into a ``ValueError``
+        that numbers them from ``first`` (the index of ``X``'s first row in the data) and says which column
+        and value no component can produce."""
         try:
             yield
         except ImpossibleRowsError as exc:  # the public boundary raises a plain ValueError (DESIGN §5)
-            row = int(exc.rows[0]) - first
-            detail = (blame(self.distributions, self._weights, X, row, getattr(self, "feature_names", None))
+            row = int(exc.rows[0])
+            detail = (blame(self.distributions, self._weights, X, row, getattr(self, "feature_names", None), first)
                       if 0 <= row < len(X) else "")
-            raise ValueError(f"{exc} {detail}".rstrip()) from None
+            raise ValueError(f"{exc.shifted(first)} {detail}".rstrip()) from None
 
     def _check_input(self, X, allow_empty=True):
         """``(X2, scalar)``: validated data, or a column of sequences for user-defined components."""
-        X = self._aligned(X)
+        X = align_columns(X, getattr(self, "feature_names", None))
         if self._is_sequence_list(X):
             column = np.empty((len(X), 1), dtype=object)
             column[:, 0] = list(X)
@@ -266,7 +256,7 @@ class GeneralMixtureModel(Model):
             A float for a scalar input. A sample no component can produce has ``-inf``.
         """
         X2, scalar = self._checked(X, n_jobs, batch_size)
-        out = self._rowwise(lambda part, _: self._log_sum(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
+        out = self._rowwise(lambda part: self._log_sum(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
                             np.empty(_rows_of(X2)))
         single = scalar or (self.d > 1 and np.ndim(X) == 1 and X2.shape[0] == 1)
         return float(out[0]) if single else out
@@ -318,10 +308,10 @@ class GeneralMixtureModel(Model):
         """
         X2, _ = self._checked(X, n_jobs, batch_size)
 
-        def posterior(part, first):
+        def posterior(part):
             wlp = self._weighted_log_prob(part)
             lse = self._log_sum(wlp)
-            raise_impossible(lse, first=first)
+            raise_impossible(lse)
             wlp -= lse[:, None]
             return wlp
 
@@ -380,9 +370,9 @@ class GeneralMixtureModel(Model):
         """
         X2, _ = self._checked(X, n_jobs, batch_size)
 
-        def most_probable(part, first):
+        def most_probable(part):
             wlp = self._weighted_log_prob(part)
-            raise_impossible(np.max(wlp, axis=1), first=first)
+            raise_impossible(np.max(wlp, axis=1))
             return np.argmax(wlp, axis=1)
 
         return self._rowwise(most_probable, X2, batch_size, n_jobs, np.empty(_rows_of(X2), dtype=np.int64))
@@ -425,7 +415,7 @@ class GeneralMixtureModel(Model):
             component without ``_fill``).
         """
         resolve_n_jobs(n_jobs, "GeneralMixtureModel")
-        aligned = self._aligned(X)
+        aligned = align_columns(X, getattr(self, "feature_names", None))
         X2, _ = self._check_input(aligned)
         if X2.dtype == object:  # validate every row's values (numbers in numeric columns, hashable categories)
             for sl in self._chunks(X2, batch_size):
@@ -457,69 +447,85 @@ class GeneralMixtureModel(Model):
         return float(np.mean(pred == y))
 
     # -- EM pieces ------------------------------------------------------------------------------------------
-    def _check_priors(self, n, labels, priors):
-        """Per-row prior multipliers as logs, shape (n, k), from ``labels`` and/or ``priors``; or None.
+    def estep(self, X, weights=None, *, labels=None, priors=None, n_jobs=1):
+        """The E-step of a batch as a value, changing nothing: what :meth:`summarize` would add.
 
-        ``labels[i] = j`` fixes row i to component j (a one-hot prior), -1 leaves it to the E-step;
-        ``priors[i]`` multiplies row i's prior over the components (soft knowledge).
+        ``model.add_summaries(model.estep(X))`` is ``model.summarize(X)``; results of disjoint batches add
+        with ``+``, so batches can be evaluated anywhere (threads, processes, workers) and their sum added
+        once before :meth:`from_summaries`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+        labels : array-like of int of shape (n_samples,), default=None, keyword-only
+            Partial labels, as in :meth:`summarize`.
+        priors : array-like of shape (n_samples, n_components), default=None, keyword-only
+            Per-row prior multipliers, as in :meth:`summarize`.
+        n_jobs : int, default=1, keyword-only
+            Threads to split the rows over (-1: all cores); the result does not depend on it beyond the
+            rounding of its sums.
+
+        Returns
+        -------
+        result : genmix.estep.EStepResult
+            ``log_likelihood`` (the weighted log-likelihood of the batch), ``resp_sum`` (each component's
+            responsibility mass) and ``stats`` (each component's sufficient statistics, None for frozen
+            components).
+
+        Raises
+        ------
+        ValueError, TypeError
+            For malformed input, or a sample (with positive weight) that no component can produce.
+        NotImplementedError
+            If a component is user-defined: its statistics are accumulated inside the object by its own
+            ``summarize``, so they are not a value (use :meth:`summarize`).
         """
-        if labels is None and priors is None:
-            return None
-        k = self.n
-        log_priors = np.zeros((n, k))
-        if priors is not None:
-            try:
-                P = np.asarray(priors, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise TypeError("priors must be an array of non-negative numbers of shape (n_samples, "
-                                "n_components).") from None
-            if P.shape != (n, k):
-                raise ValueError(f"priors must have shape (n_samples, n_components) = ({n}, {k}); got {P.shape}.")
-            if not np.all(np.isfinite(P)) or np.any(P < 0):
-                raise ValueError("priors must be finite and non-negative.")
-            bad = np.nonzero(~(P.sum(axis=1) > 0))[0]
-            if bad.size:
-                raise ValueError(f"priors rows {bad[:10].tolist()} are all zero: every row needs a component it "
-                                 "may belong to.")
-            with np.errstate(divide="ignore"):
-                log_priors += np.log(P)
-        if labels is not None:
-            y = check_labels(labels, n, k)
-            known = np.nonzero(y >= 0)[0]
-            one_hot = np.full((known.size, k), -np.inf)
-            one_hot[np.arange(known.size), y[known]] = 0.0
-            log_priors[known] += one_hot
-        return log_priors
+        n_jobs = resolve_n_jobs(n_jobs, "GeneralMixtureModel")
+        if not all_stackable(self.distributions):
+            raise NotImplementedError("estep needs genmix components: a user-defined component accumulates its "
+                                      "statistics inside the object (use summarize).")
+        X2, _ = self._check_input(X)
+        w = check_weights(weights, X2.shape[0])
+        return self._estep(X2, w, row_log_priors(X2.shape[0], self.n, labels, priors), n_jobs)
 
-    def _estep_totals(self, X, w, log_priors=None, n_jobs=1, first=0):
-        """The E-step of a validated batch as an :class:`~genmix.estep.EStepResult` (its row chunks in
-        threads), with impossible rows explained. Nothing is added to the pending statistics, except that
-        user-defined components (whose statistics are not values) are summarised by their own
-        ``summarize``, in the calling thread."""
-        with self._explaining(X, first):
+    def _estep(self, X, w, log_priors=None, n_jobs=1, row_offset=0):
+        """The E-step of rows validated by ``_check_input`` (the EM driver's protocol, see ``genmix.em``): an
+        :class:`~genmix.estep.EStepResult`, row chunks in threads, an impossible row explained and numbered
+        from ``row_offset``. Nothing is added to the pending statistics, except that user-defined components
+        (whose statistics are not values) are summarised by their own ``summarize``, in the calling thread."""
+        with self._explaining(X, row_offset):
             if all_stackable(self.distributions):
-                return estep(self.distributions, self.log_weights, X, w, log_priors, n_jobs=n_jobs, first=first)
-            result, R = estep_with_responsibilities(self.distributions, self.log_weights, X, w, log_priors,
-                                                    first=first)
+                return estep(self.distributions, self.log_weights, X, w, log_priors, n_jobs=n_jobs)
+            result, R = estep_with_responsibilities(self.distributions, self.log_weights, X, w, log_priors)
             summarize_foreign(self.distributions, X, R)
             return result
 
-    def _add_summaries(self, result):
-        """Add an E-step's result to the pending statistics; return its log-likelihood."""
+    def add_summaries(self, result):
+        """Add an E-step's result (:meth:`estep`, or a sum of them) to the pending statistics.
+
+        Parameters
+        ----------
+        result : genmix.estep.EStepResult
+            An E-step of this model (or of a copy with the same components and parameters).
+
+        Returns
+        -------
+        logp : float
+            The result's weighted log-likelihood.
+        """
+        if not isinstance(result, EStepResult):
+            raise TypeError(f"result must be a genmix.estep.EStepResult (from estep); got {type(result).__name__}.")
+        if np.shape(result.resp_sum) != (self.n,) or len(result.stats) != self.n:
+            raise ValueError(f"result must come from a model with {self.n} components; it has "
+                             f"{len(result.stats)}.")
         self.summaries = self.summaries + result.resp_sum
         for c, s in zip(self.distributions, result.stats):
             if s is not None:
                 c.summaries = s if c.summaries is None else c.summaries + s
-        return result.log_likelihood
-
-    def _summarize_arrays(self, X, w, log_priors=None, n_jobs=1, first=0):
-        return self._add_summaries(self._estep_totals(X, w, log_priors, n_jobs, first))
-
-    def _replace_summaries(self, result):
-        """Set the pending statistics to an E-step's totals (incremental EM keeps each batch's latest)."""
-        self.summaries = result.resp_sum
-        for c, s in zip(self.distributions, result.stats):
-            c.summaries = s
+        return float(result.log_likelihood)
 
     def summarize(self, X, weights=None, *, labels=None, priors=None):
         """E-step on a batch: accumulate responsibility sums and each component's statistics.
@@ -552,14 +558,14 @@ class GeneralMixtureModel(Model):
             cursor, _ = batch_source(self, X, weights, None, labels, priors)
             saved = snapshot(self)
             try:  # all batches or none
-                return float(sum(self._summarize_arrays(Xb, wb, None, 1, first)
+                return float(sum(self.add_summaries(self._estep(Xb, wb, None, 1, first))
                                  for _, Xb, wb, first in cursor.take(cursor.n_batches)))
             except BaseException:
                 restore(saved)
                 raise
         X2, _ = self._check_input(X)
         w = check_weights(weights, X2.shape[0])
-        return self._summarize_arrays(X2, w, self._check_priors(X2.shape[0], labels, priors))
+        return self.add_summaries(self._estep(X2, w, row_log_priors(X2.shape[0], self.n, labels, priors)))
 
     def from_summaries(self, inertia=0.0, pseudocount=0.0):
         """M-step from the accumulated statistics, then clear them.
@@ -642,11 +648,12 @@ class GeneralMixtureModel(Model):
             For invalid input or options, or data a component cannot produce; the model is then
             exactly as it was before the call.
         """
-        return fit_em(self, X, weights=weights, inertia=inertia, pseudocount=pseudocount,
-                      stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
-                      batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
-                      return_history=return_history, verbose=verbose, n_jobs=n_jobs, labels=labels,
-                      priors=priors, shuffle=shuffle, random_state=random_state)
+        options = EMOptions.check(inertia=inertia, pseudocount=pseudocount, stop_threshold=stop_threshold,
+                                  max_iterations=max_iterations, batch_size=batch_size,
+                                  batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
+                                  return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+        return fit_em(self, X, options, weights=weights, labels=labels, priors=priors, shuffle=shuffle,
+                      random_state=random_state)
 
     @classmethod
     def from_samples(cls, distributions, n_components=None, X=None, weights=None, n_init=1, init="kmeans++",
@@ -715,13 +722,16 @@ class GeneralMixtureModel(Model):
         """
         runs = check_int(n_init, "n_init", Interval(1, np.inf), "GeneralMixtureModel")
         runs = 1 if init == "first-k" else runs  # deterministic: one run
+        options = EMOptions.check(  # once, before any work (k-means included) and not again for each run
+            "GeneralMixtureModel.from_samples", inertia=inertia, pseudocount=pseudocount,
+            stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
+            batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks, return_history=True,
+            verbose=verbose, n_jobs=n_jobs)
         with once_per_fit():  # a repair repeated by every run and M-step is reported once
             return cls._best_of_runs(distributions, n_components, X, weights, runs, init, max_kmeans_iterations,
-                                     random_state, labels, priors, return_history,
-                                     dict(inertia=inertia, pseudocount=pseudocount, stop_threshold=stop_threshold,
-                                          max_iterations=max_iterations, batch_size=batch_size,
-                                          batches_per_epoch=batches_per_epoch, lr_decay=lr_decay,
-                                          callbacks=callbacks, verbose=verbose, n_jobs=n_jobs))
+                                     random_state, labels, priors, check_bool(return_history, "return_history",
+                                                                              "GeneralMixtureModel.from_samples"),
+                                     options)
 
     @classmethod
     def _best_of_runs(cls, distributions, n_components, X, weights, runs, init, max_kmeans_iterations, random_state,
@@ -731,12 +741,12 @@ class GeneralMixtureModel(Model):
         for model in initial_mixtures(cls, distributions, n_components, X, weights, n_init=runs, init=init,
                                       max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,
                                       labels=labels):
-            run = model.fit(X, weights=None if is_generator(X) else weights, return_history=True, labels=labels,
-                            priors=priors, **em_options)
+            run = fit_em(model, X, em_options, weights=None if is_generator(X) else weights, labels=labels,
+                         priors=priors)
             logp = 0.0
             if runs > 1:  # the weighted log-likelihood of the fitted model over all the rows
                 history = run[1]
-                if (em_options["batches_per_epoch"] is None and not em_options["callbacks"] and labels is None
+                if (em_options.batches_per_epoch is None and not em_options.callbacks and labels is None
                         and priors is None):
                     # full-batch EM scored every row with the final parameters in its last E-step (no
                     # callback can have restored others, no prior entered the score): reuse that total
@@ -819,6 +829,12 @@ class GeneralMixtureModel(Model):
 #: rows per prediction batch when ``batch_size`` is None (temporaries of a few MiB; a memmap is read and
 #: converted one such batch at a time)
 _PREDICT_ROWS = 65536
+
+
+def _numbered(fn, rows, offset):
+    """``fn(rows)``, an impossible row named by its index in the whole chunk (``rows`` start at ``offset``)."""
+    with rows_from(offset):
+        return fn(rows)
 
 
 def _weights_only(wlp, log_weights):

@@ -16,6 +16,7 @@ from scipy.special import logsumexp
 from genmix import (BernoulliDistribution, ExponentialDistribution, GammaDistribution, GeneralMixtureModel,
                     IndependentComponentsDistribution, LogNormalDistribution, MultivariateGaussianDistribution,
                     NormalDistribution, PoissonDistribution, UniformDistribution)
+from genmix.data import row_log_priors
 from genmix._fused import FusedEStep
 from genmix.distributions._stats import TupleStats
 from genmix.distributions.multivariate_gaussian import _GaussianTerm
@@ -185,7 +186,7 @@ def test_weights_labels_frozen_and_zero_weight_components(rng):
     check_against_reference(model, X, w=w)
     labels = np.full(X.shape[0], -1)
     labels[:300] = rng.integers(0, 4, 300)
-    log_priors = model._check_priors(X.shape[0], labels, None)
+    log_priors = row_log_priors(X.shape[0], model.n, labels, None)
     check_against_reference(model, X, log_priors=log_priors)
     model.distributions[1].freeze()
     model._weights = np.array([0.5, 0.5, 0.0, 0.0])
