@@ -148,12 +148,24 @@ def frame_names(X):
     return names if names and all(isinstance(c, str) for c in names) else None
 
 
+def is_duck_array(X):
+    """Whether ``X`` is a 2-D array of another library (a Dask, HDF5 or zarr array, say): not an ndarray, but
+    with a ``shape``, a numpy ``dtype``, slicing and ``__array__``, so that it can be read by row slices,
+    each converted on its own, never the whole array at once."""
+    if isinstance(X, np.ndarray) or is_frame(X) or not hasattr(X, "__array__") or not hasattr(X, "__getitem__"):
+        return False
+    shape = getattr(X, "shape", None)
+    return isinstance(shape, tuple) and len(shape) == 2 and isinstance(getattr(X, "dtype", None), np.dtype)
+
+
 def is_sliceable(X, d):
-    """A numeric 2-D ndarray/memmap or a DataFrame of width ``d``, which batches can slice directly (each
-    batch then converted and validated on its own, the data never copied whole)."""
+    """A numeric 2-D ndarray/memmap/array of another library (:func:`is_duck_array`) or a DataFrame of width
+    ``d``, which batches can slice directly (each batch then converted and validated on its own, the data
+    never copied whole)."""
     if is_frame(X):
         return X.shape[1] == d and all(k in "biuf" for k in X.dtypes.map(lambda t: t.kind))
-    return isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == d and X.dtype.kind in "biuf"
+    return ((isinstance(X, np.ndarray) and X.ndim == 2) or is_duck_array(X)) and X.shape[1] == d \
+        and X.dtype.kind in "biuf"
 
 
 def n_columns(X, name="X"):
@@ -315,9 +327,10 @@ class DataGenerator(BaseGenerator):
 
     Parameters
     ----------
-    X : ndarray, numpy.memmap or pandas.DataFrame of shape (n_samples, d)
+    X : ndarray, numpy.memmap, pandas.DataFrame or another 2-D array type of shape (n_samples, d)
         The data; each batch is converted to float64 on its own (a float64 array or memmap is only
-        sliced).
+        sliced; an array of another library, such as a Dask or HDF5 array, is sliced and each slice
+        converted with ``numpy.asarray``, never the whole array).
     weights : array-like of shape (n_samples,), default=None
         Sample weights (ones if None, never materialised).
     batch_size : int, default=None
@@ -336,7 +349,7 @@ class DataGenerator(BaseGenerator):
             X = None
             n, d = self._frame.shape
         else:
-            X = X if isinstance(X, np.ndarray) else np.asarray(X)
+            X = X if isinstance(X, np.ndarray) or is_duck_array(X) else np.asarray(X)
             if X.ndim == 1:
                 X = X.reshape(-1, 1)
             if X.ndim != 2:

@@ -18,8 +18,8 @@ from ._registry import register_mixture
 from ._state import restore, snapshot
 from ._validation import (INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_bool, check_int,
                           check_scalar)
-from .data import (align_columns, batch_slices, check_labels, check_weights, check_X, is_frame, is_generator,
-                   row_log_priors)
+from .data import (align_columns, batch_slices, check_labels, check_weights, check_X, is_duck_array, is_frame,
+                   is_generator, row_log_priors)
 from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
 from .em import EMOptions, batch_source, fit_em
 from .estep import EStepResult, all_stackable, estep, estep_with_responsibilities, weighted_log_prob
@@ -161,8 +161,8 @@ class GeneralMixtureModel(Model):
     def _checked(self, X, n_jobs, batch_size=None):
         resolve_n_jobs(n_jobs, "GeneralMixtureModel")
         _check_batch_size(batch_size)
-        if isinstance(X, np.memmap) and X.ndim == 2:  # never converted (or scanned) whole: _rowwise converts
-            return X, False                           # and validates it chunk by chunk
+        if (isinstance(X, np.memmap) and X.ndim == 2) or (is_duck_array(X) and X.shape[1] == self.d):
+            return X, False  # never converted (or scanned) whole: _rowwise converts and validates each chunk
         if is_generator(X):  # batches are validated one at a time by _rowwise
             return X, False
         return self._check_input(X)
@@ -186,7 +186,7 @@ class GeneralMixtureModel(Model):
         stackable = all(is_stackable(c) for c in self.distributions)
         for sl in self._chunks(X, batch_size):
             part, start = X[sl], offset + sl.start
-            if isinstance(part, np.memmap):
+            if isinstance(part, np.memmap) or is_duck_array(part):
                 part, _ = self._check_input(part)
             with self._explaining(part, start):
                 if threads > 1 and stackable:
@@ -248,7 +248,8 @@ class GeneralMixtureModel(Model):
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
-            ``numpy.memmap`` is read and converted one chunk at a time).
+            ``numpy.memmap`` or an array of another library, such as a Dask or HDF5 array, is read and
+            converted one chunk at a time).
 
         Returns
         -------
@@ -272,7 +273,8 @@ class GeneralMixtureModel(Model):
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
-            ``numpy.memmap`` is read and converted one chunk at a time).
+            ``numpy.memmap`` or an array of another library, such as a Dask or HDF5 array, is read and
+            converted one chunk at a time).
 
         Returns
         -------
@@ -294,7 +296,8 @@ class GeneralMixtureModel(Model):
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
-            ``numpy.memmap`` is read and converted one chunk at a time).
+            ``numpy.memmap`` or an array of another library, such as a Dask or HDF5 array, is read and
+            converted one chunk at a time).
 
         Returns
         -------
@@ -328,7 +331,8 @@ class GeneralMixtureModel(Model):
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
-            ``numpy.memmap`` is read and converted one chunk at a time).
+            ``numpy.memmap`` or an array of another library, such as a Dask or HDF5 array, is read and
+            converted one chunk at a time).
 
         Returns
         -------
@@ -361,7 +365,8 @@ class GeneralMixtureModel(Model):
             Threads to split the rows over (-1: all cores); the results do not depend on it.
         batch_size : int or None, default=None
             Evaluate in chunks of this many rows to bound memory (None: chunks of 65,536 rows; a
-            ``numpy.memmap`` is read and converted one chunk at a time).
+            ``numpy.memmap`` or an array of another library, such as a Dask or HDF5 array, is read and
+            converted one chunk at a time).
 
         Returns
         -------
