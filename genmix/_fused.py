@@ -300,7 +300,7 @@ class FusedEStep:
     """The E-step of a mixture whose components are all of one fused form, as two GEMMs per block.
 
     Build it with :meth:`build` (None where it does not apply) once per batch and parameter set;
-    :meth:`run` returns what ``GeneralMixtureModel._estep_totals`` returns. The two forms,
+    :meth:`run` returns the values of an :class:`genmix.estep.EStepResult`. The two forms,
     :class:`_ColumnsEStep` (a product of column terms) and :class:`_RowEStep` (one term over whole rows),
     share the block loops here and supply the shift, coefficients, features, exact rows and statistics.
     """
