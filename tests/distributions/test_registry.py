@@ -20,7 +20,7 @@ HERE = Path(__file__).parent
 def test_family_is_covered_by_tests(name, cls):
     in_table = any(f.cls is cls for f in FAMILIES)
     module = cls.__module__.rsplit(".", 1)[1]
-    assert in_table or (HERE / f"test_{module}.py").exists(), f"{name} has no row in _reference.py nor a test file"
+    assert in_table or (HERE / f"test_{module}.py").exists(), f"{name} has no contract in tests/family_specs.py nor a test file"
 
 
 def _example(name, cls):

@@ -20,13 +20,12 @@ import pytest
 
 import genmix
 import genmix.io
-from genmix import (BernoulliDistribution, BetaDistribution, DirichletDistribution, DiscreteDistribution,
-                    ExponentialDistribution, GammaDistribution, GaussianKernelDensity, GeneralMixtureModel,
-                    IndependentComponentsDistribution, LogNormalDistribution, MultivariateGaussianDistribution,
-                    NormalDistribution, PoissonDistribution, TriangleKernelDensity, UniformDistribution,
-                    UniformKernelDensity)
+from genmix import (DirichletDistribution, DiscreteDistribution, ExponentialDistribution, GammaDistribution,
+                    GeneralMixtureModel, IndependentComponentsDistribution, MultivariateGaussianDistribution,
+                    NormalDistribution)
 from genmix.distributions import REGISTRY
 
+from ..family_specs import SPECS
 from ._support import ALLOWED_ERRORS, CANARY, EVAL_PAYLOAD, YAML_PAYLOAD, mentions, state
 
 
@@ -74,32 +73,9 @@ def _user_component():
     return Opaque()
 
 
-FAMILY_SPECS = {
-    # name: (a valid instance, valid data of the family, data outside a fixed support or None)
-    "NormalDistribution": (lambda: NormalDistribution(1.0, 2.0), _rng.normal(1.0, 2.0, 20), None),
-    "LogNormalDistribution": (lambda: LogNormalDistribution(0.1, 0.5), _rng.lognormal(0.1, 0.5, 20), [-1.0, 1.0]),
-    "ExponentialDistribution": (lambda: ExponentialDistribution(1.5), _rng.exponential(1 / 1.5, 20), [-1.0]),
-    "GammaDistribution": (lambda: GammaDistribution(2.0, 1.0), _rng.gamma(2.0, 1.0, 20), [0.0, 1.0]),
-    "BetaDistribution": (lambda: BetaDistribution(2.0, 3.0), _rng.beta(2.0, 3.0, 20), [1.5]),
-    "UniformDistribution": (lambda: UniformDistribution(0.0, 2.0), _rng.uniform(0.0, 2.0, 20), None),
-    "PoissonDistribution": (lambda: PoissonDistribution(3.0), _rng.poisson(3.0, 20).astype(float), [2.5]),
-    "BernoulliDistribution": (lambda: BernoulliDistribution(0.3), (_rng.random(20) < 0.3).astype(float), [2.0]),
-    "DiscreteDistribution": (lambda: DiscreteDistribution({"a": 0.2, "b": 0.3, "c": 0.5}),
-                             list(_rng.choice(["a", "b", "c"], 20)), None),
-    "MultivariateGaussianDistribution": (lambda: MultivariateGaussianDistribution([0.0, 1.0], [[2.0, 0.5], [0.5, 1.0]]),
-                                         _rng.multivariate_normal([0.0, 1.0], [[2.0, 0.5], [0.5, 1.0]], 20), None),
-    "DirichletDistribution": (lambda: DirichletDistribution([1.0, 2.0, 3.0]), _rng.dirichlet([1.0, 2.0, 3.0], 20),
-                              [[0.5, 0.6, -0.1]]),
-    "IndependentComponentsDistribution": (
-        lambda: IndependentComponentsDistribution([NormalDistribution(0.0, 1.0), ExponentialDistribution(1.0)]),
-        np.column_stack([_rng.normal(0.0, 1.0, 20), _rng.exponential(1.0, 20)]), [[0.0, -1.0]]),
-    "GaussianKernelDensity": (lambda: GaussianKernelDensity([0.0, 1.0, 2.0], bandwidth=0.5), _rng.normal(1, 1, 20),
-                              None),
-    "UniformKernelDensity": (lambda: UniformKernelDensity([0.0, 1.0, 2.0], bandwidth=0.5), _rng.normal(1, 1, 20),
-                             None),
-    "TriangleKernelDensity": (lambda: TriangleKernelDensity([0.0, 1.0, 2.0], bandwidth=0.5), _rng.normal(1, 1, 20),
-                              None),
-}
+# name: (a valid instance, valid data of the family, data outside a fixed support or None), from its spec in
+# tests/family_specs.py; the data are drawn from ``_rng`` in the order of SPECS
+FAMILY_SPECS = {s.name: (s.malformed.example, s.malformed.data(_rng), s.malformed.outside) for s in SPECS}
 
 
 def _family_prototype(name):
@@ -380,61 +356,8 @@ add("gmm_mixed_keys.to_json[mixed-key-types]", "gmm_mixed_keys", lambda m: m.to_
 add("gmm_mixed_keys.to_yaml[mixed-key-types]", "gmm_mixed_keys", lambda m: m.to_yaml(), "keys")
 
 # -- every registered family -----------------------------------------------------------------------------------------
-BAD_CONSTRUCTORS = {
-    "NormalDistribution": [((_NAN, 1.0), {}, "mean"), ((0.0, -1.0), {}, "std"), ((0.0, 0.0), {}, "std"),
-                           ((_INF, 1.0), {}, "mean"), (("a", 1.0), {}, "mean"), ((0.0, None), {}, "std"),
-                           (([0.0, 1.0], 1.0), {}, "mean"), ((0.0, 1.0), {"min_std": -1.0}, "min_std")],
-    "LogNormalDistribution": [((_NAN, 1.0), {}, "mu"), ((0.0, 0.0), {}, "sigma"), ((0.0, _INF), {}, "sigma"),
-                              ((0.0, 1.0), {"min_std": _NAN}, "min_std")],
-    "ExponentialDistribution": [((0.0,), {}, "rate"), ((-1.0,), {}, "rate"), ((_NAN,), {}, "rate"),
-                                ((_INF,), {}, "rate"), (("1",), {}, "rate")],
-    "GammaDistribution": [((0.0, 1.0), {}, "alpha"), ((1.0, -1.0), {}, "beta"), ((_NAN, 1.0), {}, "alpha"),
-                          ((1.0, _INF), {}, "beta")],
-    "BetaDistribution": [((0.0, 1.0), {}, "alpha"), ((1.0, 0.0), {}, "beta"), ((-1.0, 1.0), {}, "alpha"),
-                         ((_NAN, _NAN), {}, "alpha")],
-    "UniformDistribution": [((1.0, 0.0), {}, "end"), ((0.0, 0.0), {}, "end"), ((_NAN, 1.0), {}, "start"),
-                            ((0.0, _INF), {}, "end"), ((-_INF, 0.0), {}, "start")],
-    "PoissonDistribution": [((-1.0,), {}, "lam"), ((_NAN,), {}, "lam"), ((_INF,), {}, "lam"), (("x",), {}, "lam")],
-    "BernoulliDistribution": [((1.5,), {}, "p"), ((-0.1,), {}, "p"), ((_NAN,), {}, "p"), (([0.5],), {}, "p")],
-    "DiscreteDistribution": [(({"a": 0.5},), {}, "probabilities"), (({"a": _NAN},), {}, "probabilities"),
-                             (({"a": -0.5, "b": 1.5},), {}, "probabilities"), (({"a": "x"},), {}, "probabilities"),
-                             (([1],), {}, "characters"), (({None: 1.0},), {}, "characters"),
-                             (({"a": _INF},), {}, "probabilities")],
-    "MultivariateGaussianDistribution": [
-        (([0.0, 0.0], [[1.0, 2.0], [2.0, 1.0]]), {}, "covariance"),
-        (([0.0, 0.0], [[1.0, 0.5], [0.0, 1.0]]), {}, "covariance"),
-        (([0.0, 0.0], [1.0, 1.0]), {}, "covariance"), (([[0.0, 0.0]], np.eye(2)), {}, "means"),
-        (([_NAN, 0.0], np.eye(2)), {}, "means"), (([0.0, 0.0], np.eye(2) * _NAN), {}, "covariance"),
-        (([], [[]]), {}, "means"), ((["a", "b"], np.eye(2)), {}, "means"),
-        (([0.0, 0.0], np.zeros((2, 2))), {}, "covariance"),
-        (([0.0, 0.0], np.eye(2)), {"min_covar": -1.0}, "min_covar")],
-    "DirichletDistribution": [(([1.0],), {}, "alphas"), (([1.0, -1.0],), {}, "alphas"), (([1.0, _NAN],), {}, "alphas"),
-                              (([[1.0, 2.0]],), {}, "alphas"), (("ab",), {}, "alphas"), (([1.0, _INF],), {}, "alphas"),
-                              ((3.0,), {}, "alphas")],
-    "IndependentComponentsDistribution": [
-        (([],), {}, "distributions"), (([NormalDistribution],), {}, "distributions"),
-        (([MultivariateGaussianDistribution([0.0, 0.0], np.eye(2))],), {}, "distributions"),
-        (("ab",), {}, "distributions"), (([1, 2],), {}, "distributions"),
-        (([N01, N01],), {"weights": [1.0]}, "weights"), (([N01, N01],), {"weights": [1.0, -1.0]}, "weights"),
-        (([N01, N01],), {"weights": [_NAN, 1.0]}, "weights"), (([N01, N01],), {"weights": [[1.0, 1.0]]}, "weights")],
-}
-for _kd in ("GaussianKernelDensity", "UniformKernelDensity", "TriangleKernelDensity"):
-    BAD_CONSTRUCTORS[_kd] = [(([],), {}, "points"), (([_NAN],), {}, "points"), ((["a"],), {}, "points"),
-                             (([1.0],), {"bandwidth": 0.0}, "bandwidth"), (([1.0],), {"bandwidth": -1.0}, "bandwidth"),
-                             (([1.0],), {"bandwidth": _NAN}, "bandwidth"),
-                             (([1.0, 2.0],), {"weights": [1.0]}, "weights"),
-                             (([1.0, 2.0],), {"weights": [-1.0, 2.0]}, "weights"),
-                             (([1.0, 2.0],), {"weights": [0.0, 0.0]}, "weights"), (([1.0, _INF],), {}, "points"),
-                             (([[1.0, 2.0], [3.0, 4.0]],), {}, "points")]
-
-BAD_PARAMETERS = {  # values for the ``parameters`` setter that hold a NaN
-    "NormalDistribution": [_NAN, 1.0], "LogNormalDistribution": [0.0, _NAN], "ExponentialDistribution": [_NAN],
-    "GammaDistribution": [_NAN, 1.0], "BetaDistribution": [1.0, _NAN], "UniformDistribution": [_NAN, 1.0],
-    "PoissonDistribution": [_NAN], "BernoulliDistribution": [_NAN], "DiscreteDistribution": [{"a": _NAN}],
-    "MultivariateGaussianDistribution": [[_NAN, 0.0], np.eye(2)], "DirichletDistribution": [[_NAN, 1.0, 1.0]],
-    "IndependentComponentsDistribution": [[1.0, 2.0], None], "GaussianKernelDensity": [[_NAN], 1.0, None],
-    "UniformKernelDensity": [[1.0], _NAN, None], "TriangleKernelDensity": [[1.0], 1.0, [_NAN]],
-}
+BAD_CONSTRUCTORS = {s.name: s.malformed.constructors for s in SPECS}
+BAD_PARAMETERS = {s.name: s.malformed.parameters for s in SPECS}  # values for the ``parameters`` setter that hold a NaN
 
 
 def _family_bad_data(name):

@@ -27,13 +27,12 @@ from hypothesis.extra.numpy import array_shapes, arrays
 from numpy.testing import assert_allclose
 
 import genmix
-from genmix import (BernoulliDistribution, BetaDistribution, ConvergenceWarning, DirichletDistribution,
-                    DiscreteDistribution, ExponentialDistribution, GammaDistribution, GaussianKernelDensity,
-                    GeneralMixtureModel, IndependentComponentsDistribution, LogNormalDistribution,
-                    MultivariateGaussianDistribution, NormalDistribution, NumericalWarning, PoissonDistribution,
-                    TriangleKernelDensity, UniformDistribution, UniformKernelDensity)
+from genmix import (ConvergenceWarning, DirichletDistribution, DiscreteDistribution, ExponentialDistribution,
+                    GammaDistribution, GaussianKernelDensity, GeneralMixtureModel, IndependentComponentsDistribution,
+                    MultivariateGaussianDistribution, NormalDistribution, NumericalWarning, UniformDistribution)
 from genmix.distributions import REGISTRY
 
+from ..family_specs import SPECS, probabilities
 from ._support import ALLOWED_ERRORS, CANARY, EVAL_PAYLOAD, YAML_PAYLOAD, is_model, numbers_in, state
 
 # -- chunking --------------------------------------------------------------------------------------------------------
@@ -117,76 +116,9 @@ def test_fit_with_any_batch_size_equals_full_batch():
 
 
 # -- serialisation round trips ---------------------------------------------------------------------------------------
-def _f(lo, hi):
-    return st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-
-
-location = _f(-1e6, 1e6)
-spread = _f(1e-6, 1e6)
-positive = _f(1e-3, 1e3)
-
-
-@st.composite
-def probabilities(draw, n):
-    raw = np.array(draw(st.lists(_f(0.0, 1.0), min_size=n, max_size=n)))
-    assume(raw.sum() > 1e-3)
-    return (raw / raw.sum()).tolist()
-
-
-@st.composite
-def discrete(draw):
-    key_kind = draw(st.sampled_from(["str", "int", "bool", "float"]))
-    keys = {"str": st.text(min_size=1, max_size=6).filter(lambda s: s != "nan"), "int": st.integers(-10**6, 10**6),
-            "bool": st.booleans(), "float": _f(-1e6, 1e6)}[key_kind]
-    ks = draw(st.lists(keys, min_size=1, max_size=5, unique=True))
-    return DiscreteDistribution(dict(zip(ks, draw(probabilities(len(ks))))), frozen=draw(st.booleans()))
-
-
-@st.composite
-def kernel(draw, cls):
-    pts = draw(st.lists(location, min_size=1, max_size=6))
-    w = draw(st.one_of(st.none(), probabilities(len(pts))))
-    return cls(pts, bandwidth=draw(spread), weights=w, frozen=draw(st.booleans()))
-
-
-@st.composite
-def mvn(draw):
-    d = draw(st.integers(1, 3))
-    A = np.array(draw(st.lists(_f(-3, 3), min_size=d * d, max_size=d * d))).reshape(d, d)
-    cov = A @ A.T + np.eye(d) * draw(_f(1e-2, 10))
-    return MultivariateGaussianDistribution(draw(st.lists(location, min_size=d, max_size=d)), cov,
-                                            frozen=draw(st.booleans()), min_covar=draw(_f(0, 1e-2)))
-
-
-def _frozen():
-    return st.booleans()
-
-
-UNIVARIATE = {
-    "NormalDistribution": st.builds(NormalDistribution, location, spread, _frozen(), _f(0.0, 1e-3)),
-    "LogNormalDistribution": st.builds(LogNormalDistribution, _f(-50, 50), _f(1e-3, 10), _f(0.0, 1e-3),
-                                       frozen=_frozen()),
-    "ExponentialDistribution": st.builds(ExponentialDistribution, _f(1e-6, 1e6), _frozen()),
-    "GammaDistribution": st.builds(GammaDistribution, positive, positive, _frozen()),
-    "BetaDistribution": st.builds(BetaDistribution, positive, positive, _frozen()),
-    "UniformDistribution": st.tuples(location, spread, _frozen()).map(lambda t: UniformDistribution(t[0], t[0] + t[1],
-                                                                                                   t[2])),
-    "PoissonDistribution": st.builds(PoissonDistribution, _f(0.0, 1e4), _frozen()),
-    "BernoulliDistribution": st.builds(BernoulliDistribution, _f(0.0, 1.0), _frozen()),
-    "DiscreteDistribution": discrete(),
-    "GaussianKernelDensity": kernel(GaussianKernelDensity),
-    "UniformKernelDensity": kernel(UniformKernelDensity),
-    "TriangleKernelDensity": kernel(TriangleKernelDensity),
-}
-NUMERIC_UNIVARIATE = {k: v for k, v in UNIVARIATE.items() if k != "DiscreteDistribution"}
-FAMILIES = dict(UNIVARIATE)
-FAMILIES["MultivariateGaussianDistribution"] = mvn()
-FAMILIES["DirichletDistribution"] = st.builds(DirichletDistribution, st.lists(_f(1e-3, 1e3), min_size=2, max_size=5),
-                                              _frozen())
-FAMILIES["IndependentComponentsDistribution"] = st.builds(
-    IndependentComponentsDistribution, st.lists(st.one_of(*NUMERIC_UNIVARIATE.values(), discrete()), min_size=1,
-                                                max_size=3),
-    frozen=_frozen())
+# random instances of every family, from its spec in tests/family_specs.py
+FAMILIES = {s.name: s.round_trip.strategy for s in SPECS}
+UNIVARIATE = {s.name: s.round_trip.strategy for s in SPECS if s.round_trip.column}
 
 
 def _probe(model, rng):
@@ -240,12 +172,8 @@ def test_every_family_round_trips_through_json_and_yaml(name):
     check()
 
 
-_KERNELS = ("GaussianKernelDensity", "UniformKernelDensity", "TriangleKernelDensity")
-EXACT = dict(FAMILIES)
-EXACT["IndependentComponentsDistribution"] = st.builds(  # (kernel columns are covered by their own rows)
-    IndependentComponentsDistribution,
-    st.lists(st.one_of(*[v for k, v in NUMERIC_UNIVARIATE.items() if k not in _KERNELS], discrete()), min_size=1,
-             max_size=3), frozen=_frozen())
+_KERNELS = tuple(s.name for s in SPECS if not s.round_trip.exact_inside)  # exact alone, not inside compounds
+EXACT = {s.name: s.round_trip.exact_strategy for s in SPECS}
 
 
 @pytest.mark.parametrize("name", sorted(EXACT))

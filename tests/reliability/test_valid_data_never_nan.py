@@ -13,13 +13,11 @@ import warnings
 import numpy as np
 import pytest
 
-from genmix import (BernoulliDistribution, BetaDistribution, ConvergenceWarning, DirichletDistribution,
-                    DiscreteDistribution, ExponentialDistribution, GammaDistribution, GaussianKernelDensity,
-                    GeneralMixtureModel, IndependentComponentsDistribution, LogNormalDistribution,
-                    MultivariateGaussianDistribution, NormalDistribution, NumericalWarning, PoissonDistribution,
-                    TriangleKernelDensity, UniformDistribution, UniformKernelDensity)
+from genmix import (ConvergenceWarning, ExponentialDistribution, GeneralMixtureModel, IndependentComponentsDistribution,
+                    MultivariateGaussianDistribution, NormalDistribution, NumericalWarning)
 from genmix.distributions import REGISTRY
 
+from ..family_specs import SPECS, spec
 from ._support import numbers_in
 
 NAN_COUNT = {"outputs checked": 0, "NaN outputs": 0}
@@ -27,85 +25,16 @@ NAN_COUNT = {"outputs checked": 0, "NaN outputs": 0}
 
 def _data(name, rng, n=150):
     """Valid data of a family, drawn from a three-part mixture (the families' own parametrisations)."""
-    part = rng.integers(0, 3, n)
-    if name == "NormalDistribution":
-        return rng.normal(np.array([-3.0, 0.0, 4.0])[part], 1.0)
-    if name == "LogNormalDistribution":
-        return rng.lognormal(np.array([0.0, 1.0, 2.0])[part], 0.3)
-    if name == "ExponentialDistribution":
-        return rng.exponential(1.0 / np.array([0.5, 2.0, 5.0])[part])
-    if name == "GammaDistribution":
-        return rng.gamma(np.array([2.0, 8.0, 1.0])[part], 1.0)
-    if name == "BetaDistribution":
-        return rng.beta(np.array([2.0, 8.0, 1.0])[part], np.array([8.0, 2.0, 1.0])[part])
-    if name == "UniformDistribution":
-        return rng.uniform(np.array([0.0, 2.0, 4.0])[part], np.array([3.0, 5.0, 6.0])[part])
-    if name == "PoissonDistribution":
-        return rng.poisson(np.array([1.0, 5.0, 12.0])[part]).astype(float)
-    if name == "BernoulliDistribution":
-        return (rng.random(n) < np.array([0.1, 0.5, 0.9])[part]).astype(float)
-    if name == "DiscreteDistribution":
-        table = np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.3, 0.4, 0.3]])
-        return np.array([rng.choice(["a", "b", "c"], p=table[p]) for p in part], dtype=object)
-    if name == "MultivariateGaussianDistribution":
-        return rng.normal(np.array([[0.0, 0.0], [4.0, 1.0], [-2.0, 5.0]])[part], 1.0)
-    if name == "DirichletDistribution":
-        alphas = np.array([[5.0, 2.0, 1.0], [1.0, 5.0, 2.0], [2.0, 2.0, 2.0]])
-        return np.array([rng.dirichlet(alphas[p]) for p in part])
-    if name == "IndependentComponentsDistribution":
-        return np.column_stack([rng.normal(np.array([-2.0, 0.0, 3.0])[part], 1.0),
-                                rng.exponential(1.0 / np.array([0.5, 2.0, 4.0])[part])])
-    if name in ("GaussianKernelDensity", "UniformKernelDensity", "TriangleKernelDensity"):
-        return rng.uniform(np.array([-2.0, 0.0, 3.0])[part], np.array([0.0, 2.0, 6.0])[part])
-    raise KeyError(name)
+    return spec(name).fits.data(rng, rng.integers(0, 3, n))
 
 
 def _components(name):
     """Three distinct starting components; the first alone (and any first two) can produce all the data."""
-    if name == "NormalDistribution":
-        return [NormalDistribution(0.0, 3.0), NormalDistribution(-3.0, 1.0), NormalDistribution(4.0, 1.5)]
-    if name == "LogNormalDistribution":
-        return [LogNormalDistribution(1.0, 1.0), LogNormalDistribution(0.0, 0.5), LogNormalDistribution(2.0, 0.5)]
-    if name == "ExponentialDistribution":
-        return [ExponentialDistribution(1.0), ExponentialDistribution(0.3), ExponentialDistribution(6.0)]
-    if name == "GammaDistribution":
-        return [GammaDistribution(2.0, 0.5), GammaDistribution(1.0, 1.0), GammaDistribution(6.0, 1.0)]
-    if name == "BetaDistribution":
-        return [BetaDistribution(1.0, 1.0), BetaDistribution(2.0, 6.0), BetaDistribution(6.0, 2.0)]
-    if name == "UniformDistribution":
-        return [UniformDistribution(-1.0, 7.0), UniformDistribution(0.0, 3.5), UniformDistribution(1.5, 6.5)]
-    if name == "PoissonDistribution":
-        return [PoissonDistribution(5.0), PoissonDistribution(1.0), PoissonDistribution(10.0)]
-    if name == "BernoulliDistribution":
-        return [BernoulliDistribution(0.5), BernoulliDistribution(0.2), BernoulliDistribution(0.8)]
-    if name == "DiscreteDistribution":
-        return [DiscreteDistribution({"a": 0.4, "b": 0.3, "c": 0.3}),
-                DiscreteDistribution({"a": 0.6, "b": 0.2, "c": 0.2}),
-                DiscreteDistribution({"a": 0.2, "b": 0.2, "c": 0.6})]
-    if name == "MultivariateGaussianDistribution":
-        return [MultivariateGaussianDistribution([1.0, 2.0], np.eye(2) * 9.0),
-                MultivariateGaussianDistribution([0.0, 0.0], np.eye(2)),
-                MultivariateGaussianDistribution([3.0, 3.0], [[2.0, 0.5], [0.5, 2.0]])]
-    if name == "DirichletDistribution":
-        return [DirichletDistribution([1.0, 1.0, 1.0]), DirichletDistribution([3.0, 1.0, 1.0]),
-                DirichletDistribution([1.0, 3.0, 1.0])]
-    if name == "IndependentComponentsDistribution":
-        return [IndependentComponentsDistribution([NormalDistribution(0.0, 2.0), ExponentialDistribution(1.0)]),
-                IndependentComponentsDistribution([NormalDistribution(-2.0, 1.0), ExponentialDistribution(0.5)]),
-                IndependentComponentsDistribution([NormalDistribution(3.0, 1.0), ExponentialDistribution(4.0)])]
-    kd = {"GaussianKernelDensity": GaussianKernelDensity, "UniformKernelDensity": UniformKernelDensity,
-          "TriangleKernelDensity": TriangleKernelDensity}[name]
-    return [kd(np.linspace(-3.0, 7.0, 11), bandwidth=1.5), kd([-1.0, 1.0], bandwidth=2.5),
-            kd([4.0, 5.0], bandwidth=2.5)]
+    return spec(name).fits.components()
 
 
-OUTSIDE = {  # points outside the support of every starting component (and of any fit to the data)
-    "LogNormalDistribution": [-1.0, 0.0], "ExponentialDistribution": [-1.0], "GammaDistribution": [-1.0, 0.0],
-    "BetaDistribution": [0.0, 1.0, 2.0], "PoissonDistribution": [-1.0, 2.5], "BernoulliDistribution": [0.5, 2.0],
-    "DiscreteDistribution": ["zzz"], "DirichletDistribution": [[0.5, 0.6, 0.2], [-0.1, 0.6, 0.5]],
-    "IndependentComponentsDistribution": [[0.0, -1.0]], "UniformDistribution": [-50.0, 50.0],
-    "UniformKernelDensity": [-50.0, 50.0], "TriangleKernelDensity": [-50.0, 50.0],
-}
+# points outside the support of every starting component (and of any fit to the data)
+OUTSIDE = {s.name: s.fits.outside for s in SPECS if s.fits.outside is not None}
 
 
 def _assert_finite_model(model):
@@ -205,13 +134,7 @@ def _check_degenerate_fit(model, history, caught, X, at):
         assert any(issubclass(w.category, ConvergenceWarning) for w in caught), np.diff(lps)
 
 
-CONSTANT = {
-    "NormalDistribution": 5.0, "LogNormalDistribution": 2.0, "ExponentialDistribution": 0.7,
-    "GammaDistribution": 3.0, "BetaDistribution": 0.3, "UniformDistribution": 2.0, "PoissonDistribution": 4.0,
-    "BernoulliDistribution": 1.0, "DiscreteDistribution": "b", "MultivariateGaussianDistribution": [1.0, -2.0],
-    "DirichletDistribution": [0.2, 0.3, 0.5], "IndependentComponentsDistribution": [1.5, 0.5],
-    "GaussianKernelDensity": 1.0, "UniformKernelDensity": 1.0, "TriangleKernelDensity": 1.0,
-}
+CONSTANT = {s.name: s.fits.constant for s in SPECS}
 
 
 def _rows(name, value, n):
@@ -259,16 +182,15 @@ def test_a_single_point_gives_finite_fits(name):
     _check_degenerate_fit(model, history, caught, X, X)
 
 
-@pytest.mark.parametrize("name", ["NormalDistribution", "LogNormalDistribution", "GammaDistribution",
-                                  "MultivariateGaussianDistribution", "PoissonDistribution", "ExponentialDistribution",
-                                  "IndependentComponentsDistribution", "UniformDistribution"])
+# two distinct values, each repeated, for the families where components collapse onto them
+DUPLICATED = {s.name: s.fits.duplicated for s in SPECS if s.fits.duplicated is not None}
+
+
+@pytest.mark.parametrize("name", list(DUPLICATED))
 @pytest.mark.parametrize("k", [2, 3])
 def test_duplicated_points_give_finite_fits(name, k):
     """Two distinct values, each repeated: components collapse onto them (the classic infinite-density trap)."""
-    a, b = {"NormalDistribution": (1.0, 5.0), "LogNormalDistribution": (1.0, 5.0), "GammaDistribution": (1.0, 5.0),
-            "MultivariateGaussianDistribution": ([1.0, 2.0], [5.0, -1.0]), "PoissonDistribution": (1.0, 5.0),
-            "ExponentialDistribution": (1.0, 5.0), "IndependentComponentsDistribution": ([1.0, 2.0], [5.0, 0.5]),
-            "UniformDistribution": (1.0, 5.0)}[name]
+    a, b = DUPLICATED[name]
     X = np.array([a] * 12 + [b] * 8, dtype=np.float64)
     model, history, caught = _fit_allowing_degeneracy_warnings(GeneralMixtureModel(_components(name)[:k]), X,
                                                                max_iterations=30)
@@ -301,16 +223,8 @@ def test_fewer_points_than_dimensions(k):
     assert np.all(np.isfinite(single.log_probability(X)))
 
 
-FAR = {  # a component far from (or unable to produce) the data, which receives no responsibility
-    "NormalDistribution": NormalDistribution(1e6, 1.0), "LogNormalDistribution": LogNormalDistribution(50.0, 0.1),
-    "GammaDistribution": GammaDistribution(1e6, 1e-2), "PoissonDistribution": PoissonDistribution(1e5),
-    "UniformDistribution": UniformDistribution(1e6, 1e6 + 1.0), "BetaDistribution": BetaDistribution(1e5, 1.0),
-    "MultivariateGaussianDistribution": MultivariateGaussianDistribution([1e6, -1e6], np.eye(2)),
-    "IndependentComponentsDistribution": IndependentComponentsDistribution([NormalDistribution(1e6, 1.0),
-                                                                            ExponentialDistribution(1.0)]),
-    "UniformKernelDensity": UniformKernelDensity([1e6], bandwidth=1.0),
-    "DiscreteDistribution": DiscreteDistribution({"zzz": 1.0}),
-}
+# a component far from (or unable to produce) the data, which receives no responsibility
+FAR = {s.name: s.fits.far for s in SPECS if s.fits.far is not None}
 
 
 @pytest.mark.parametrize("name", sorted(FAR))
