@@ -140,6 +140,29 @@ class GeneralMixtureModel(Model):
         with np.errstate(divide="ignore"):
             return np.log(self._weights)
 
+    @property
+    def n_parameters(self):
+        """The number of free parameters a fit estimates, as BIC and AIC count them.
+
+        Each component's (see ``Distribution.n_parameters``; frozen components and frozen columns count 0,
+        a parameter tied across the components of a family counts once) plus ``n − 1`` mixture weights.
+        A frozen mixture estimates nothing: 0.
+        """
+        if self.frozen:
+            return 0
+        families, total = {}, self.n - 1
+        for j, c in enumerate(self.distributions):
+            if is_stackable(c):
+                if not c.frozen:
+                    families.setdefault(type(c), []).append(c)
+                continue
+            count = getattr(c, "n_parameters", None)
+            if count is None:
+                raise TypeError(f"component {j} ({type(c).__name__}) does not say how many free parameters it "
+                                "has: give it an n_parameters attribute.")
+            total += int(count)
+        return int(total + sum(family._group_n_parameters(comps) for family, comps in families.items()))
+
     # -- evaluation -------------------------------------------------------------------------------------
     def _weighted_log_prob(self, X):
         """``log w_k + log p_k(x_i)``, shape (n, k); zero-weight components are ``-inf``."""

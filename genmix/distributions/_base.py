@@ -314,6 +314,25 @@ class Distribution(Model):
         """The class name, as written in pomegranate 0.x's JSON."""
         return type(self).__name__
 
+    @property
+    def n_parameters(self):
+        """The number of free parameters a fit estimates, as BIC and AIC count them (0 when frozen).
+
+        By default every number of every parameter (a Normal: 2, a Poisson: 1); families with
+        constrained parameters count only the free ones (a discrete table of m keys: m − 1; a covariance
+        matrix: its d(d + 1)/2 distinct entries; a product of columns: the sum over its columns).
+        """
+        return 0 if self.frozen else int(self._n_free_parameters())
+
+    def _n_free_parameters(self):
+        return sum(int(np.size(self._params[k])) for k in self._param_names)
+
+    @classmethod
+    def _group_n_parameters(cls, components):
+        """The free parameters of several components of this family in one mixture: a parameter shared by
+        components (a tied covariance) counts once, so families that tie parameters override this."""
+        return sum(c.n_parameters for c in components)
+
     def _check_input(self, X, name="X", allow_empty=True):
         return check_X(X, self.d, name=name, allow_empty=allow_empty, allow_object=self._accepts_objects)
 

@@ -253,6 +253,9 @@ class DiscreteDistribution(Distribution):
             raise ValueError(f"parameters of {self.name} must be a list holding one dict; got {len(values)} items.")
         self._set_params(self._check_params(characters=values[0]))
 
+    def _n_free_parameters(self):
+        return max(len(self._params["keys"]) - 1, 0)  # the probabilities sum to one
+
     def keys(self):
         """The keys, in order.
 

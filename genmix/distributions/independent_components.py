@@ -97,6 +97,17 @@ class IndependentComponentsDistribution(Distribution):
         """The number of columns."""
         return len(self._params["distributions"])
 
+    def _n_free_parameters(self):
+        """The sum over the columns (frozen columns count 0; the column weights are not estimated)."""
+        total = 0
+        for j, child in enumerate(self.distributions):
+            count = getattr(child, "n_parameters", None)
+            if count is None:
+                raise TypeError(f"column {j} of {self.name} ({type(child).__name__}) does not say how many free "
+                                "parameters it has: give it an n_parameters attribute.")
+            total += int(count)
+        return total
+
     def _stackable(self):
         return all(is_stackable(c) for c in self.distributions)
 

@@ -68,6 +68,10 @@ class KernelDensity(Distribution):
     _maximises_likelihood = False  # a fit places kernels on the data: EM need not increase the likelihood
     _suffstats = staticmethod(_suffstats)
 
+    def _n_free_parameters(self):
+        raise NotImplementedError(f"{self.name} is nonparametric (a fit puts its kernels on the data): it has no "
+                                  "parameter count for BIC or AIC.")
+
     def __init__(self, points, bandwidth=1, weights=None, frozen=False):
         super().__init__({"points": points, "bandwidth": bandwidth, "weights": weights}, frozen)
 

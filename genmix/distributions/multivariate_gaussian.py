@@ -324,6 +324,10 @@ class MultivariateGaussianDistribution(Distribution):
         self.min_covar = check_scalar(min_covar, "min_covar", _NONNEG, "MultivariateGaussianDistribution")
         super().__init__({"means": means, "covariance": covariance}, frozen)
 
+    def _n_free_parameters(self):
+        d = self.d
+        return d + d * (d + 1) // 2  # the mean and the distinct entries of the symmetric covariance
+
     @classmethod
     def _check_params(cls, means, covariance):
         name = cls.__name__
