@@ -1,0 +1,132 @@
+"""What the scikit-learn estimators share: sample weights, scores, information criteria, predictions."""
+import math
+
+import numpy as np
+
+from ..data import check_weights
+
+__all__ = ["MixtureEstimatorMixin"]
+
+
+class MixtureEstimatorMixin:
+    """Predictions and scores of a fitted ``model_`` (a :class:`genmix.GeneralMixtureModel`).
+
+    A subclass defines ``_validated(X)`` (the checked rows, as the core reads them) and
+    ``_n_parameters()``.
+    """
+
+    def _keeping_fitted_state(self, fit, *args):
+        """``fit(*args)``; if it fails, the fitted attributes (``name_``) are put back as they were, so a
+        failed fit leaves a fitted estimator unchanged."""
+        saved = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        try:
+            return fit(*args)
+        except BaseException:
+            for k in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+                del self.__dict__[k]
+            self.__dict__.update(saved)
+            raise
+
+    @staticmethod
+    def _check_n_samples(n_samples):
+        if n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples} . The sampling requires at least one "
+                             "sample.")
+
+    @staticmethod
+    def _check_sample_weight(sample_weight, n):
+        if sample_weight is None:
+            return np.ones(n)
+        w = check_weights(sample_weight, n, name="sample_weight")
+        if not w.sum() > 0:
+            raise ValueError("sample_weight must not all be zero.")
+        return w
+
+    def score_samples(self, X):
+        """The log-likelihood of each sample (of its observed values, where some are missing).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+        """
+        X = self._validated(X)
+        return np.asarray(self.model_.log_probability(X, n_jobs=self.n_jobs), dtype=np.float64).reshape(len(X))
+
+    def score(self, X, y=None, *, sample_weight=None):
+        """The mean log-likelihood of the samples (weighted by ``sample_weight``, genmix's own).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None, keyword-only
+
+        Returns
+        -------
+        log_likelihood : float
+        """
+        logp = self.score_samples(X)
+        if sample_weight is None:
+            return float(np.mean(logp))
+        w = self._check_sample_weight(sample_weight, logp.shape[0])
+        return float(w @ logp / w.sum())
+
+    def predict(self, X):
+        """The most probable component of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        X = self._validated(X)  # first: NotFittedError before any attribute is read
+        return self.model_.predict(X, n_jobs=self.n_jobs)
+
+    def predict_proba(self, X):
+        """The posterior probability of each component for each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        X = self._validated(X)
+        return self.model_.predict_proba(X, n_jobs=self.n_jobs)
+
+    def bic(self, X):
+        """Bayesian information criterion on ``X`` (lower is better): ``-2 log L + p log n``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        bic : float
+        """
+        n = len(X)
+        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion on ``X`` (lower is better): ``-2 log L + 2 p``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        aic : float
+        """
+        return -2 * self.score(X) * len(X) + 2 * self._n_parameters()
