@@ -48,9 +48,11 @@ def warn_once(message, category, stacklevel=1):
 @contextlib.contextmanager
 def naming_component(i):
     """Warnings raised inside (a family's M-step repairing component ``i``'s estimate) are re-issued with
-    ``"component i: "`` in front, through :func:`warn_once`."""
+    ``"component i: "`` in front, through :func:`warn_once`; a list of indices (a parameter the components
+    share) gives ``"components i, j: "``."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NumericalWarning)
         yield
+    who = (f"components {', '.join(str(j) for j in i)}" if isinstance(i, (list, tuple)) else f"component {i}")
     for w in caught:
-        warn_once(f"component {i}: {w.message}", w.category, stacklevel=3)
+        warn_once(f"{who}: {w.message}", w.category, stacklevel=3)

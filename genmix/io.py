@@ -87,12 +87,21 @@ def _build_distribution(d, depth, path):
         raise ValueError(f"{path}: 'parameters' of {name} must be a list of {len(cls._param_names)} values "
                          f"({', '.join(cls._param_names)}).")
     frozen = _frozen(d, path)
-    kwargs = {k: numeric(d[k], f"{path}.{k}") for k in extras if k in d}
+    kwargs = {k: _option(cls, k, d[k], f"{path}.{k}") for k in extras if k in d}
     params = cls._document_args(params, d, path, lambda doc, where: _build_distribution(doc, depth + 1, where))
     try:
         return cls(*params, frozen=frozen, **kwargs)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: invalid parameters for {name}: {exc}") from None
+
+
+def _option(cls, key, value, path):
+    """A genmix option of a document: a string where the option's default is one, else numbers."""
+    if isinstance(cls._options[key], str):
+        if not isinstance(value, str):
+            raise ValueError(f"{path} must be a string; got {type(value).__name__}.")
+        return value
+    return numeric(value, path)
 
 
 def _build_mixture(d, depth, path):

@@ -20,7 +20,9 @@ from ._validation import (INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as
                           check_scalar)
 from .data import (align_columns, batch_slices, check_labels, check_weights, check_X, is_duck_array, is_frame,
                    is_generator, row_log_priors)
+from .distributions import MultivariateGaussianDistribution
 from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
+from .distributions._covariance import covariance_type as _covariance_type
 from .em import EMOptions, batch_source, fit_em
 from .estep import EStepResult, all_stackable, estep, estep_with_responsibilities, weighted_log_prob
 from .exceptions import once_per_fit
@@ -688,7 +690,7 @@ class GeneralMixtureModel(Model):
                      max_kmeans_iterations=10, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
                      max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[],
                      return_history=False, verbose=False, n_jobs=1, *, random_state=None, labels=None,
-                     priors=None):
+                     priors=None, covariance_type=None):
         """Learn a mixture from data alone: k-means seeding, per-cluster fits, then EM.
 
         Parameters
@@ -742,6 +744,11 @@ class GeneralMixtureModel(Model):
             component i means label i; EM then keeps labelled rows in their component.
         priors : array-like of shape (n_samples, n_components), default=None, keyword-only
             Soft per-row priors for EM (see :meth:`fit`).
+        covariance_type : str, default=None, keyword-only
+            genmix's own, with ``distributions=MultivariateGaussianDistribution`` only: the components'
+            covariance type ('full', 'tied', 'diag', 'spherical', 'EEI', 'EII', or mclust's 'VVV', 'EEE',
+            'VVI', 'VII'; see :class:`MultivariateGaussianDistribution`). Each cluster's initial fit is of
+            that type (tied types pooled over the clusters). None is 'full'.
 
         Returns
         -------
@@ -750,6 +757,12 @@ class GeneralMixtureModel(Model):
         """
         runs = check_int(n_init, "n_init", Interval(1, np.inf), "GeneralMixtureModel")
         runs = 1 if init == "first-k" else runs  # deterministic: one run
+        if covariance_type is not None:
+            if distributions is not MultivariateGaussianDistribution:
+                raise ValueError("The 'covariance_type' parameter of GeneralMixtureModel.from_samples applies to "
+                                 "distributions=MultivariateGaussianDistribution only; got "
+                                 f"{getattr(distributions, '__name__', distributions)!r}.")
+            covariance_type = _covariance_type(covariance_type, "GeneralMixtureModel.from_samples").name
         options = EMOptions.check(  # once, before any work (k-means included) and not again for each run
             "GeneralMixtureModel.from_samples", inertia=inertia, pseudocount=pseudocount,
             stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
@@ -759,16 +772,19 @@ class GeneralMixtureModel(Model):
             return cls._best_of_runs(distributions, n_components, X, weights, runs, init, max_kmeans_iterations,
                                      random_state, labels, priors, check_bool(return_history, "return_history",
                                                                               "GeneralMixtureModel.from_samples"),
-                                     options)
+                                     options, covariance_type)
 
     @classmethod
     def _best_of_runs(cls, distributions, n_components, X, weights, runs, init, max_kmeans_iterations, random_state,
-                      labels, priors, return_history, em_options):
+                      labels, priors, return_history, em_options, covariance_type=None):
         """``from_samples``' runs: k-means then EM from each start, keeping the best log-likelihood."""
         best = None
         for model in initial_mixtures(cls, distributions, n_components, X, weights, n_init=runs, init=init,
                                       max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,
                                       labels=labels):
+            if covariance_type not in (None, "full"):
+                model = cls(MultivariateGaussianDistribution._typed(model.distributions, model.weights,
+                                                                    covariance_type), model.weights)
             run = fit_em(model, X, em_options, weights=None if is_generator(X) else weights, labels=labels,
                          priors=priors)
             logp = 0.0

@@ -13,14 +13,17 @@ per pattern and component. The statistics use the conditional expectation of the
 given the observed ones, ``E[x_m | x_o]`` and ``Cov[x_m | x_o]`` (Ghahramani & Jordan, 1994), so EM is
 exact under missing-at-random.
 """
+import contextlib
+
 import numpy as np
 
 from .._fused import EPS, TOLERANCE, RowTerm, moments
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
 from .._validation import NONNEGATIVE as _NONNEG, check_scalar
 from ..data import check_weights
-from ..exceptions import NumericalWarning
+from ..exceptions import NumericalWarning, naming_component
 from ._base import Distribution, estep_memo, register
+from ._covariance import FULL, covariance_type as _covariance_type
 from ._stats import MomentStats, moment_stats
 
 #: An absolute eigenvalue floor under the relative ones, so that data with no (or subnormal) spread
@@ -186,18 +189,29 @@ def _is_well_conditioned(cov):
     return bool(diag.min() > np.finfo(np.float64).eps * cov.shape[0] * diag.max())
 
 
-def _mle(stats, min_covar=1e-6):
-    w = float(stats.w[0])
-    if not w > 0.0:
-        return None
-    cov, repaired = _repair_covariance(stats.m2[0] / w, stats.mean[0], min_covar)
+def _scatter(shape, m2):
+    """The scatter in the form ``shape.estimate`` reads: the matrix, or its diagonal for diagonal shapes."""
+    return np.diag(m2).copy() if shape.diagonal else m2
+
+
+def _repaired(shape, cov, mean, min_covar):
+    cov, repaired = shape.repair(cov, mean, min_covar)
     if repaired:
         import warnings
 
         warnings.warn("A MultivariateGaussianDistribution's fitted covariance was not numerically positive "
-                      f"definite; its eigenvalues were floored at min_covar={min_covar} times the mean "
-                      "variance.", NumericalWarning, stacklevel=4)
-    return {"means": stats.mean[0].copy(), "covariance": cov}
+                      f"definite; it was floored at min_covar={min_covar} times the mean variance.",
+                      NumericalWarning, stacklevel=5)
+    return cov
+
+
+def _mle(stats, min_covar=1e-6, covariance_type="full", reg_covar=0.0):
+    w = float(stats.w[0])
+    if not w > 0.0:
+        return None
+    shape = _covariance_type(covariance_type).shape
+    cov = shape.estimate(w, _scatter(shape, stats.m2[0]), reg_covar)
+    return {"means": stats.mean[0].copy(), "covariance": _repaired(shape, cov, stats.mean[0], min_covar)}
 
 
 class _GaussianTerm(RowTerm):
@@ -311,26 +325,42 @@ class MultivariateGaussianDistribution(Distribution):
         issued; the floor is never below ``(4·eps·max|mean|)²`` nor 1e-150, so data without any spread
         still give a finite density. A covariance that factorises cleanly is never changed, so fits
         equal the exact MLE. ``0`` turns a singular fit into a ``ValueError``.
+    covariance_type : str, default='full', keyword-only
+        genmix's own. 'full' (a (d, d) matrix), 'diag' ((d,) variances), 'spherical' (one variance), and
+        the tied types 'tied' ((d, d)), 'EEI' ((d,)) and 'EII' (one variance), whose components in a
+        mixture share one covariance (the M-step pools their within-component scatter); mclust's names
+        'VVV', 'EEE', 'VVI', 'VII' are accepted for full, tied, diag and spherical. ``covariance`` has
+        the shape of the type; the attribute holds the scikit-learn name.
+    reg_covar : float >= 0, default=0.0, keyword-only
+        genmix's own: added to the diagonal of every fitted covariance (scikit-learn's ``reg_covar``).
     """
 
-    _options = {"min_covar": 1e-6}
+    _options = {"min_covar": 1e-6, "covariance_type": "full", "reg_covar": 0.0}
     _param_names = ("means", "covariance")
     _multivariate = True
     _logpdf = staticmethod(_logpdf)
     _suffstats = staticmethod(_suffstats)
     _mle = staticmethod(_mle)
 
-    def __init__(self, means, covariance, frozen=False, *, min_covar=1e-6):
+    def __init__(self, means, covariance, frozen=False, *, min_covar=1e-6, covariance_type="full", reg_covar=0.0):
         self.min_covar = check_scalar(min_covar, "min_covar", _NONNEG, "MultivariateGaussianDistribution")
+        self._type = _covariance_type(covariance_type)
+        self.covariance_type = self._type.name
+        self.reg_covar = check_scalar(reg_covar, "reg_covar", _NONNEG, "MultivariateGaussianDistribution")
         super().__init__({"means": means, "covariance": covariance}, frozen)
+
+    def __setstate__(self, state):  # objects pickled before covariance types existed are full
+        state.setdefault("_type", _covariance_type(state.get("covariance_type", "full")))
+        state.setdefault("covariance_type", state["_type"].name)
+        state.setdefault("reg_covar", 0.0)
+        self.__dict__.update(state)
 
     def _n_free_parameters(self):
         d = self.d
         return d + d * (d + 1) // 2  # the mean and the distinct entries of the symmetric covariance
 
-    @classmethod
-    def _check_params(cls, means, covariance):
-        name = cls.__name__
+    def _check_params(self, means, covariance):
+        name = type(self).__name__
         try:
             mu = np.array(means, dtype=np.float64)
             cov = np.array(covariance, dtype=np.float64)
@@ -338,28 +368,71 @@ class MultivariateGaussianDistribution(Distribution):
             raise TypeError(f"The 'means' and 'covariance' parameters of {name} must be numeric arrays.") from None
         if mu.ndim != 1 or mu.size == 0:
             raise ValueError(f"The 'means' parameter of {name} must be a non-empty 1-D array; got shape {mu.shape}.")
-        d = mu.size
-        if cov.shape != (d, d):
-            raise ValueError(f"The 'covariance' parameter of {name} must have shape ({d}, {d}) to match 'means'; "
-                             f"got shape {cov.shape}.")
-        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(cov))):
+        if not np.all(np.isfinite(mu)):
             raise ValueError(f"The 'means' and 'covariance' parameters of {name} must be finite.")
-        if not np.allclose(cov, cov.T, rtol=1e-10, atol=1e-12 * np.abs(cov).max()):
-            raise ValueError(f"The 'covariance' parameter of {name} must be symmetric.")
-        cov = 0.5 * (cov + cov.T)
-        L = cholesky_lower(cov)
-        if L is None:
-            raise ValueError(f"The 'covariance' parameter of {name} must be positive definite (its Cholesky "
-                             "factorisation failed): the matrix is not invertible.")
-        return {"means": mu, "covariance": cov, "_chol": L}
+        return {"means": mu, "covariance": self._type.shape.check(cov, mu.size, name)}
 
     def _set_params(self, params):
         params = dict(params)
-        L = params.pop("_chol", None)
-        L = cholesky_lower(params["covariance"]) if L is None else L
-        prec = precision_cholesky(L)
+        d = params["means"].size
+        factor = self._type.shape.factor(params["covariance"], d)
+        if self._type.shape is FULL:
+            prec, L = factor.prec, factor.root
+        else:  # the kernels read (d, d) factors: diagonal ones
+            prec, L = np.diag(factor.prec), np.diag(factor.root)
         self._params = params
-        self._cache = {"prec_chol": prec, "log_det_prec": float(np.log(np.diag(prec)).sum()), "chol": L}
+        self._cache = {"prec_chol": prec, "log_det_prec": factor.log_det_prec, "chol": L}
+
+    def _n_free_parameters(self):
+        d = self.d
+        return d + self._type.shape.n_parameters(d)
+
+    @classmethod
+    def _group_n_parameters(cls, components):
+        """A tied covariance counts once among the components that share it."""
+        total, tied = 0, {}
+        for c in components:
+            if c._type.tied:
+                tied.setdefault(c.covariance_type, []).append(c)
+            else:
+                total += c.n_parameters
+        for group in tied.values():
+            d = group[0].d
+            total += len(group) * d + group[0]._type.shape.n_parameters(d)
+        return total
+
+    @classmethod
+    def _group_new_params(cls, components, stats, inertia, pseudocount, indices=None):
+        """Untied components per component; the components of each tied type share one covariance, the
+        estimate from their pooled within-component scatter ``(Σ_k w_k, Σ_k m2_k)`` (scikit-learn's tied
+        covariance), each keeping its own mean."""
+        out = [None] * len(components)
+        untied = [j for j, c in enumerate(components) if not c._type.tied]
+        if untied:
+            new = super()._group_new_params([components[j] for j in untied], [stats[j] for j in untied], inertia,
+                                            pseudocount, None if indices is None else [indices[j] for j in untied])
+            for j, p in zip(untied, new):
+                out[j] = p
+        groups = {}
+        for j, c in enumerate(components):
+            if c._type.tied:
+                groups.setdefault(c.covariance_type, []).append(j)
+        for members in groups.values():
+            first = components[members[0]]
+            shape = first._type.shape
+            w = sum(float(stats[j].w[0]) for j in members)
+            if not w > 0.0:
+                continue
+            m2 = sum(stats[j].m2[0] for j in members)
+            pooled_mean = sum(float(stats[j].w[0]) * stats[j].mean[0] for j in members) / w
+            cov = shape.estimate(w, _scatter(shape, m2), first.reg_covar)
+            with contextlib.nullcontext() if indices is None else naming_component([indices[j] for j in members]):
+                cov = _repaired(shape, cov, pooled_mean, first.min_covar)
+            for j in members:
+                c, s = components[j], stats[j]
+                mean = s.mean[0].copy() if float(s.w[0]) > 0.0 else c._params["means"]
+                out[j] = c._blend({"means": mean, "covariance": cov}, inertia)
+        return out
 
     @staticmethod
     def _gather(components):
@@ -431,7 +504,7 @@ class MultivariateGaussianDistribution(Distribution):
         mean = (w @ X0) / (w @ observed)
         var = (w @ np.where(observed, (X2 - mean) ** 2, 0.0)) / (w @ observed)
         scale = float(np.mean(var)) if np.mean(var) > 0 else 1.0
-        trial._set_params({"means": mean, "covariance": np.diag(np.maximum(var, 1e-6 * scale))})
+        trial._set_params({"means": mean, "covariance": self._type.shape.from_variances(np.maximum(var, 1e-6 * scale))})
         for _ in range(1000):
             new = trial._new_params(trial._stats_of(X2, w), 0.0, 0.0)
             if new is None:
@@ -446,20 +519,38 @@ class MultivariateGaussianDistribution(Distribution):
         return self
 
     @classmethod
-    def blank(cls, d=2):
+    def blank(cls, d=2, covariance_type="full"):
         """The standard Gaussian N(0, I) in ``d`` dimensions.
 
         Parameters
         ----------
         d : int, default=2
             The number of dimensions.
+        covariance_type : str, default='full'
+            The covariance type (see the class).
 
         Returns
         -------
         distribution : MultivariateGaussianDistribution
             N(0, I).
         """
-        return cls(np.zeros(d), np.eye(d))
+        ctype = _covariance_type(covariance_type)
+        return cls(np.zeros(d), ctype.shape.identity(d), covariance_type=ctype.name)
+
+    @classmethod
+    def _typed(cls, components, weights, covariance_type, **options):
+        """Full-covariance components (per-cluster fits) as components of ``covariance_type``: the diagonal
+        of each covariance, its mean for spherical ones, and for tied types the weighted average over
+        the components (the pooled within-component scatter over the total weight)."""
+        ctype = _covariance_type(covariance_type, "GeneralMixtureModel.from_samples")
+        covs = [np.asarray(c._params["covariance"]) for c in components]
+        if ctype.tied:
+            w = np.asarray(weights, dtype=np.float64)
+            covs = [sum(wi * c for wi, c in zip(w / w.sum(), covs))] * len(covs)
+        variances = [np.diag(c) for c in covs]
+        shaped = [c if ctype.shape is FULL else ctype.shape.from_variances(v) for c, v in zip(covs, variances)]
+        return [cls(c._params["means"], cov, min_covar=c.min_covar, covariance_type=ctype.name, **options)
+                for c, cov in zip(components, shaped)]
 
     @classmethod
     def from_samples(cls, X, weights=None):

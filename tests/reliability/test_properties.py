@@ -418,7 +418,7 @@ def input_arrays(draw, d, limit=1e150, complex_values=False):
                                   "str"] + (["complex128"] * 3 if complex_values else [])))
     shape = draw(_shapes(d))
     if dtype == "str":
-        return draw(arrays(np.dtype("U4"), shape, elements=st.text(max_size=4)))
+        return draw(arrays(np.dtype("U4"), shape, elements=st.text(st.characters(exclude_characters="\x00"), max_size=4)))
     if dtype == "object-mixed":
         return draw(arrays(object, shape, elements=st.one_of(_values(limit), st.none(), st.text(max_size=3))))
     if dtype == "complex128":
