@@ -52,6 +52,11 @@ class EStepResult:
         return EStepResult(self.log_likelihood + other.log_likelihood, self.resp_sum + other.resp_sum,
                            tuple(_add_stats(a, b) for a, b in zip(self.stats, other.stats)))
 
+    def scaled(self, c):
+        """The result of the same rows with every weight multiplied by ``c >= 0``."""
+        return EStepResult(self.log_likelihood * c, self.resp_sum * c,
+                           tuple(None if s is None else s.scaled(c) for s in self.stats))
+
 
 def weighted_log_prob(components, log_weights, X):
     """``log w_k + log p_k(x_i)`` of rows ``X`` through each family's own kernels, shape (n, k)."""

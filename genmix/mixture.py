@@ -640,6 +640,74 @@ class GeneralMixtureModel(Model):
         self._weights = new_weights
         self.summaries = np.zeros(self.n)
 
+    def partial_fit(self, X, weights=None, *, decay=0.6, offset=2.0, n_jobs=1):
+        """One step of stepwise (online) EM on a batch: E-step on the batch, then an M-step from running
+        statistics that decay geometrically (genmix's own; scikit-learn's mixtures have none).
+
+        The running statistics ``s`` are those of a data set of total weight 1 (each batch's E-step result
+        divided by its responsibility mass): the first call sets ``s`` to the batch's, call ``t`` (from 1)
+        sets ``s ← (1 − η_t) s + η_t s_batch`` with ``η_t = (t + offset)^(−decay)``, then the model's
+        parameters and weights are the M-step from ``s`` (Sato & Ishii 2000; Cappé & Moulines 2009).
+        With ``decay`` in (0.5, 1] the steps satisfy Σ η = ∞ and Σ η² < ∞, so for batches drawn from a fixed
+        distribution the iterates converge to a stationary point of the expected log-likelihood; smaller
+        ``decay`` forgets old batches faster (tracks drift), ``offset`` damps the first steps. The model
+        must be initialised (its components given, e.g. by ``from_samples`` on a first batch). ``fit``
+        restarts the schedule.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            A batch; NaN marks a missing value.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+        decay : float in (0.5, 1], default=0.6, keyword-only
+            The exponent ``κ`` of the step sizes.
+        offset : float >= 1, default=2.0, keyword-only
+            ``t0`` in the step sizes (``η_t ≤ 1``).
+        n_jobs : int, default=1, keyword-only
+            Threads for the E-step.
+
+        Returns
+        -------
+        self : GeneralMixtureModel
+            The updated model.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For bad input or options; the model and the running statistics are then unchanged.
+        NotImplementedError
+            For user-defined components, whose statistics are not values.
+        """
+        decay = check_scalar(decay, "decay", Interval(0.5, 1.0, closed="right"), "GeneralMixtureModel.partial_fit")
+        offset = check_scalar(offset, "offset", Interval(1.0, np.inf), "GeneralMixtureModel.partial_fit")
+        result = self.estep(X, weights, n_jobs=n_jobs)
+        mass = float(result.resp_sum.sum())
+        if not mass > 0:
+            raise ValueError("the batch has no weight: there is nothing to fit.")
+        batch = result.scaled(1.0 / mass)
+        state = getattr(self, "_online", None)
+        if self.frozen:
+            return self
+        if state is None:
+            t, running = 0, batch
+        else:
+            t = state[0]
+            eta = (t + offset) ** (-decay)
+            running = state[1].scaled(1.0 - eta) + batch.scaled(eta)
+        saved = snapshot(self)
+        try:
+            self.clear_summaries()
+            self.add_summaries(running)
+            self.from_summaries()
+        except BaseException:
+            restore(saved)
+            raise
+        # (calls so far, running statistics, the batch's mean log-likelihood before the step; the mass of
+        # the responsibilities is the batch's total weight, since each row's posteriors sum to one)
+        self._online = (t + 1, running, result.log_likelihood / mass)
+        return self
+
     def clear_summaries(self):
         """Discard the accumulated statistics of the mixture and of every component."""
         self.summaries = np.zeros(self.n)
@@ -682,6 +750,7 @@ class GeneralMixtureModel(Model):
                                   max_iterations=max_iterations, batch_size=batch_size,
                                   batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
                                   return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+        self._online = None  # a fit starts stepwise EM (partial_fit) afresh
         return fit_em(self, X, options, weights=weights, labels=labels, priors=priors, shuffle=shuffle,
                       random_state=random_state)
 

@@ -15,6 +15,14 @@ __all__ = ["Stats", "SumStats", "MomentStats", "TupleStats", "RangeStats"]
 class Stats:
     """Base class: a frozen dataclass of arrays with a leading component axis."""
 
+    #: the fields that grow with the data, which :meth:`scaled` multiplies (means, ranges and keys do not)
+    _extensive = ()
+
+    def scaled(self, c):
+        """The statistics of the same rows with every weight multiplied by ``c >= 0`` (stepwise EM decays
+        its running statistics so): ``a.scaled(c) + b.scaled(c) == (a + b).scaled(c)``."""
+        return dataclasses.replace(self, **{f: getattr(self, f) * c for f in self._extensive})
+
     def take(self, i):
         """The statistics of component ``i``, as a stack of size 1."""
         return type(self)(**{f.name: getattr(self, f.name)[i:i + 1] for f in dataclasses.fields(self)})
@@ -26,6 +34,7 @@ class SumStats(Stats):
 
     w: np.ndarray
     sums: np.ndarray
+    _extensive = ("w", "sums")
 
     def __add__(self, other):
         return SumStats(self.w + other.w, self.sums + other.sums)
@@ -44,6 +53,7 @@ class MomentStats(Stats):
     w: np.ndarray
     mean: np.ndarray
     m2: np.ndarray
+    _extensive = ("w", "m2")
 
     def __add__(self, other):
         w = self.w + other.w
@@ -67,6 +77,7 @@ class RangeStats(Stats):
     w: np.ndarray
     lo: np.ndarray
     hi: np.ndarray
+    _extensive = ("w",)
 
     def __add__(self, other):
         return RangeStats(self.w + other.w, np.minimum(self.lo, other.lo), np.maximum(self.hi, other.hi))
@@ -77,6 +88,9 @@ class TupleStats(Stats):
     """The statistics of a composite distribution: one ``Stats`` (or None when frozen) per child."""
 
     children: tuple
+
+    def scaled(self, c):
+        return TupleStats(tuple(None if s is None else s.scaled(c) for s in self.children))
 
     def __add__(self, other):
         return TupleStats(tuple(a if b is None else b if a is None else a + b

@@ -80,6 +80,7 @@ class DiscreteStats(Stats):
     w: np.ndarray
     keys: tuple
     counts: np.ndarray
+    _extensive = ("w", "counts")
 
     def _on(self, keys):
         if keys == self.keys:

@@ -34,6 +34,7 @@ class PointStats(Stats):
     w: np.ndarray
     points: np.ndarray
     weights: np.ndarray
+    _extensive = ("w", "weights")
 
     def __add__(self, other):
         return PointStats(self.w + other.w, np.concatenate([self.points, other.points]),

@@ -262,6 +262,9 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         Iterations between messages.
     n_jobs : int, default=1
         genmix's own: threads over row chunks in the E-step (-1: all cores).
+    decay, offset : float, default=0.6, 2.0
+        genmix's own: the step sizes ``η_t = (t + offset)^(−decay)`` of :meth:`partial_fit` (stepwise EM;
+        see :meth:`genmix.GeneralMixtureModel.partial_fit`); ``decay`` in (0.5, 1], ``offset >= 1``.
 
     Attributes
     ----------
@@ -315,11 +318,14 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         "verbose": ["verbose"],
         "verbose_interval": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral],
+        "decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "offset": [Interval(Real, 1.0, None, closed="left")],
     }
 
     def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100,
                  n_init=1, init_params="kmeans", weights_init=None, means_init=None, precisions_init=None,
-                 random_state=None, warm_start=False, verbose=0, verbose_interval=10, n_jobs=1):
+                 random_state=None, warm_start=False, verbose=0, verbose_interval=10, n_jobs=1, decay=0.6,
+                 offset=2.0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.tol = tol
@@ -335,6 +341,8 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.n_jobs = n_jobs
+        self.decay = decay
+        self.offset = offset
 
     # -- fitting ------------------------------------------------------------------------------------------
     def fit(self, X, y=None, *, sample_weight=None):
@@ -428,6 +436,60 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         self.lower_bounds_ = bounds
         # the final E-step: fit_predict(X) equals fit(X).predict(X) for any max_iter and tol
         return model.predict(X, n_jobs=n_jobs)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, *, sample_weight=None):
+        """One step of stepwise (online) EM on a batch (genmix's own).
+
+        The first call initialises from its batch as :meth:`fit` would (``init_params``, ``weights_init``,
+        ``means_init``, ``precisions_init``, ``random_state``) and takes the first step; every call is then
+        an E-step on its batch and an M-step from running statistics that decay with step sizes
+        ``(t + offset)^(−decay)`` (see :meth:`genmix.GeneralMixtureModel.partial_fit`). ``fit`` starts over.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch; NaN marks a missing value.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None, keyword-only
+
+        Returns
+        -------
+        self : GaussianMixture
+            ``n_iter_`` counts the steps since the start of the schedule; ``lower_bound_`` is the batch's
+            mean log-likelihood before its step and ``lower_bounds_`` those of every call since the first;
+            ``converged_`` is False (no stopping rule applies).
+        """
+        return self._keeping_fitted_state(self._partial_fit, X, sample_weight)
+
+    def _partial_fit(self, X, sample_weight):
+        first = not hasattr(self, "model_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=first,
+                          ensure_min_samples=2 if first else 1)
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        w = self._check_sample_weight(sample_weight, X.shape[0])
+        cov = _COVARIANCES[self.covariance_type]
+        if first:
+            if X.shape[0] < self.n_components:
+                raise ValueError("Expected n_samples >= n_components but got n_components = "
+                                 f"{self.n_components}, n_samples = {X.shape[0]}")
+            init = self._check_initial_parameters(X.shape[1])
+            model, _ = self._initial_model(X, w, check_random_state(self.random_state), init, cov)
+        else:
+            model = self.model_.copy()
+        try:
+            model.partial_fit(X, w, decay=self.decay, offset=self.offset, n_jobs=resolve_n_jobs(self.n_jobs))
+        except ValueError as exc:
+            if "covariance" in str(exc) or "singular" in str(exc):
+                raise ValueError(_ILL_DEFINED) from exc
+            raise
+        self._set_model(model, cov)
+        self.n_iter_ = model._online[0]
+        self.lower_bound_ = float(model._online[2])
+        self.lower_bounds_ = ([] if first else list(self.lower_bounds_)) + [self.lower_bound_]
+        self.converged_ = False
+        return self
 
     def _m_step(self, model, result):
         """The core's M-step from an E-step's result (scikit-learn's error for a singular covariance)."""
