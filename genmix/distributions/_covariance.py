@@ -183,7 +183,7 @@ class _Full(_Shape):
         L = cholesky_lower(cov)
         if L is not None:
             diag = np.diag(L) ** 2
-            if diag.min() > _EPS * cov.shape[0] * diag.max():
+            if min_covar == 0.0 or diag.min() > _EPS * cov.shape[0] * diag.max():  # 0: whatever factorises
                 return cov, False
         self._singular(min_covar)
         rounding = (4.0 * _EPS * np.max(np.abs(mean))) ** 2
@@ -240,7 +240,7 @@ class _Diagonal(_Shape):
     def repair(self, cov, mean, min_covar):
         """Variances at or below ``max((4·eps·|mean|)², 1e-150)`` (rounding noise, or none) are raised to
         ``max(min_covar · mean variance, that floor)``."""
-        floor = self._floor(cov, mean)
+        floor = self._floor(cov, mean) if min_covar > 0.0 else 0.0  # 0: any positive variance is used
         low = ~(cov > floor)
         if not np.any(low):
             return cov, False
@@ -272,10 +272,10 @@ class _Spherical(_Diagonal):
         return np.maximum((4.0 * _EPS * np.max(np.abs(mean))) ** 2, MIN_VARIANCE)
 
     def repair(self, cov, mean, min_covar):
-        floor = self._floor(cov, mean)
-        if cov > floor:
+        if cov > (self._floor(cov, mean) if min_covar > 0.0 else 0.0):
             return cov, False
         self._singular(min_covar)
+        floor = self._floor(cov, mean)
         return np.float64(floor), True
 
     def n_parameters(self, d):

@@ -324,7 +324,9 @@ class MultivariateGaussianDistribution(Distribution):
         ``min_covar`` times its mean variance (``trace / d``) and a :class:`genmix.NumericalWarning` is
         issued; the floor is never below ``(4·eps·max|mean|)²`` nor 1e-150, so data without any spread
         still give a finite density. A covariance that factorises cleanly is never changed, so fits
-        equal the exact MLE. ``0`` turns a singular fit into a ``ValueError``.
+        equal the exact MLE. ``0`` uses every fitted covariance that can be factorised (a Cholesky factor,
+        positive variances) as it is, however ill-conditioned, as scikit-learn does, and turns one that
+        cannot into a ``ValueError``.
     covariance_type : str, default='full', keyword-only
         genmix's own. 'full' (a (d, d) matrix), 'diag' ((d,) variances), 'spherical' (one variance), and
         the tied types 'tied' ((d, d)), 'EEI' ((d,)) and 'EII' (one variance), whose components in a

@@ -504,7 +504,7 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         k = self.n_components
         weights = means = precisions = None
         if self.weights_init is not None:
-            weights = _as_float_array(self.weights_init, "weights", 1)
+            weights = _as_float_array(self.weights_init, "weights")
             _check_shape(weights, (k,), "weights")
             if np.any(weights < 0.0) or np.any(weights > 1.0):
                 # scikit-learn's text, which prints the minimum as "max value" (kept so that code and tests
