@@ -24,7 +24,7 @@ from ..data import check_weights
 from ..exceptions import NumericalWarning, naming_component
 from ._base import Distribution, estep_memo, register
 from ._covariance import FULL, covariance_type as _covariance_type
-from ._stats import MomentStats, moment_stats
+from ._stats import MomentStats, moment_stats, moment_stats_diag
 
 #: An absolute eigenvalue floor under the relative ones, so that data with no (or subnormal) spread
 #: still give a factorisable covariance (the univariate families floor the std at 1e-150).
@@ -190,8 +190,9 @@ def _is_well_conditioned(cov):
 
 
 def _scatter(shape, m2):
-    """The scatter in the form ``shape.estimate`` reads: the matrix, or its diagonal for diagonal shapes."""
-    return np.diag(m2).copy() if shape.diagonal else m2
+    """The scatter in the form ``shape.estimate`` reads: the matrix, or its diagonal for diagonal shapes
+    (whose statistics already hold only the diagonal)."""
+    return np.diag(m2).copy() if shape.diagonal and m2.ndim == 2 else m2
 
 
 def _repaired(shape, cov, mean, min_covar):
@@ -444,9 +445,37 @@ class MultivariateGaussianDistribution(Distribution):
 
     @classmethod
     def _feature_term(cls, components):
-        """The fused path's term of a stack of full-covariance Gaussians (see ``genmix._fused``)."""
+        """The fused path's term of a stack of full-covariance Gaussians (see ``genmix._fused``); None for a
+        stack with diagonal or spherical components, whose own O(n k d) kernels are cheaper."""
+        if any(c._type.shape.diagonal for c in components):
+            return None
         g = cls._gather(components)
         return _GaussianTerm(g["means"], g["prec_chol"], g["log_det_prec"])
+
+    @classmethod
+    def _stack_logpdf(cls, X, components):
+        """Diagonal and spherical components on complete rows: ``Σ_i ((x_i − μ_i)/σ_i)²`` per component, in
+        O(n k d) (centred, so data far from zero keep their precision); the rest through the full kernels."""
+        if not all(c._type.shape.diagonal for c in components) or np.isnan(X).any():
+            return super()._stack_logpdf(X, components)
+        n, d = X.shape
+        out = np.empty((n, len(components)))
+        for j, c in enumerate(components):
+            y = X - c._params["means"]
+            y *= np.diag(c._cache["prec_chol"])
+            out[:, j] = -0.5 * (d * LOG_2PI + np.einsum("ij,ij->i", y, y)) + c._cache["log_det_prec"]
+        return out
+
+    @classmethod
+    def _stack_suffstats(cls, X, R, components):
+        """Per-coordinate moments (m2 of shape (d,)) for diagonal and spherical components, scatter matrices
+        for the others; complete rows of a diagonal-only stack in O(n k d)."""
+        if all(c._type.shape.diagonal for c in components) and not np.isnan(X).any():
+            stats = moment_stats_diag(X, R)
+            return [stats.take(i) for i in range(len(components))]
+        out = super()._stack_suffstats(X, R, components)
+        return [MomentStats(s.w, s.mean, np.diagonal(s.m2, axis1=1, axis2=2).copy()) if c._type.shape.diagonal
+                else s for c, s in zip(components, out)]
 
     def _fill(self, X):
         """``X`` with each row's missing coordinates replaced by ``E[x_m | x_o]`` (the conditional mean)."""
