@@ -111,9 +111,6 @@ class _Full:
     def precisions(self, prec_chol):
         return np.einsum("kij,klj->kil", prec_chol, prec_chol)
 
-    def n_parameters(self, k, d):
-        return k * d * (d + 1) / 2.0
-
     def sample(self, rng, means, covariances, counts):
         return [rng.multivariate_normal(m, c, int(n)) for m, c, n in zip(means, covariances, counts)]
 
@@ -146,9 +143,6 @@ class _Tied(_Full):
 
     def precisions(self, prec_chol):
         return prec_chol @ prec_chol.T
-
-    def n_parameters(self, k, d):
-        return d * (d + 1) / 2.0
 
     def sample(self, rng, means, covariances, counts):
         return [rng.multivariate_normal(m, covariances, int(n)) for m, n in zip(means, counts)]
@@ -189,9 +183,6 @@ class _Diagonal:
     def precisions(self, prec_chol):
         return prec_chol ** 2
 
-    def n_parameters(self, k, d):
-        return k * d
-
     def sample(self, rng, means, covariances, counts):
         d = means.shape[1]
         return [m + rng.standard_normal(size=(int(n), d)) * np.sqrt(c) for m, c, n in zip(means, covariances, counts)]
@@ -205,9 +196,6 @@ class _Spherical(_Diagonal):
 
     def precision_shape(self, k, d):
         return (k,)
-
-    def n_parameters(self, k, d):
-        return k
 
 
 _COVARIANCES = {"full": _Full(), "tied": _Tied(), "diag": _Diagonal(), "spherical": _Spherical()}
@@ -633,9 +621,8 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         return np.vstack(parts), y
 
     def _n_parameters(self):
-        """The number of free parameters: means, covariances (by type) and weights."""
-        k, d = self.means_.shape
-        return int(_COVARIANCES[self.covariance_type].n_parameters(k, d) + d * k + k - 1)
+        """The number of free parameters (means, covariances by type, weights): the core model's count."""
+        return self.model_.n_parameters
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
