@@ -97,3 +97,19 @@ def test_works_where_scikit_learn_estimators_live():
     fitted = GeneralMixture("exponential", 2, random_state=0).fit(X)
     assert_allclose(pickle.loads(pickle.dumps(fitted)).score_samples(X), fitted.score_samples(X), rtol=0)
     assert fitted.sample(5).shape == (5, 1)
+
+
+def test_partial_fit_over_batches_reaches_the_full_fit():
+    X = exponentials(5)
+    X = np.vstack([X] * 20)
+    np.random.default_rng(0).shuffle(X)
+    full = GeneralMixture("exponential", 2, random_state=0, tol=1e-9, max_iter=5000).fit(X)
+    online = GeneralMixture("exponential", 2, random_state=0)
+    for _ in range(3):
+        for s in range(0, len(X), 500):
+            online.partial_fit(X[s:s + 500])
+    assert online.n_iter_ == 3 * len(X) // 500 and not online.converged_
+    assert full.score(X) - online.score(X) < 1e-3
+    with pytest.raises(ValueError):
+        online.partial_fit(np.hstack([X[:5], X[:5]]))
+    assert online.n_iter_ == 3 * len(X) // 500

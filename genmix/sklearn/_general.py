@@ -81,6 +81,8 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         Seeds the initialisation and ``sample``.
     n_jobs : int, default=1
         Threads over row chunks (-1: all cores).
+    decay, offset : float, default=0.6, 2.0
+        The step sizes ``(t + offset)^(−decay)`` of :meth:`partial_fit`; ``decay`` in (0.5, 1], ``offset >= 1``.
 
     Attributes
     ----------
@@ -118,10 +120,12 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         "max_kmeans_iterations": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],
         "n_jobs": [Integral],
+        "decay": [Interval(Real, 0.5, 1.0, closed="right")],
+        "offset": [Interval(Real, 1.0, None, closed="left")],
     }
 
     def __init__(self, distributions=NormalDistribution, n_components=1, *, init="kmeans++", n_init=1, max_iter=100,
-                 tol=1e-3, max_kmeans_iterations=10, random_state=None, n_jobs=1):
+                 tol=1e-3, max_kmeans_iterations=10, random_state=None, n_jobs=1, decay=0.6, offset=2.0):
         self.distributions = distributions
         self.n_components = n_components
         self.init = init
@@ -131,6 +135,8 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         self.max_kmeans_iterations = max_kmeans_iterations
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.decay = decay
+        self.offset = offset
 
     def _families(self, X_original, d):
         """The ``distributions`` argument of ``from_samples``: one class, or one per column."""
@@ -208,6 +214,53 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         self.lower_bound_ = float(total) / float(w.sum())
         if not self.converged_ and self.max_iter > 0:
             warnings.warn("The EM fit did not converge: increase max_iter or tol.", ConvergenceWarning)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, *, sample_weight=None):
+        """One step of stepwise (online) EM on a batch.
+
+        The first call initialises from its batch as :meth:`fit` does (k-means seeding and per-cluster
+        fits, no EM) and takes the first step; every call is then
+        :meth:`genmix.GeneralMixtureModel.partial_fit` with step sizes ``(t + offset)^(−decay)``.
+
+        Parameters
+        ----------
+        X : array-like or pandas DataFrame of shape (n_samples, n_features)
+            A batch.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None, keyword-only
+
+        Returns
+        -------
+        self : GeneralMixture
+            ``n_iter_`` counts the steps; ``lower_bound_`` is the batch's mean log-likelihood before its
+            step; ``converged_`` is False.
+        """
+        self._keeping_fitted_state(self._partial_fit, X, sample_weight)
+        return self
+
+    def _partial_fit(self, X, sample_weight):
+        first = not hasattr(self, "model_")
+        original = X
+        rows = self._checked_rows(X, reset=first)
+        w = self._check_sample_weight(sample_weight, rows.shape[0])
+        if first:
+            if rows.shape[0] < self.n_components:
+                raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                                 f"n_samples = {rows.shape[0]}")
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            model = GeneralMixtureModel.from_samples(
+                self._families(original, rows.shape[1]), self.n_components, rows, weights=w, init=self.init,
+                max_kmeans_iterations=self.max_kmeans_iterations, max_iterations=0, random_state=seed)
+        else:
+            model = self.model_.copy()
+        model.partial_fit(rows, w, decay=self.decay, offset=self.offset, n_jobs=self.n_jobs)
+        self.model_ = model
+        self.weights_ = np.array(model.weights, dtype=np.float64)
+        self.n_iter_ = model._online[0]
+        self.lower_bound_ = float(model._online[2])
+        self.converged_ = False
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture (seeded by ``random_state``).
