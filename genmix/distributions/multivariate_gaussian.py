@@ -308,6 +308,82 @@ class _GaussianTerm(RowTerm):
         return np.abs(self.precisions).max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
 
 
+class _DiagonalTerm(RowTerm):
+    """The fused path's term of diagonal (or spherical) Gaussians: features ``t(z) = [z, z²]`` of
+    ``z = x − c``, 2d per row instead of the full term's d(d + 3)/2.
+
+    Per component ``a = μ − c`` and precisions ``λ = 1/σ²`` per coordinate:
+    ``log p = log_norm − ½ Σ λa² + Σ (λa)·z − ½ Σ λ z²``. The statistics are per-coordinate centred
+    ``MomentStats`` from the raw sums, or recomputed centred where they cancel.
+
+    Parameters
+    ----------
+    means : ndarray, shape (k, d)
+    prec : ndarray, shape (k, d)
+        Inverse standard deviations.
+    log_det_prec : ndarray, shape (k,)
+    """
+
+    def __init__(self, means, prec, log_det_prec):
+        self.means, self.prec = means, prec
+        self.lam = prec * prec
+        self.log_norm = log_det_prec - 0.5 * means.shape[1] * LOG_2PI
+
+    @staticmethod
+    def n_features(d):
+        return 2 * d
+
+    def set_shift(self, sample):
+        shift = sample.mean(axis=0)
+        return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+
+    def coefficients(self, shift, W):
+        d = self.means.shape[1]
+        a = self.means - shift
+        W[:, 0] = self.log_norm - 0.5 * np.einsum("ki,ki->k", self.lam * a, a)
+        W[:, 1:1 + d] = self.lam * a
+        W[:, 1 + d:1 + 2 * d] = -0.5 * self.lam
+
+    def needs_exact(self, shift, spread):
+        """Components whose expanded log density could lose more than ``TOLERANCE``: a few
+        ``eps·Σ λ(|a| + s)²`` for rows within the spread ``s`` of ``c``. Every coordinate's quadratic is
+        non-negative, so rows far away lose only a few eps relative (no condition number enters)."""
+        b = np.abs(self.means - shift) + spread
+        return 4.0 * EPS * np.einsum("ki,ki->k", self.lam * b, b) > TOLERANCE
+
+    def features(self, X, shift, out):
+        d = X.shape[1]
+        np.subtract(X.T, shift[:, None], out=out[:d])
+        np.multiply(out[:d], out[:d], out=out[d:2 * d])
+
+    def exact(self, rows, j, shift):
+        d = self.means.shape[1]
+        D = self.prec[j][:, None] * (rows[:d] - (self.means[j] - shift)[:, None])
+        return self.log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
+
+    def stats(self, N, S, shift):
+        d = self.means.shape[1]
+        out = []
+        for j in range(N.size):
+            if not N[j] > 0:
+                out.append(MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d))))
+                continue
+            zbar = S[j, :d] / N[j]
+            raw = S[j, d:2 * d]
+            m2 = raw - N[j] * zbar * zbar
+            if np.any(m2 * TOLERANCE <= 64.0 * EPS * raw):  # cancelled: recomputed centred
+                out.append(None)
+                continue
+            out.append(MomentStats(np.array([N[j]]), (shift + zbar)[None, :], m2[None, :]))
+        return out
+
+    def centred(self, X, R):
+        return moment_stats_diag(X, R)
+
+    def bound(self, span):
+        return self.lam.max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
+
+
 @register
 class MultivariateGaussianDistribution(Distribution):
     """A multivariate Gaussian with full covariance.
@@ -445,11 +521,14 @@ class MultivariateGaussianDistribution(Distribution):
 
     @classmethod
     def _feature_term(cls, components):
-        """The fused path's term of a stack of full-covariance Gaussians (see ``genmix._fused``); None for a
-        stack with diagonal or spherical components, whose own O(n k d) kernels are cheaper."""
-        if any(c._type.shape.diagonal for c in components):
-            return None
+        """The fused path's term of a stack of Gaussians (see ``genmix._fused``): the full term, or for
+        diagonal and spherical components the cheaper ``[z, z²]`` term; None for a stack mixing them."""
         g = cls._gather(components)
+        diagonal = [c._type.shape.diagonal for c in components]
+        if all(diagonal):
+            return _DiagonalTerm(g["means"], np.diagonal(g["prec_chol"], axis1=1, axis2=2), g["log_det_prec"])
+        if any(diagonal):  # a stack mixing shapes: the general path
+            return None
         return _GaussianTerm(g["means"], g["prec_chol"], g["log_det_prec"])
 
     @classmethod

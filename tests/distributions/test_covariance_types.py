@@ -177,3 +177,33 @@ def test_a_frozen_component_takes_no_part_in_a_tied_covariance():
     model.fit(X, max_iterations=3)
     assert_allclose(frozen.parameters[1], np.eye(3) * 5, rtol=0)
     assert_allclose(model.distributions[0].parameters[1], model.distributions[1].parameters[1], rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["diag", "spherical", "EEI", "EII"])
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_diagonal_types_take_the_cheaper_fused_term_and_agree_with_scipy(kind, offset):
+    from scipy.special import logsumexp
+
+    from genmix._fused import FusedEStep
+    from genmix.distributions.multivariate_gaussian import _DiagonalTerm
+
+    rng = np.random.default_rng(8)
+    d, k = 4, 3
+    X = data(9, n=3000, d=d) + offset
+    comps = [MVN(X[i], covariance_of(kind, d, rng), covariance_type=kind) for i in (0, 1500, 2999)]
+    log_weights = np.log([0.2, 0.3, 0.5])
+    fused = FusedEStep.build(comps, log_weights, X)
+    assert fused is not None and isinstance(fused.terms[0], _DiagonalTerm)
+    logp, resp, moments = fused.run(X, np.ones(len(X)))
+    scipy_joint = np.column_stack([lw + stats_ref(c, d).logpdf(X) for lw, c in zip(log_weights, comps)])
+    R = np.exp(scipy_joint - logsumexp(scipy_joint, axis=1)[:, None])
+    assert_allclose(logp, logsumexp(scipy_joint, axis=1).sum(), rtol=1e-10)
+    assert_allclose(resp, R.sum(axis=0), rtol=1e-9)
+    for j, s in enumerate(moments):  # per-coordinate centred moments under the responsibilities
+        mean = R[:, j] @ X / R[:, j].sum()
+        assert_allclose(s.mean[0], mean, rtol=1e-12)
+        assert_allclose(s.m2[0], R[:, j] @ (X - mean) ** 2, rtol=1e-8)
+
+
+def stats_ref(component, d):
+    return stats.multivariate_normal(component.parameters[0], expanded(component.parameters[1], d))
