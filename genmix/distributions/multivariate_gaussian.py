@@ -215,7 +215,25 @@ def _mle(stats, min_covar=1e-6, covariance_type="full", reg_covar=0.0):
     return {"means": stats.mean[0].copy(), "covariance": _repaired(shape, cov, stats.mean[0], min_covar)}
 
 
-class _GaussianTerm(RowTerm):
+class _RowGaussianTerm(RowTerm):
+    """What the full and the diagonal Gaussian terms share: the shift (the sample mean), the log
+    normaliser and the exact fallback through the component's whitening (``_whiten``)."""
+
+    def __init__(self, means, log_det_prec):
+        self.means = means
+        self.log_norm = log_det_prec - 0.5 * means.shape[1] * LOG_2PI
+
+    def set_shift(self, sample):
+        shift = sample.mean(axis=0)
+        return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+
+    def exact(self, rows, j, shift):
+        d = self.means.shape[1]
+        D = self._whiten(j, rows[:d] - (self.means[j] - shift)[:, None])
+        return self.log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
+
+
+class _GaussianTerm(_RowGaussianTerm):
     """The fused path's term of full-covariance Gaussians: features ``t(z) = [z, z_i z_j (i ≤ j)]`` of
     ``z = x − c``.
 
@@ -231,17 +249,16 @@ class _GaussianTerm(RowTerm):
     """
 
     def __init__(self, means, prec_chol, log_det_prec):
-        self.means, self.chol = means, prec_chol
+        super().__init__(means, log_det_prec)
+        self.chol = prec_chol
         self.precisions = prec_chol @ np.swapaxes(prec_chol, 1, 2)
-        self.log_norm = log_det_prec - 0.5 * means.shape[1] * LOG_2PI
 
     @staticmethod
     def n_features(d):
         return d + d * (d + 1) // 2
 
-    def set_shift(self, sample):
-        shift = sample.mean(axis=0)
-        return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+    def _whiten(self, j, Z):
+        return self.chol[j].T @ Z
 
     def coefficients(self, shift, W):
         precisions, d = self.precisions, self.means.shape[1]
@@ -280,11 +297,6 @@ class _GaussianTerm(RowTerm):
             np.multiply(Zt[i], Zt[i:], out=out[at:at + d - i])
             at += d - i
 
-    def exact(self, rows, j, shift):
-        d = self.means.shape[1]
-        D = self.chol[j].T @ (rows[:d] - (self.means[j] - shift)[:, None])
-        return self.log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
-
     def stats(self, N, S, shift):
         d = self.means.shape[1]
         out = []
@@ -308,7 +320,7 @@ class _GaussianTerm(RowTerm):
         return np.abs(self.precisions).max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
 
 
-class _DiagonalTerm(RowTerm):
+class _DiagonalTerm(_RowGaussianTerm):
     """The fused path's term of diagonal (or spherical) Gaussians: features ``t(z) = [z, z²]`` of
     ``z = x − c``, 2d per row instead of the full term's d(d + 3)/2.
 
@@ -325,17 +337,15 @@ class _DiagonalTerm(RowTerm):
     """
 
     def __init__(self, means, prec, log_det_prec):
-        self.means, self.prec = means, prec
-        self.lam = prec * prec
-        self.log_norm = log_det_prec - 0.5 * means.shape[1] * LOG_2PI
+        super().__init__(means, log_det_prec)
+        self.prec, self.lam = prec, prec * prec
 
     @staticmethod
     def n_features(d):
         return 2 * d
 
-    def set_shift(self, sample):
-        shift = sample.mean(axis=0)
-        return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+    def _whiten(self, j, Z):
+        return self.prec[j][:, None] * Z
 
     def coefficients(self, shift, W):
         d = self.means.shape[1]
@@ -355,11 +365,6 @@ class _DiagonalTerm(RowTerm):
         d = X.shape[1]
         np.subtract(X.T, shift[:, None], out=out[:d])
         np.multiply(out[:d], out[:d], out=out[d:2 * d])
-
-    def exact(self, rows, j, shift):
-        d = self.means.shape[1]
-        D = self.prec[j][:, None] * (rows[:d] - (self.means[j] - shift)[:, None])
-        return self.log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
 
     def stats(self, N, S, shift):
         d = self.means.shape[1]
