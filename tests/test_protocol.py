@@ -8,6 +8,7 @@ from genmix import (ExponentialDistribution, GeneralMixtureModel, IndependentCom
                     MultivariateGaussianDistribution, NormalDistribution)
 from genmix.data import BaseGenerator
 from genmix.estep import EStepResult
+from tests.test_data_sources import params as numbers, start
 
 
 class ForeignArray:
@@ -46,16 +47,6 @@ class ForeignArray:
 
 def blobs(rng, n):
     return np.vstack([rng.normal([0, 0], 1.0, (n // 2, 2)), rng.normal([4, 1], [1.5, 0.8], (n - n // 2, 2))])
-
-
-def start():
-    return GeneralMixtureModel([MultivariateGaussianDistribution([1, 0], np.eye(2)),
-                                MultivariateGaussianDistribution([3, 1], np.eye(2))])
-
-
-def numbers(model):
-    return np.concatenate([np.concatenate([np.ravel(p) for p in c.parameters]) for c in model.distributions]
-                          + [model.weights])
 
 
 def test_fit_and_predictions_read_a_foreign_array_by_slices(rng):

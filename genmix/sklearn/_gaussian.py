@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._state import restore, snapshot
 from ..distributions import MultivariateGaussianDistribution
+from ..distributions._covariance import covariance_type
 from ..estep import estep_from_responsibilities
 from ..mixture import GeneralMixtureModel
 from ..parallel import resolve_n_jobs
@@ -82,9 +83,6 @@ class _Full:
     """One (d, d) covariance per component."""
 
     name = "full"
-
-    def identity(self, d):
-        return np.eye(d)
 
     def precision_shape(self, k, d):
         return (k, d, d)
@@ -153,9 +151,6 @@ class _Diagonal:
 
     name = "diag"
 
-    def identity(self, d):
-        return np.ones(d)
-
     def precision_shape(self, k, d):
         return (k, d)
 
@@ -190,9 +185,6 @@ class _Diagonal:
 
 class _Spherical(_Diagonal):
     name = "spherical"
-
-    def identity(self, d):
-        return 1.0
 
     def precision_shape(self, k, d):
         return (k,)
@@ -544,7 +536,8 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         scikit-learn does), and the amount scikit-learn's first lower bound differs by (see below)."""
         weights, means, precisions = init
         d, k = X.shape[1], self.n_components
-        model = GeneralMixtureModel([self._component(np.zeros(d), cov.identity(d)) for _ in range(k)])
+        identity = covariance_type(self.covariance_type).shape.identity(d)
+        model = GeneralMixtureModel([self._component(np.zeros(d), identity) for _ in range(k)])
         offset = 0.0
         if weights is None or means is None or precisions is None:
             resp = self._initial_resp(X, w, random_state)
