@@ -427,6 +427,31 @@ class FusedEStep:
             self._centred_pass(X, redo, stats, responsibilities, n, n_jobs)
         return logp, S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
 
+    def statistics(self, X, R, n_jobs=1):
+        """``(responsibility sums, per-component Stats)`` of the rows ``X`` under given responsibilities
+        ``R`` (n, k), already times the weights (an initialisation from a hard or soft assignment): the
+        statistics half of :meth:`run`, one GEMM per block, with the same centred second pass."""
+        n = X.shape[0]
+        shift = self._prepare(X)[1]
+
+        def given(rows, buffers):
+            return (R[rows].T,)
+
+        def chunk(sl):
+            S = np.zeros((self.k, self.n_features))
+            features = self._buffers(sl)[0]
+            for start in range(sl.start, sl.stop, self.block_rows):
+                rows = slice(start, min(start + self.block_rows, sl.stop))
+                S += R[rows].T @ self._features(X, rows, shift, features).T
+            return S
+
+        with _single_threaded_blas(True):
+            S = sum(map_chunks(chunk, n, n_jobs))
+        stats, redo = self._stats(S, shift)
+        if redo:
+            self._centred_pass(X, redo, stats, given, n, n_jobs)
+        return S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
+
     def _centred_pass(self, X, redo, stats, responsibilities, n, n_jobs):
         """Recompute the ``redo`` statistics centred (the corrected two-pass algorithm), over all rows."""
         comps = sorted(redo)

@@ -138,13 +138,18 @@ def all_stackable(components):
     return all(is_stackable(c) for c in components)
 
 
-def estep_from_responsibilities(components, X, R, w=None):
+def estep_from_responsibilities(components, X, R, w=None, *, n_jobs=1):
     """The statistics of rows ``X`` under given responsibilities ``R`` (n, k) instead of an E-step's (an
     initialisation from a hard or soft assignment): an :class:`EStepResult` whose ``log_likelihood`` is NaN
-    (no likelihood was evaluated). ``w`` (n,) multiplies the rows' responsibilities (ones if None)."""
+    (no likelihood was evaluated). ``w`` (n,) multiplies the rows' responsibilities (ones if None);
+    ``n_jobs`` threads split the rows on the fused path."""
     R = np.asarray(R, dtype=np.float64)
     if w is not None:
         R = R * np.asarray(w, dtype=np.float64)[:, None]
+    fused = FusedEStep.build(components, np.zeros(len(components)), X)
+    if fused is not None:  # the fused path's features: one GEMM per block
+        resp_sum, stats = fused.statistics(X, R, n_jobs)
+        return EStepResult(float("nan"), resp_sum, tuple(stats))
     with estep_scope():
         stats = group_suffstats(components, X, R)
     return EStepResult(float("nan"), R.sum(axis=0), tuple(stats))

@@ -17,6 +17,7 @@ from genmix import (BernoulliDistribution, ExponentialDistribution, GammaDistrib
                     IndependentComponentsDistribution, LogNormalDistribution, MultivariateGaussianDistribution,
                     NormalDistribution, PoissonDistribution, UniformDistribution)
 from genmix.data import row_log_priors
+from genmix.estep import estep_from_responsibilities
 from genmix._fused import FusedEStep
 from genmix.distributions._stats import TupleStats
 from genmix.distributions.multivariate_gaussian import _GaussianTerm
@@ -206,6 +207,49 @@ def test_block_boundaries_and_threads(rng, n):
     fused = check_against_reference(model, X)
     assert fused.block_rows >= 256
     check_against_reference(model, X, n_jobs=2)
+
+
+@pytest.mark.parametrize("case", ["full", "offset", "narrow", "diag", "columns"])
+def test_statistics_from_given_responsibilities_match_the_centred_moments(rng, case):
+    """``estep_from_responsibilities`` (the fused path's statistics half, an initialisation from labels)
+    against centred moments under the same ``R``: one-hot rows, soft rows, weights, threads, and the
+    centred second pass for a narrow group far from the data's centre."""
+    if case in ("full", "offset"):
+        model = full_model(rng, 4, 3, offset=1e6 if case == "offset" else 0.0)
+        X = sample(model, 3000, rng)
+    elif case == "narrow":
+        X = np.vstack([rng.normal(0.0, 1.0, (4000, 2)), rng.normal(50.0, 1e-3, (500, 2))])
+        model = GeneralMixtureModel([MultivariateGaussianDistribution([0, 0], np.eye(2))] * 2)
+    elif case == "diag":
+        model = GeneralMixtureModel([IndependentComponentsDistribution([NormalDistribution(0, 1)] * 3)] * 3)
+        X = rng.normal(5, 2, (3000, 3))
+    else:
+        model = mixed_model(rng, 3)
+        X = sample(model, 3000, rng)
+    n, k = X.shape[0], model.n
+    hard = np.zeros((n, k))
+    hard[np.arange(n), rng.integers(0, k, n) if case != "narrow" else (np.arange(n) >= 4000).astype(int)] = 1.0
+    soft = rng.dirichlet(np.ones(k), n)
+    w = rng.uniform(0, 2, n)
+    fused = FusedEStep.build(model.distributions, np.zeros(k), X)
+    assert fused is not None
+    for R, weights, n_jobs in [(hard, None, 1), (soft, w, 2)]:
+        result = estep_from_responsibilities(model.distributions, X, R, weights, n_jobs=n_jobs)
+        Rw = R if weights is None else R * weights[:, None]
+        assert np.isnan(result.log_likelihood)
+        assert_allclose(result.resp_sum, Rw.sum(axis=0), rtol=1e-12)
+        for j, s in enumerate(result.stats):
+            if isinstance(fused.terms[0], _GaussianTerm):
+                check_moments(s, Rw[:, j], X, 1e-10)
+                continue
+            for i, (cs, (_, transform)) in enumerate(zip(s.children, column_laws(model.distributions[j], 3))):
+                if isinstance(transform, tuple):
+                    assert_allclose(np.ravel(cs.sums), [Rw[:, j] @ t(X[:, i]) for t in transform[1]], rtol=1e-10)
+                else:
+                    check_moments(cs, Rw[:, j], transform(X[:, i])[:, None], 1e-10)
+    if case == "narrow":  # the narrow group's raw scatter cancels: its statistics were recomputed centred
+        assert list(fused._stats(hard.T @ fused._features(X, slice(0, n), X[:4096].mean(axis=0)).T,
+                                 X[:4096].mean(axis=0))[1]) == [1]
 
 
 def test_rows_no_component_can_produce_are_reported(rng):

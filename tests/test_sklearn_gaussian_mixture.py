@@ -38,14 +38,13 @@ def quiet(fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
-def assert_same_fit(ours, theirs, X, rtol=1e-8, first_bound_rtol=1e-8):
+def assert_same_fit(ours, theirs, X, rtol=1e-8):
     for name in FITTED:
         assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=rtol, atol=1e-12, err_msg=name)
     assert ours.converged_ == theirs.converged_
     assert ours.n_iter_ == theirs.n_iter_
     assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=rtol)
-    assert_allclose(ours.lower_bounds_[0], theirs.lower_bounds_[0], rtol=first_bound_rtol)
-    assert_allclose(ours.lower_bounds_[1:], theirs.lower_bounds_[1:], rtol=rtol)
+    assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=rtol)
     assert ours.n_features_in_ == theirs.n_features_in_
     assert_array_equal(ours.predict(X), theirs.predict(X))
     assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), rtol=1e-7, atol=1e-10)
@@ -64,12 +63,7 @@ def test_same_fit_as_scikit_learn_from_the_same_seed(covariance_type, init_param
                    max_iter=200)
     ours = quiet(GaussianMixture(**options).fit, X)
     theirs = quiet(mixture.GaussianMixture(**options).fit, X)
-    # 'k-means++' and 'random_from_data' start each component from one row, whose variance is reg_covar
-    # (1e-6): scikit-learn's raw-moment diagonal formula leaves rounding of ~10·eps·x² in it (ours is
-    # exactly 0 + reg_covar), which moves the first lower bound (about -3e6 per sample) by ~2e-8
-    # relative; every later iterate agrees to 1e-8.
-    single_rows = init_params in ("k-means++", "random_from_data") and covariance_type in ("diag", "spherical")
-    assert_same_fit(ours, theirs, X, first_bound_rtol=1e-6 if single_rows else 1e-8)
+    assert_same_fit(ours, theirs, X)
     Xs, ys = ours.sample(50)
     Xt, yt = theirs.sample(50)
     assert_array_equal(ys, yt)
@@ -138,6 +132,55 @@ def test_warnings_and_errors_are_scikit_learns():
     collapsed = np.vstack([np.zeros((5, 2)), np.ones((5, 2))])
     with pytest.raises(ValueError, match="ill-defined empirical covariance"):
         GaussianMixture(n_components=2, reg_covar=0.0, random_state=0).fit(collapsed)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+def test_degenerate_components_fail_and_succeed_as_in_scikit_learn(covariance_type):
+    """scikit-learn's M-step divides by nk + 10 eps: an empty component becomes N(0, reg_covar) and one
+    collapsed onto a point away from the origin keeps a variance of order eps instead of 0. The same fits
+    fail (a collapse at the origin, reg_covar=0) and succeed as in scikit-learn, with the same parameters."""
+    two_points = np.vstack([np.ones((5, 5)), np.zeros((5, 5))])
+    for cls in (GaussianMixture, mixture.GaussianMixture):
+        gm = cls(n_components=10, reg_covar=0.0, covariance_type=covariance_type, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # scikit-learn's KMeans: 2 distinct points
+            with pytest.raises(ValueError, match="ill-defined empirical covariance"):
+                gm.fit(two_points)
+    options = dict(n_components=10, reg_covar=1e-6, covariance_type=covariance_type, random_state=0, max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours, theirs = GaussianMixture(**options).fit(two_points), mixture.GaussianMixture(**options).fit(two_points)
+    # the empty components sit at the origin with covariance reg_covar, as in scikit-learn
+    assert_allclose(ours.means_, theirs.means_, atol=1e-12)
+    assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-8, atol=1e-15)
+    assert_allclose(ours.weights_, theirs.weights_, rtol=1e-8, atol=1e-15)
+
+
+def test_a_component_collapsed_onto_one_point_fits_as_in_scikit_learn():
+    """scikit-learn's own non-regression test for its issue 18216 (a diverging spherical start with
+    reg_covar=0): fit must not raise and must set every fitted attribute."""
+    X = np.random.RandomState(0).uniform(size=(30, 3))
+    means = np.array([[0.670637869618158, 0.21038256107384043, 0.12892629765485303],
+                      [0.09394051075844147, 0.5759464955561779, 0.929296197576212],
+                      [0.5033230372781258, 0.9569852381759425, 0.08654043447295741],
+                      [0.18578301420435747, 0.5531158970919143, 0.19388943970532435],
+                      [0.4548589928173794, 0.35182513658825276, 0.568146063202464],
+                      [0.609279894978321, 0.7929063819678847, 0.9620097270828052]])
+    precisions = np.array([999999.999604483, 999999.9990869573, 553.7603944542167, 204.78596008931834,
+                           15.867423501783637, 85.4595728389735])
+    weights = np.array([1, 1, 2, 2, 21, 3]) / 30.0
+    options = dict(covariance_type="spherical", reg_covar=0, means_init=means, weights_init=weights,
+                   precisions_init=precisions, n_components=6, max_iter=1, random_state=0)
+    ours = quiet(GaussianMixture(**options).fit, X)
+    theirs = quiet(mixture.GaussianMixture(**options).fit, X)
+    assert not ours.converged_
+    for name in ("weights_", "means_"):
+        assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-8)
+    # two components hold one row each: a variance of the order of eps, rounding-dominated on both sides
+    assert np.all((ours.covariances_[:2] > 0) & (ours.covariances_[:2] < 1e-14))
+    assert_allclose(ours.covariances_[2:], theirs.covariances_[2:], rtol=1e-8)
+    assert ours.n_iter_ == theirs.n_iter_ == 1
+    assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=1e-8)
 
 
 def test_a_failed_fit_leaves_a_fitted_estimator_as_it_was():

@@ -31,6 +31,8 @@ from ._base import MixtureEstimatorMixin
 __all__ = ["GaussianMixture"]
 
 #: scikit-learn's message when a covariance cannot be factorised
+#: scikit-learn's ``10 * eps`` added to each component's mass in its M-step (see ``GaussianMixture._m_step``)
+_ORIGIN_MASS = 10.0 * np.finfo(np.float64).eps
 _ILL_DEFINED = ("Fitting the mixture model failed because some components have ill-defined empirical covariance "
                 "(for instance caused by singleton or collapsed samples). Try to decrease the number of "
                 "components, increase reg_covar, or scale the input data.")
@@ -472,8 +474,23 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         return self
 
     def _m_step(self, model, result):
-        """The core's M-step from an E-step's result (scikit-learn's error for a singular covariance)."""
+        """The core's M-step from an E-step's result, as scikit-learn's estimator (and its error for a
+        singular covariance).
+
+        scikit-learn divides by ``nk + 10 eps`` instead of ``nk``. For 'tied', 'diag' and 'spherical'
+        (raw-moment formulas) that is exactly the maximum-likelihood estimate with a point of mass ``10 eps``
+        at the origin added to every component, which is how it is done here. It matters only where a
+        component is degenerate: an empty component becomes ``N(0, reg_covar)``, and one collapsed onto a
+        single point away from the origin keeps a variance of order ``eps`` where the exact estimate is 0
+        — so the same fits fail and succeed as in scikit-learn. Its 'full' formula is centred, which the
+        extra point would not be (its scatter ``10 eps μμᵀ`` is visible beside a covariance of
+        ``reg_covar``): there the point is added to empty components only, the others differing from
+        scikit-learn by a relative ``10 eps / nk``."""
         model.add_summaries(result)
+        mass = np.full((1, model.n), _ORIGIN_MASS)
+        if self.covariance_type == "full":
+            mass[0, result.resp_sum > 0] = 0.0
+        model.add_summaries(estep_from_responsibilities(model.distributions, np.zeros((1, model.d)), mass))
         try:
             model.from_summaries()
         except ValueError as exc:
@@ -541,7 +558,7 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         offset = 0.0
         if weights is None or means is None or precisions is None:
             resp = self._initial_resp(X, w, random_state)
-            result = estep_from_responsibilities(model.distributions, X, resp, w)
+            result = estep_from_responsibilities(model.distributions, X, resp, w, n_jobs=resolve_n_jobs(self.n_jobs))
             if weights is None:
                 # scikit-learn starts from weights resp.sum(0) / n, which sum to k / n for the one-hot rows of
                 # 'k-means++' and 'random_from_data': its first lower bound is then log(k / n) lower (the
