@@ -122,3 +122,26 @@ def test_gaussian_mixture_partial_fit_initialises_then_steps():
     with pytest.raises(ValueError, match="features"):
         online.partial_fit(X[:10, :1])
     assert online.n_iter_ == 180
+
+
+def test_dask_ml_incremental_feeds_partial_fit_block_by_block():
+    """``dask_ml.wrappers.Incremental`` calls ``partial_fit`` once per block of a dask array (in a shuffled
+    order) and maps ``predict``/``score`` over blocks lazily; the stepwise fit reaches the full-batch fit."""
+    pytest.importorskip("sklearn")
+    da = pytest.importorskip("dask.array")
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    from genmix.sklearn import GaussianMixture
+
+    X = blobs(40_000, seed=4)
+    Xd = da.from_array(X, chunks=(1000, 2))
+    full = GaussianMixture(3, random_state=0, tol=1e-8, max_iter=1000).fit(X)
+    incremental = wrappers.Incremental(GaussianMixture(3, random_state=0), random_state=0)
+    for _ in range(3):
+        incremental.partial_fit(Xd)
+    fitted = incremental.estimator_
+    assert isinstance(fitted, GaussianMixture) and fitted.n_iter_ == 3 * Xd.numblocks[0]
+    assert full.score(X) - fitted.score(X) < 1e-3
+    labels = incremental.predict(Xd)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), fitted.predict(X))
+    assert incremental.score(Xd, None) == pytest.approx(fitted.score(X), rel=1e-12)
