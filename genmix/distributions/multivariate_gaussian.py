@@ -320,6 +320,69 @@ class _GaussianTerm(_RowGaussianTerm):
         return np.abs(self.precisions).max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
 
 
+class _TiedTerm(_GaussianTerm):
+    """The fused path's term of full-covariance Gaussians sharing one precision ``Λ = C Cᵀ`` (the tied
+    type): features ``[z, ‖Cᵀz‖²]`` of ``z = x − c``, d + 1 per row instead of d(d + 3)/2.
+
+    Per component ``a = μ − c``: ``log p = log_norm − ½aᵀΛa + (Λa)ᵀz − ½‖Cᵀz‖²``; the whitening is one
+    GEMM shared by all components. The M-step of a tied covariance reads only the pooled within-component
+    scatter ``Σ_i w_i z zᵀ − Σ_k N_k z̄_k z̄_kᵀ``, whose first term needs each row's weight alone (a mass
+    sum, once for all components): each component's ``MomentStats`` holds its own mass and mean, and the
+    pooled scatter split in proportion to the masses (their sum is the pooled scatter, and sums of such
+    statistics over blocks and batches stay exact, which is all a tied M-step reads). Where the
+    subtraction cancels, the statistics are recomputed centred per component.
+
+    Parameters
+    ----------
+    means : ndarray, shape (k, d)
+    prec_chol : ndarray, shape (d, d)
+        The shared Cholesky factor of the precision.
+    log_det_prec : ndarray, shape (k,)
+    """
+
+    def __init__(self, means, prec_chol, log_det_prec):
+        k = means.shape[0]
+        super().__init__(means, np.broadcast_to(prec_chol, (k,) + prec_chol.shape), log_det_prec)
+        self.shared = prec_chol
+
+    @staticmethod
+    def n_features(d):
+        return d + 1
+
+    def coefficients(self, shift, W):
+        d = self.means.shape[1]
+        a = self.means - shift
+        lam_a = a @ self.precisions[0]
+        W[:, 0] = self.log_norm - 0.5 * np.einsum("ki,ki->k", lam_a, a)
+        W[:, 1:1 + d] = lam_a
+        W[:, 1 + d] = -0.5
+
+    def features(self, X, shift, out):
+        d = X.shape[1]
+        Zt = out[:d]
+        np.subtract(X.T, shift[:, None], out=Zt)
+        Y = self.shared.T @ Zt
+        np.einsum("db,db->b", Y, Y, out=out[d])
+
+    def mass_sums(self, Phi, mass):
+        """``Σ_i w_i z zᵀ`` of a block (d, d)."""
+        Zt = Phi[:self.means.shape[1]]
+        return (Zt * mass) @ Zt.T
+
+    def stats(self, N, S, shift, M):
+        k, d = self.means.shape
+        live = N > 0
+        zs = S[:, :d]
+        between = (zs[live].T / N[live]) @ zs[live]
+        pooled = M - between
+        if np.any(np.diag(pooled) * TOLERANCE <= 64.0 * EPS * np.diag(M)):  # cancelled: all recomputed centred
+            return [None] * k
+        share = N / N.sum() if N.sum() > 0 else N
+        return [MomentStats(np.array([N[j]]), (shift + zs[j] / N[j])[None, :], (share[j] * pooled)[None, :, :])
+                if live[j] else MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d)))
+                for j in range(k)]
+
+
 class _DiagonalTerm(_RowGaussianTerm):
     """The fused path's term of diagonal (or spherical) Gaussians: features ``t(z) = [z, z²]`` of
     ``z = x − c``, 2d per row instead of the full term's d(d + 3)/2.
@@ -526,15 +589,19 @@ class MultivariateGaussianDistribution(Distribution):
 
     @classmethod
     def _feature_term(cls, components):
-        """The fused path's term of a stack of Gaussians (see ``genmix._fused``): the full term, or for
-        diagonal and spherical components the cheaper ``[z, z²]`` term; None for a stack mixing them."""
+        """The fused path's term of a stack of Gaussians (see ``genmix._fused``): the full term, for
+        diagonal and spherical components the cheaper ``[z, z²]`` term, for tied components sharing one
+        precision the ``[z, ‖Cᵀz‖²]`` term; None for a stack mixing diagonal and full shapes."""
         g = cls._gather(components)
         diagonal = [c._type.shape.diagonal for c in components]
         if all(diagonal):
             return _DiagonalTerm(g["means"], np.diagonal(g["prec_chol"], axis1=1, axis2=2), g["log_det_prec"])
         if any(diagonal):  # a stack mixing shapes: the general path
             return None
-        return _GaussianTerm(g["means"], g["prec_chol"], g["log_det_prec"])
+        chol = g["prec_chol"]
+        if all(c._type.tied for c in components) and np.all(chol == chol[0]):  # one shared precision
+            return _TiedTerm(g["means"], chol[0], g["log_det_prec"])
+        return _GaussianTerm(g["means"], chol, g["log_det_prec"])
 
     @classmethod
     def _stack_logpdf(cls, X, components):
