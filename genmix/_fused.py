@@ -26,6 +26,8 @@ scatter ``Σr·z zᵀ − N·z̄ z̄ᵀ`` would cancel too much has its statisti
 two-pass algorithm of ``distributions._stats``) in a second pass. Results keep the precision of the
 general path; tests/test_fused_estep.py compares both with scipy.
 """
+import functools
+
 import numpy as np
 
 from ._math import responsibilities_in_place, rows_from
@@ -412,23 +414,8 @@ class FusedEStep:
                 logp = responsibilities_in_place(L, None if unit else w[rows])
             return L, logp, Phi
 
-        def chunk(sl):
-            """Pass 1 over a thread's rows: logp, the raw feature sums ``Σ r φ(x)`` (k, F) and the term's
-            mass sums (None if it has none)."""
-            logp, S, M = 0.0, np.zeros((self.k, self.n_features)), None
-            buffers = self._buffers(sl)
-            for start in range(sl.start, sl.stop, self.block_rows):
-                R, block_logp, Phi = responsibilities(slice(start, min(start + self.block_rows, sl.stop)), buffers)
-                logp += block_logp
-                S += (Phi @ R.T).T  # this order runs ~30% faster than R @ Phi.T (measured)
-                M = _plus(M, self._mass_sums(Phi, R))
-            return logp, S, M
-
-        with _single_threaded_blas(True):  # per-block GEMMs are too small to split; n_jobs splits rows
-            parts = map_chunks(chunk, n, n_jobs)
-        logp = sum(p[0] for p in parts)
-        S = sum(p[1] for p in parts)
-        stats, redo = self._stats(S, shift, _total(p[2] for p in parts))
+        logp, S, M = self._feature_sums(n, n_jobs, responsibilities)
+        stats, redo = self._stats(S, shift, M)
         if redo:  # raw sums that cancel too much: those statistics again, centred, in a second pass
             self._centred_pass(X, redo, stats, responsibilities, n, n_jobs)
         return logp, S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
@@ -441,25 +428,31 @@ class FusedEStep:
         shift = self._prepare(X)[1]
 
         def given(rows, buffers):
-            return (R[rows].T,)
+            return R[rows].T, 0.0, self._features(X, rows, shift, buffers[0])
 
-        def chunk(sl):
-            S, M = np.zeros((self.k, self.n_features)), None
-            features = self._buffers(sl)[0]
-            for start in range(sl.start, sl.stop, self.block_rows):
-                rows = slice(start, min(start + self.block_rows, sl.stop))
-                Phi = self._features(X, rows, shift, features)
-                S += (Phi @ R[rows]).T
-                M = _plus(M, self._mass_sums(Phi, R[rows].T))
-            return S, M
-
-        with _single_threaded_blas(True):
-            parts = map_chunks(chunk, n, n_jobs)
-        S = sum(p[0] for p in parts)
-        stats, redo = self._stats(S, shift, _total(p[1] for p in parts))
+        _, S, M = self._feature_sums(n, n_jobs, given)
+        stats, redo = self._stats(S, shift, M)
         if redo:
             self._centred_pass(X, redo, stats, given, n, n_jobs)
         return S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
+
+    def _feature_sums(self, n, n_jobs, block):
+        """Pass 1 over the rows, in threads of cache-sized blocks: ``(logp, Σ r φ(x) (k, F), the term's mass
+        sums or None)``, where ``block(rows, buffers)`` gives a block's ``(R (k, B), logp, Φ (F, B))``."""
+        def chunk(sl):
+            logp, S, M = 0.0, np.zeros((self.k, self.n_features)), None
+            buffers = self._buffers(sl)
+            for start in range(sl.start, sl.stop, self.block_rows):
+                R, block_logp, Phi = block(slice(start, min(start + self.block_rows, sl.stop)), buffers)
+                logp += block_logp
+                S += (Phi @ R.T).T  # this order runs ~30% faster than R @ Phi.T (measured)
+                M = _plus(M, self._mass_sums(Phi, R))
+            return logp, S, M
+
+        with _single_threaded_blas(True):  # per-block GEMMs are too small to split; n_jobs splits rows
+            parts = map_chunks(chunk, n, n_jobs)
+        return (sum(p[0] for p in parts), sum(p[1] for p in parts),
+                functools.reduce(_plus, (p[2] for p in parts), None))
 
     def _centred_pass(self, X, redo, stats, responsibilities, n, n_jobs):
         """Recompute the ``redo`` statistics centred (the corrected two-pass algorithm), over all rows."""
@@ -498,13 +491,6 @@ class FusedEStep:
 def _plus(a, b):
     """``a + b`` where None is nothing."""
     return b if a is None else a if b is None else a + b
-
-
-def _total(parts):
-    total = None
-    for p in parts:
-        total = _plus(total, p)
-    return total
 
 
 def _only_column(component, column_stats):

@@ -654,6 +654,12 @@ class GeneralMixtureModel(Model):
         must be initialised (its components given, e.g. by ``from_samples`` on a first batch). ``fit``
         restarts the schedule.
 
+        The step count and the running statistics are part of the model: a copy or a pickle continues the
+        schedule where the original stands (``fit`` and a JSON/YAML round trip start a new one). Kernel
+        densities' statistics are their points, so their running statistics grow with every batch (each
+        point's weight decays but is kept); uniform components keep the range of every batch seen.
+        ``labels`` and ``priors`` are not taken here (use ``fit`` for semi-supervised data).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, d)

@@ -38,6 +38,9 @@ def test_scaled_statistics_are_those_of_scaled_weights():
                     if hasattr(b, field) and (c > 0 or field not in ("mean", "lo", "hi")):  # undefined at w = 0
                         assert_allclose(getattr(a, field), getattr(b, field), rtol=1e-12, atol=1e-300,
                                         err_msg=f"{type(comps[0]).__name__} {field} c={c}")
+        for bad in (-0.5, np.nan, np.inf):
+            with pytest.raises(ValueError, match="c must be a finite number >= 0"):
+                estep_from_responsibilities(comps, data, R).scaled(bad)
 
 
 def blobs(n, seed=0):
@@ -102,6 +105,10 @@ def test_bad_options_and_failures_leave_the_model_unchanged():
     with pytest.raises(ValueError, match="no weight"):
         model.partial_fit(X[1000:], np.zeros(1000))
     assert model.to_dict() == before and model._online is state
+    # copies and pickles continue the schedule; a JSON round trip and fit start a new one
+    import pickle
+    assert model.copy()._online[0] == pickle.loads(pickle.dumps(model))._online[0] == 1
+    assert getattr(GeneralMixtureModel.from_json(model.to_json()), "_online", None) is None
     model.fit(X, max_iterations=1)
     assert model._online is None
 

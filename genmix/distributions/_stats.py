@@ -20,7 +20,11 @@ class Stats:
 
     def scaled(self, c):
         """The statistics of the same rows with every weight multiplied by ``c >= 0`` (stepwise EM decays
-        its running statistics so): ``a.scaled(c) + b.scaled(c) == (a + b).scaled(c)``."""
+        its running statistics so): ``a.scaled(c) + b.scaled(c) == (a + b).scaled(c)``. Only the sums
+        scale (the ``_extensive`` fields); means, and a range's ends, are properties of the rows and stay."""
+        c = float(c)
+        if not (np.isfinite(c) and c >= 0.0):
+            raise ValueError(f"c must be a finite number >= 0; got {c!r}.")
         return dataclasses.replace(self, **{f: getattr(self, f) * c for f in self._extensive})
 
     def take(self, i):
@@ -90,6 +94,7 @@ class TupleStats(Stats):
     children: tuple
 
     def scaled(self, c):
+        """Each column's statistics scaled (see :meth:`Stats.scaled`)."""
         return TupleStats(tuple(None if s is None else s.scaled(c) for s in self.children))
 
     def __add__(self, other):

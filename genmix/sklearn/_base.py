@@ -27,6 +27,20 @@ class MixtureEstimatorMixin:
             self.__dict__.update(saved)
             raise
 
+    def _check_enough_rows(self, n):
+        """scikit-learn's error for fewer rows than components."""
+        if n < self.n_components:
+            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
+                             f"n_samples = {n}")
+
+    def _record_step(self, model):
+        """The attributes a ``partial_fit`` step sets from the core model's stepwise state: ``n_iter_`` (steps
+        since the first), ``lower_bound_`` (the batch's mean log-likelihood before its step) and
+        ``converged_`` (False: no stopping rule applies)."""
+        self.n_iter_ = model._online[0]
+        self.lower_bound_ = float(model._online[2])
+        self.converged_ = False
+
     @staticmethod
     def _check_n_samples(n_samples):
         if n_samples < 1:

@@ -367,9 +367,7 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         fitted = hasattr(self, "converged_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2,
                           ensure_all_finite="allow-nan", reset=not (self.warm_start and fitted))
-        if X.shape[0] < self.n_components:
-            raise ValueError("Expected n_samples >= n_components but got n_components = "
-                             f"{self.n_components}, n_samples = {X.shape[0]}")
+        self._check_enough_rows(X.shape[0])
         X = np.ascontiguousarray(X, dtype=np.float64)
         w = self._check_sample_weight(sample_weight, X.shape[0])
         init = self._check_initial_parameters(X.shape[1])
@@ -453,9 +451,7 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         w = self._check_sample_weight(sample_weight, X.shape[0])
         cov = _COVARIANCES[self.covariance_type]
         if first:
-            if X.shape[0] < self.n_components:
-                raise ValueError("Expected n_samples >= n_components but got n_components = "
-                                 f"{self.n_components}, n_samples = {X.shape[0]}")
+            self._check_enough_rows(X.shape[0])
             init = self._check_initial_parameters(X.shape[1])
             model, _ = self._initial_model(X, w, check_random_state(self.random_state), init, cov)
         else:
@@ -467,10 +463,8 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
                 raise ValueError(_ILL_DEFINED) from exc
             raise
         self._set_model(model, cov)
-        self.n_iter_ = model._online[0]
-        self.lower_bound_ = float(model._online[2])
+        self._record_step(model)
         self.lower_bounds_ = ([] if first else list(self.lower_bounds_)) + [self.lower_bound_]
-        self.converged_ = False
         return self
 
     def _m_step(self, model, result):

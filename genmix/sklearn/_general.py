@@ -195,9 +195,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         original = X
         rows = self._checked_rows(X, reset=True)
         n, d = rows.shape
-        if n < self.n_components:
-            raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
-                             f"n_samples = {n}")
+        self._check_enough_rows(n)
         w = self._check_sample_weight(sample_weight, n)
         families = self._families(original, d)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -246,9 +244,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         rows = self._checked_rows(X, reset=first)
         w = self._check_sample_weight(sample_weight, rows.shape[0])
         if first:
-            if rows.shape[0] < self.n_components:
-                raise ValueError(f"Expected n_samples >= n_components but got n_components = {self.n_components}, "
-                                 f"n_samples = {rows.shape[0]}")
+            self._check_enough_rows(rows.shape[0])
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             model = GeneralMixtureModel.from_samples(
                 self._families(original, rows.shape[1]), self.n_components, rows, weights=w, init=self.init,
@@ -258,9 +254,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         model.partial_fit(rows, w, decay=self.decay, offset=self.offset, n_jobs=self.n_jobs)
         self.model_ = model
         self.weights_ = np.array(model.weights, dtype=np.float64)
-        self.n_iter_ = model._online[0]
-        self.lower_bound_ = float(model._online[2])
-        self.converged_ = False
+        self._record_step(model)
 
     def sample(self, n_samples=1):
         """Draw samples from the fitted mixture (seeded by ``random_state``).
