@@ -519,8 +519,10 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
     def _initial_resp(self, X, w, random_state):
         """scikit-learn's initial responsibilities for ``init_params`` (missing values at column means)."""
         n, k = X.shape[0], self.n_components
-        missing = np.isnan(X)
-        if missing.any():
+        with np.errstate(over="ignore", invalid="ignore"):
+            maybe_missing = np.isnan(np.sum(X))  # one pass, no (n, d) mask for complete data (X is finite or NaN)
+        if maybe_missing and np.isnan(X).any():
+            missing = np.isnan(X)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column has no mean
                 means = np.nanmean(X, axis=0)
