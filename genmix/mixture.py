@@ -476,6 +476,76 @@ class GeneralMixtureModel(Model):
         y = check_labels(y, y.shape[0], self.n, name="y")
         return float(np.mean(pred == y))
 
+    # -- information criteria -----------------------------------------------------------------------------
+    def _criterion_terms(self, X, weights, n_jobs, batch_size):
+        """``(Σ w log p(x), Σ w log max_k P(k | x), Σ w)`` of the samples, in one pass over them."""
+        X2, _ = self._checked(X, n_jobs, batch_size)
+
+        def terms(part):
+            wlp = self._weighted_log_prob(part)
+            lse = self._log_sum(wlp)
+            raise_impossible(lse)
+            return np.column_stack([lse, wlp.max(axis=1) - lse])
+
+        T = self._rowwise(terms, X2, batch_size, n_jobs, np.empty((_rows_of(X2), 2)))
+        w = np.ones(T.shape[0]) if weights is None else check_weights(weights, T.shape[0])
+        total = float(w.sum())
+        if not total > 0:
+            raise ValueError("weights must not all be zero: the criteria need at least one sample.")
+        return float(w @ T[:, 0]), float(w @ T[:, 1]), total
+
+    def bic(self, X, weights=None, *, n_jobs=1, batch_size=None):
+        """The Bayesian information criterion on ``X``: ``−2 log L + p log n`` (lower is better).
+
+        ``p`` is :attr:`n_parameters`; ``log L = Σ w_i log p(x_i)`` (the observed values' density where
+        some are missing) and ``n = Σ w_i``: weights count as repeated samples, as in ``fit``. The sign is
+        scikit-learn's; mclust reports ``−bic``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+        n_jobs : int, default=1, keyword-only
+            Threads to split the rows over.
+        batch_size : int or None, default=None, keyword-only
+            Evaluate in chunks of this many rows (see :meth:`predict`).
+
+        Returns
+        -------
+        bic : float
+        """
+        loglik, _, n = self._criterion_terms(X, weights, n_jobs, batch_size)
+        return -2.0 * loglik + self.n_parameters * float(np.log(n))
+
+    def aic(self, X, weights=None, *, n_jobs=1, batch_size=None):
+        """The Akaike information criterion on ``X``: ``−2 log L + 2p`` (lower is better).
+
+        Parameters and the log-likelihood as in :meth:`bic`.
+
+        Returns
+        -------
+        aic : float
+        """
+        loglik, _, _ = self._criterion_terms(X, weights, n_jobs, batch_size)
+        return -2.0 * loglik + 2.0 * self.n_parameters
+
+    def icl(self, X, weights=None, *, n_jobs=1, batch_size=None):
+        """The integrated complete-data likelihood criterion: :meth:`bic` plus twice the classification
+        entropy ``−Σ_i w_i log P(ĉ_i | x_i)``, with ``ĉ_i`` the most probable component of each sample
+        (mclust's definition; Biernacki, Celeux & Govaert 2000). Lower is better; it penalises components
+        that overlap.
+
+        Parameters as in :meth:`bic`.
+
+        Returns
+        -------
+        icl : float
+        """
+        loglik, log_map, n = self._criterion_terms(X, weights, n_jobs, batch_size)
+        return -2.0 * loglik + self.n_parameters * float(np.log(n)) - 2.0 * log_map
+
     # -- EM pieces ------------------------------------------------------------------------------------------
     def estep(self, X, weights=None, *, labels=None, priors=None, n_jobs=1):
         """The E-step of a batch as a value, changing nothing: what :meth:`summarize` would add.
