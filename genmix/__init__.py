@@ -26,11 +26,14 @@ from .distributions import (
 from .exceptions import ConvergenceWarning, NumericalWarning
 from .io import from_dict, from_json, from_yaml
 from .mixture import GeneralMixtureModel
+from .select import Selection, select
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "GeneralMixtureModel",
+    "select",
+    "Selection",
     "NormalDistribution",
     "LogNormalDistribution",
     "ExponentialDistribution",

@@ -53,6 +53,18 @@ LABELS_PARAMETERS = """\
             Seeds ``shuffle``."""
 
 
+#: the parameters of GeneralMixtureModel.bic, aic and icl
+CRITERION_PARAMETERS = """\
+        X : array-like of shape (n_samples, d)
+            The samples; NaN marks a missing value.
+        weights : array-like of shape (n_samples,), default=None
+            Non-negative sample weights (ones if None).
+        n_jobs : int, default=1, keyword-only
+            Threads to split the rows over.
+        batch_size : int or None, default=None, keyword-only
+            Evaluate in chunks of this many rows (see ``predict``)."""
+
+
 def fill_docstring(function, **sections):
     """Replace each placeholder line ``        {name}`` in ``function.__doc__`` by ``sections[name]``
     (nothing under ``python -OO``, which drops docstrings)."""

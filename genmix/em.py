@@ -36,7 +36,6 @@ M-steps from the epoch's batches alone.
 """
 import dataclasses
 import time
-import warnings
 
 import numpy as np
 
@@ -46,7 +45,7 @@ from .callbacks import History
 from .data import (DataGenerator, align_columns, check_weights, frame_names, is_generator, is_sliceable,
                    row_log_priors, unit_weights)
 from .distributions._base import is_stackable
-from .exceptions import ConvergenceWarning, once_per_fit
+from .exceptions import ConvergenceWarning, once_per_fit, warn_once
 from .parallel import resolve_n_jobs
 
 __all__ = ["EMOptions", "fit_em"]
@@ -274,8 +273,8 @@ def _run(model, cursor, log_priors, options):
             else:
                 improvement = logp - last_logp
                 if step_size == 0.0 and monotone and improvement < -1e-9 * max(1.0, abs(logp)):
-                    warnings.warn(f"EM epoch {iteration} decreased the log-likelihood by {-improvement:.6g}; "
-                                  "this indicates a numerical problem.", ConvergenceWarning, stacklevel=4)
+                    warn_once(f"EM epoch {iteration} decreased the log-likelihood by {-improvement:.6g}; "
+                              "this indicates a numerical problem.", ConvergenceWarning, stacklevel=4)
             if np.isfinite(improvement):
                 total_improvement += improvement
             logs = {"learning_rate": step_size, "n_seen_batches": len(batch_ids), "epoch": iteration,

@@ -17,7 +17,11 @@ from .exceptions import naming_component
 
 __all__ = ["kmeans", "initial_mixtures", "INITS"]
 
-INITS = ("kmeans++", "first-k", "random", "kmeans||")
+INITS = ("kmeans++", "first-k", "random", "kmeans||", "hierarchical")
+#: seedings that do not draw random numbers: one run, whatever ``n_init`` says
+DETERMINISTIC = ("first-k", "hierarchical")
+#: rows of the seeding sample that Ward's agglomeration sees at most (its cost grows as rows²)
+_HIERARCHICAL_ROWS = 2000
 _CHUNK = 65536
 #: the most rows the seeding looks at (a sample drawn across all the data; see _Survey)
 _SAMPLE_ROWS = 65536
@@ -318,7 +322,35 @@ def _seed(survey, P, k, init, rng, labelled=None):
         return P.rows_as_centres(rng.choice(P.n, size=k, replace=False, p=P.w / P.w.sum()))
     if init == "kmeans||":
         return _kmeans_parallel(P, k, rng)
+    if init == "hierarchical":
+        return _ward_centres(P, k, rng)
     return _kmeans_plus_plus(P, k, rng)
+
+
+def _ward_centres(P, k, rng):
+    """Deterministic centres: Ward's agglomeration of the sample (at most ``_HIERARCHICAL_ROWS`` evenly
+    spaced rows of it, missing values at the column means) in whitened coordinates — principal axes
+    scaled to unit variance, so that no column dominates by its units (mclust's default 'SVD'
+    transformation before its agglomeration) — cut into ``k`` clusters; the centres are the clusters'
+    weighted means in the original coordinates. Should there be fewer than ``k`` clusters (fewer distinct
+    rows), k-means++ adds the rest around them."""
+    from scipy.cluster.hierarchy import fcluster, ward
+
+    rows = np.unique(np.linspace(0, P.n - 1, min(P.n, _HIERARCHICAL_ROWS)).round().astype(np.intp))
+    keep = rows[P.w[rows] > 0]
+    X = P.X0[keep] if P.M is None else np.where(P.M[keep] > 0, P.X0[keep], P.column_means)
+    w = P.w[keep]
+    if k == 1 or X.shape[0] <= k:
+        return _kmeans_plus_plus(P, k, rng)
+    Z = X - X.mean(axis=0)
+    _, s, Vt = np.linalg.svd(Z, full_matrices=False)
+    scale = np.where(s > s[0] * 1e-12, s, np.inf) / np.sqrt(max(X.shape[0] - 1, 1))
+    labels = fcluster(ward(Z @ Vt.T / scale), k, criterion="maxclust") - 1
+    found = np.unique(labels)
+    centres = np.array([(w[labels == j] @ X[labels == j]) / w[labels == j].sum() for j in found])
+    if found.size < k:
+        return _kmeans_plus_plus(P, k, rng, fixed=centres)
+    return centres
 
 
 class _KMeans:
@@ -372,7 +404,7 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
         The number of clusters.
     weights : array-like of shape (n_samples,), default=None
         Non-negative sample weights (a zero weight is the same as an absent row).
-    init : {'kmeans++', 'first-k', 'random', 'kmeans||'}, default='kmeans++'
+    init : {'kmeans++', 'first-k', 'random', 'kmeans||', 'hierarchical'}, default='kmeans++'
         'first-k' takes the first k rows with positive weight; 'random' draws k distinct rows of the
         sample with probability proportional to their weight; 'kmeans++' is greedy weighted D² sampling
         (the best of 2 + log k candidates at each step); 'kmeans||' is Bahmani et al.'s scalable
@@ -399,7 +431,7 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
     n_init = check_int(n_init, "n_init", Interval(1, np.inf))
     rng = as_generator(random_state)
     best = None
-    for _ in range(1 if init == "first-k" else n_init):
+    for _ in range(1 if init in DETERMINISTIC else n_init):
         assigned = np.empty(runner.survey.n, dtype=np.intp)
         C, result = runner.run(rng, lambda first, X, labels, w: assigned.__setitem__(slice(first, first + len(X)),
                                                                                      labels))
@@ -609,7 +641,7 @@ def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, in
                      and runner.labelled is None)  # labels fix which cluster is which
     blanks = [f.blank(d, runner.survey.missing) for f in factories]
     fast = runner.survey.sample.dtype != object and all(b is not None for b in blanks)
-    for _ in range(1 if init == "first-k" else n_init):
+    for _ in range(1 if init in DETERMINISTIC else n_init):
         if fast:
             yield _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng)
         else:

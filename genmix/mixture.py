@@ -13,7 +13,7 @@ from ._fused import FusedEStep
 from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, rows_from
 from ._model import Model
 from ._columns import blame, imputed_frame, impute_rows
-from ._docs import EM_PARAMETERS, LABELS_PARAMETERS, fill_docstring
+from ._docs import CRITERION_PARAMETERS, EM_PARAMETERS, LABELS_PARAMETERS, fill_docstring
 from ._registry import register_mixture
 from ._state import restore, snapshot
 from ._validation import (INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_bool, check_int,
@@ -26,7 +26,7 @@ from .distributions._covariance import covariance_type as _covariance_type
 from .em import EMOptions, batch_source, fit_em
 from .estep import EStepResult, all_stackable, estep, estep_with_responsibilities, weighted_log_prob
 from .exceptions import once_per_fit
-from .init import initial_mixtures
+from .init import DETERMINISTIC, initial_mixtures
 from .parallel import map_chunks, resolve_n_jobs
 
 __all__ = ["GeneralMixtureModel"]
@@ -503,18 +503,12 @@ class GeneralMixtureModel(Model):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, d)
-            The samples; NaN marks a missing value.
-        weights : array-like of shape (n_samples,), default=None
-            Non-negative sample weights (ones if None).
-        n_jobs : int, default=1, keyword-only
-            Threads to split the rows over.
-        batch_size : int or None, default=None, keyword-only
-            Evaluate in chunks of this many rows (see :meth:`predict`).
+        {criterion_parameters}
 
         Returns
         -------
         bic : float
+            The criterion.
         """
         loglik, _, n = self._criterion_terms(X, weights, n_jobs, batch_size)
         return -2.0 * loglik + self.n_parameters * float(np.log(n))
@@ -522,11 +516,16 @@ class GeneralMixtureModel(Model):
     def aic(self, X, weights=None, *, n_jobs=1, batch_size=None):
         """The Akaike information criterion on ``X``: ``−2 log L + 2p`` (lower is better).
 
-        Parameters and the log-likelihood as in :meth:`bic`.
+        The log-likelihood as in :meth:`bic`.
+
+        Parameters
+        ----------
+        {criterion_parameters}
 
         Returns
         -------
         aic : float
+            The criterion.
         """
         loglik, _, _ = self._criterion_terms(X, weights, n_jobs, batch_size)
         return -2.0 * loglik + 2.0 * self.n_parameters
@@ -537,11 +536,14 @@ class GeneralMixtureModel(Model):
         (mclust's definition; Biernacki, Celeux & Govaert 2000). Lower is better; it penalises components
         that overlap.
 
-        Parameters as in :meth:`bic`.
+        Parameters
+        ----------
+        {criterion_parameters}
 
         Returns
         -------
         icl : float
+            The criterion.
         """
         loglik, log_map, n = self._criterion_terms(X, weights, n_jobs, batch_size)
         return -2.0 * loglik + self.n_parameters * float(np.log(n)) - 2.0 * log_map
@@ -861,11 +863,14 @@ class GeneralMixtureModel(Model):
             the fitted model with the highest weighted log-likelihood is kept (pomegranate 0.x kept the
             lowest k-means objective, which need not give the best mixture). The runs draw their
             seeds one after the other from ``random_state``; callbacks see every run, and
-            ``return_history`` returns the kept run's history. 'first-k' is deterministic and runs once.
-        init : {'kmeans++', 'first-k', 'random', 'kmeans||'}, default='kmeans++'
+            ``return_history`` returns the kept run's history. 'first-k' and 'hierarchical' are
+            deterministic and run once.
+        init : {'kmeans++', 'first-k', 'random', 'kmeans||', 'hierarchical'}, default='kmeans++'
             The k-means seeding (see :func:`genmix.init.kmeans`): greedy weighted k-means++, the first
-            k rows with positive weight, k rows drawn in proportion to their weight, or scalable
-            k-means|| (oversampling rounds reduced by weighted k-means++). Except for 'first-k', the
+            k rows with positive weight, k rows drawn in proportion to their weight, scalable
+            k-means|| (oversampling rounds reduced by weighted k-means++), or the clusters of Ward's
+            agglomeration of (at most 2,000 evenly spaced rows of) the sample in whitened coordinates
+            (deterministic, like mclust's hierarchical start). Except for 'first-k', the
             seeding looks at a uniform sample of at most 65,536 rows with positive weight drawn
             across all the data (all of them when there are fewer), by reservoir sampling with a
             fixed key stream: the sample depends only on the rows and their order, so an array, a
@@ -901,7 +906,7 @@ class GeneralMixtureModel(Model):
             Or ``(model, history)`` if ``return_history``.
         """
         runs = check_int(n_init, "n_init", Interval(1, np.inf), "GeneralMixtureModel")
-        runs = 1 if init == "first-k" else runs  # deterministic: one run
+        runs = 1 if init in DETERMINISTIC else runs  # deterministic: one run
         if covariance_type is not None:
             if distributions is not MultivariateGaussianDistribution:
                 raise ValueError("The 'covariance_type' parameter of GeneralMixtureModel.from_samples applies to "
@@ -1042,3 +1047,5 @@ def _rows_of(X):
 # fit and from_samples share the documentation of the EM options (genmix/_docs.py).
 fill_docstring(GeneralMixtureModel.fit, em_parameters=EM_PARAMETERS, labels_parameters=LABELS_PARAMETERS)
 fill_docstring(GeneralMixtureModel.from_samples.__func__, em_parameters=EM_PARAMETERS)
+for _criterion in (GeneralMixtureModel.bic, GeneralMixtureModel.aic, GeneralMixtureModel.icl):
+    fill_docstring(_criterion, criterion_parameters=CRITERION_PARAMETERS)

@@ -21,7 +21,7 @@ from .._fused import EPS, TOLERANCE, RowTerm, moments
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
 from .._validation import NONNEGATIVE as _NONNEG, check_scalar
 from ..data import check_weights
-from ..exceptions import NumericalWarning, naming_component
+from ..exceptions import NumericalWarning, naming_component, warn_once
 from ._base import Distribution, estep_memo, register
 from ._covariance import FULL, covariance_type as _covariance_type
 from ._stats import MomentStats, moment_stats, moment_stats_diag
@@ -198,11 +198,9 @@ def _scatter(shape, m2):
 def _repaired(shape, cov, mean, min_covar):
     cov, repaired = shape.repair(cov, mean, min_covar)
     if repaired:
-        import warnings
-
-        warnings.warn("A MultivariateGaussianDistribution's fitted covariance was not numerically positive "
-                      f"definite; it was floored at min_covar={min_covar} times the mean variance.",
-                      NumericalWarning, stacklevel=5)
+        warn_once("A MultivariateGaussianDistribution's fitted covariance was not numerically positive "
+                  f"definite; it was floored at min_covar={min_covar} times the mean variance.",
+                  NumericalWarning, stacklevel=5)
     return cov
 
 

@@ -66,7 +66,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         family on multivariate data models the columns as independent.
     n_components : int >= 1, default=1
         The number of components.
-    init : {'kmeans++', 'first-k', 'random', 'kmeans||'}, default='kmeans++'
+    init : {'kmeans++', 'first-k', 'random', 'kmeans||', 'hierarchical'}, default='kmeans++'
         The k-means seeding of :meth:`~genmix.GeneralMixtureModel.from_samples`.
     n_init : int >= 1, default=1
         Initialisations; the one with the best log-likelihood is kept.
@@ -113,7 +113,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "distributions": [type, str, list, tuple],
         "n_components": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"kmeans++", "first-k", "random", "kmeans||"})],
+        "init": [StrOptions({"kmeans++", "first-k", "random", "kmeans||", "hierarchical"})],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "tol": [Interval(Real, 0.0, None, closed="left")],

@@ -1,0 +1,348 @@
+"""Model selection: fit every candidate model for every number of components and rank them by an
+information criterion — mclust's ``Mclust(X)``, for any family.
+
+``select(X)`` fits multivariate Gaussians of the six covariance types (scikit-learn's 'full', 'tied',
+'diag', 'spherical' and mclust's 'EEI', 'EII') with 1 to 9 components and keeps the one with the lowest
+BIC; ``distributions=`` makes any family, or a per-column specification, a candidate.
+"""
+import concurrent.futures
+import dataclasses
+import math
+import time
+from numbers import Integral
+
+import numpy as np
+
+from ._validation import as_generator
+from .distributions import MultivariateGaussianDistribution
+from .distributions._covariance import ALIASES, COVARIANCE_TYPES
+from .exceptions import NumericalWarning, collecting_warnings
+from .mixture import GeneralMixtureModel
+from .parallel import resolve_n_jobs
+
+__all__ = ["select", "Selection"]
+
+CRITERIA = ("bic", "aic", "icl")
+#: the default candidates' covariance types: scikit-learn's four and mclust's two shared diagonal ones
+DEFAULT_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", "EEI", "EII")
+#: per-sample stopping rule of every candidate fit unless ``stop_threshold`` is given: criteria are
+#: compared to about 1e-3, so each fit runs until a pass improves the mean log-likelihood by < 1e-8
+_STOP_PER_SAMPLE = 1e-8
+
+
+@dataclasses.dataclass(frozen=True)
+class _Candidate:
+    name: str
+    distributions: object
+    covariance_type: object
+    n_components: int
+
+
+class Selection:
+    """What :func:`select` returns: every candidate's figures and the best model.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame or list of dict
+        One row per candidate (a DataFrame when pandas is installed): ``model`` (the covariance type of a
+        multivariate Gaussian, a class name, or a per-column list), ``n_components``, ``log_likelihood``,
+        ``n_parameters``, ``bic``, ``aic``, ``icl``, ``converged``, ``seconds``, ``error`` (None, or why
+        the candidate has no criteria and cannot be chosen: its fit failed, it has more parameters than
+        the data have samples, or it is degenerate — a covariance had to be floored because a component
+        collapsed onto a few points, as happens on data with ties; mclust reports those as singular)
+        and ``warnings`` (its fit's warnings, collected per candidate instead of issued).
+    best_ : GeneralMixtureModel
+        The fitted candidate with the lowest criterion (ties: the fewest parameters, then the first).
+    best_params_ : dict
+        Its ``model``, ``distributions``, ``covariance_type`` (None for other families) and
+        ``n_components``.
+    criterion : str
+        The criterion that ranked them.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The table's rows.
+    best : GeneralMixtureModel
+        The best candidate's fitted model.
+    best_params : dict
+        Its description (see ``best_params_``).
+    criterion : str
+        The ranking criterion.
+    """
+
+    def __init__(self, rows, best, best_params, criterion):
+        self.rows = rows
+        self.best_ = best
+        self.best_params_ = best_params
+        self.criterion = criterion
+
+    @property
+    def table(self):
+        """Every candidate's row: a pandas DataFrame when pandas is installed, else a list of dicts."""
+        try:
+            import pandas as pd
+        except ImportError:
+            return [dict(r) for r in self.rows]
+        return pd.DataFrame(self.rows, columns=list(self.rows[0]))
+
+    def __repr__(self):
+        p = self.best_params_
+        return (f"Selection({len(self.rows)} candidates; best by {self.criterion}: {p['model']} with "
+                f"{p['n_components']} components)")
+
+    def plot(self, criterion=None, ax=None):
+        """The criterion against the number of components, one line per model (mclust's BIC plot), the
+        best candidate marked.
+
+        Parameters
+        ----------
+        criterion : {'bic', 'aic', 'icl'}, default=None
+            The criterion to draw (None: the one that ranked them). Lower is better.
+        ax : matplotlib.axes.Axes, default=None
+            Where to draw (None: a new figure).
+
+        Returns
+        -------
+        ax : matplotlib.axes.Axes
+            The axes drawn on.
+        """
+        criterion = self.criterion if criterion is None else _check_criterion(criterion)
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:  # pragma: no cover - the plot extra is part of the test extra
+            raise ImportError('Selection.plot needs matplotlib: pip install "genmix[plot]"') from exc
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.4, 4.2))
+        names = list(dict.fromkeys(r["model"] for r in self.rows))
+        markers = "osD^vP*Xh<>p"
+        for i, name in enumerate(names):
+            rows = [r for r in self.rows if r["model"] == name and r["error"] is None]
+            if rows:
+                ax.plot([r["n_components"] for r in rows], [r[criterion] for r in rows], marker=markers[i % 12],
+                        label=name, linewidth=1.2, markersize=4)
+        best = [r for r in self.rows if r["model"] == self.best_params_["model"]
+                and r["n_components"] == self.best_params_["n_components"]][0]
+        if best["error"] is None:
+            ax.plot([best["n_components"]], [best[criterion]], marker="o", markersize=12, markerfacecolor="none",
+                    markeredgecolor="black", linestyle="none", label="best")
+        ax.set_xlabel("number of components")
+        ax.set_ylabel(f"{criterion.upper()} (lower is better)")
+        ax.legend(fontsize="small", ncol=2)
+        return ax
+
+
+def _check_criterion(criterion):
+    if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
+        raise ValueError(f"criterion must be one of {list(CRITERIA)}; got {criterion!r}.")
+    return criterion.lower()
+
+
+def _check_n_components(n_components):
+    values = [n_components] if isinstance(n_components, Integral) else n_components
+    try:
+        values = list(values)
+    except TypeError:
+        raise ValueError(f"n_components must be a positive int or an iterable of them; got {n_components!r}.") \
+            from None
+    if not values or any(isinstance(k, bool) or not isinstance(k, Integral) or k < 1 for k in values):
+        raise ValueError(f"n_components must be positive ints; got {n_components!r}.")
+    return sorted(set(int(k) for k in values))
+
+
+def _name_of(spec):
+    if isinstance(spec, (list, tuple)):
+        return "[" + ", ".join(_name_of(s) for s in spec) + "]"
+    return getattr(spec, "__name__", repr(spec))
+
+
+def _candidates(distributions, covariance_types, ks):
+    specs = [MultivariateGaussianDistribution] if distributions is None else distributions
+    if isinstance(specs, type) or not isinstance(specs, (list, tuple)):
+        specs = [specs]
+    if not specs:
+        raise ValueError("distributions must name at least one candidate.")
+    for spec in specs:
+        parts = spec if isinstance(spec, (list, tuple)) else [spec]
+        if not parts or not all(isinstance(p, type) for p in parts):
+            raise TypeError("distributions must be a class, or a list whose entries are classes (one candidate "
+                            f"family each) or lists of classes (one per column); got {spec!r}.")
+    has_gaussian = any(spec is MultivariateGaussianDistribution for spec in specs)
+    if covariance_types is None:
+        types = list(DEFAULT_COVARIANCE_TYPES)
+    else:
+        types = [covariance_types] if isinstance(covariance_types, str) else list(covariance_types)
+        if not has_gaussian:
+            raise ValueError("covariance_types applies to MultivariateGaussianDistribution candidates, and "
+                             "distributions has none.")
+        for t in types:
+            if not isinstance(t, str) or (t not in COVARIANCE_TYPES and t not in ALIASES):
+                raise ValueError(f"covariance_types must be among {sorted(COVARIANCE_TYPES) + sorted(ALIASES)}; "
+                                 f"got {t!r}.")
+        if not types:
+            raise ValueError("covariance_types must name at least one covariance type.")
+    out = []
+    for spec in specs:
+        variants = [(t, t) for t in types] if spec is MultivariateGaussianDistribution else [(_name_of(spec), None)]
+        for name, ctype in variants:
+            out.extend(_Candidate(name, spec, ctype, k) for k in ks)
+    return out
+
+
+def _fit(candidate, X, weights, seed, n_init, init, fit_kwargs):
+    """One candidate's row and fitted model (None where it has no criteria): the deterministic
+    hierarchical start and ``n_init`` starts of ``init``, the highest log-likelihood of the fits that are
+    not degenerate kept."""
+    row = {"model": candidate.name, "n_components": candidate.n_components, "log_likelihood": math.nan,
+           "n_parameters": None, "bic": math.nan, "aic": math.nan, "icl": math.nan, "converged": False,
+           "seconds": math.nan, "error": None, "warnings": []}
+    options = dict(fit_kwargs)
+    if candidate.covariance_type is not None:
+        options["covariance_type"] = candidate.covariance_type
+    starts = [("hierarchical", 1)] + ([] if init == "hierarchical" else [(init, n_init)])
+    start, best, reasons, caught_all = time.perf_counter(), None, [], []
+    for how, runs in starts:
+        with collecting_warnings() as caught:  # this thread's fit's warnings, for its row
+            try:
+                model, history = GeneralMixtureModel.from_samples(
+                    candidate.distributions, candidate.n_components, X, weights=weights, n_init=runs, init=how,
+                    random_state=seed, return_history=True, **options)
+                loglik, log_map, n = model._criterion_terms(X, weights, 1, None)
+            except Exception as exc:  # a failed candidate is a row with its reason, never the end of the others
+                reasons.append(f"{type(exc).__name__}: {exc}")
+                model = None
+        caught_all.extend(c for c in caught if c not in caught_all)
+        if model is None:
+            continue
+        if n < model.n_parameters:  # hopeless whatever the start
+            reasons.insert(0, f"fewer samples ({n:g}) than parameters ({model.n_parameters})")
+            break
+        repairs = [message for category, message in caught if issubclass(category, NumericalWarning)]
+        if repairs:
+            # a repaired (floored) covariance means a component collapsed onto a few points: its
+            # likelihood is that of the floor, not of the data (mclust reports such a model as singular)
+            reasons.append(f"degenerate fit: {repairs[0]}")
+            continue
+        if best is None or loglik > best[1]:
+            best = (model, loglik, log_map, n, history)
+    row["seconds"] = time.perf_counter() - start
+    row["warnings"] = [f"{category.__name__}: {message}" for category, message in caught_all]
+    if best is None or reasons[:1] and reasons[0].startswith("fewer samples"):
+        row["error"] = reasons[0]
+        return row, None
+    model, loglik, log_map, n, history = best
+    p = model.n_parameters
+    row["n_parameters"] = p
+    row["log_likelihood"] = loglik
+    row["converged"] = bool(history.epochs) and len(history.epochs) < options.get("max_iterations", 1e8)
+    row["bic"] = -2.0 * loglik + p * math.log(n)
+    row["aic"] = -2.0 * loglik + 2.0 * p
+    row["icl"] = row["bic"] - 2.0 * log_map
+    return row, model
+
+
+def select(X, n_components=range(1, 10), *, distributions=None, covariance_types=None, criterion="bic", n_init=1,
+           init="kmeans++", random_state=None, n_jobs=1, weights=None, progress=False, **fit_kwargs):
+    """Fit every candidate model with every number of components and keep the best by a criterion.
+
+    Each candidate is fitted by :meth:`GeneralMixtureModel.from_samples` from two kinds of start, and the
+    fit with the highest log-likelihood is kept: the deterministic ``init='hierarchical'`` start (Ward's
+    agglomeration in whitened coordinates, like mclust's hierarchical start) and ``n_init`` starts of
+    ``init``. It is scored on ``X`` by BIC, AIC and ICL (see :meth:`GeneralMixtureModel.bic`; lower is
+    better, scikit-learn's sign: mclust reports ``−bic``). A fit whose covariance had to be floored (a
+    component collapsed onto a few tied points) is degenerate and is not a candidate (mclust: singular).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, d) or DataFrame
+        The data (NaN marks a missing value).
+    n_components : int or iterable of int, default=range(1, 10)
+        The numbers of components to try.
+    distributions : class or list, default=None, keyword-only
+        The candidate families: a class, or a list whose entries are classes or lists of one class per
+        column (a per-column model). None: :class:`MultivariateGaussianDistribution`. On univariate data
+        give classes (a list of classes there means one component per class, see ``from_samples``).
+    covariance_types : str or list of str, default=None, keyword-only
+        The covariance types of the multivariate Gaussian candidates (None: 'full', 'tied', 'diag',
+        'spherical', 'EEI', 'EII'; mclust's aliases 'VVV', 'EEE', 'VVI', 'VII' are accepted and keep their
+        name in the table).
+    criterion : {'bic', 'aic', 'icl'}, default='bic', keyword-only
+        The criterion that picks the best candidate.
+    n_init : int, default=1, keyword-only
+        Starts of ``init`` per candidate, besides the hierarchical one (the best log-likelihood is kept).
+        On Old Faithful (6 covariance types × k = 1..9) the two default starts reach the best
+        log-likelihood known for a (type, k) in about 70% of the pairs; more starts raise that (see
+        ``benchmarks/RESULTS.md``), at the cost of time.
+    init : str, default='kmeans++', keyword-only
+        The k-means seeding of those starts (see ``from_samples``); 'hierarchical' alone: one start.
+    random_state : None, int, Generator or RandomState, default=None, keyword-only
+        One seed drawn from it is given to every candidate, so candidates with the same number of
+        components start from the same k-means seeding; the same value gives the same selection.
+    n_jobs : int, default=1, keyword-only
+        Candidates fitted in parallel threads (-1: all cores); each fit is single-threaded. The results do
+        not depend on it.
+    weights : array-like of shape (n_samples,), default=None, keyword-only
+        Sample weights, for the fits and the criteria (``n = Σ w``).
+    progress : bool, default=False, keyword-only
+        Show a progress bar over the candidates (needs ``tqdm``: ``pip install "genmix[progress]"``).
+    **fit_kwargs
+        Passed to ``from_samples`` (e.g. ``max_iterations``, ``max_kmeans_iterations``, ``inertia``).
+        ``stop_threshold`` defaults to ``1e-8 · n``: each fit runs until an iteration improves the mean
+        log-likelihood by less than 1e-8, so that criteria are compared at their optimum.
+
+    Returns
+    -------
+    selection : Selection
+
+    Raises
+    ------
+    ValueError
+        For ``n_components`` that are not positive ints, an unknown criterion or covariance type, or when
+        no candidate could be fitted (each reason is in the message). A single candidate that fails, or
+        that has more parameters than the data have samples, is a row of the table with its reason.
+    """
+    criterion = _check_criterion(criterion)
+    ks = _check_n_components(n_components)
+    candidates = _candidates(distributions, covariance_types, ks)
+    threads = resolve_n_jobs(n_jobs, "select")
+    for reserved in ("return_history", "random_state", "n_init", "init", "weights", "covariance_type"):
+        if reserved in fit_kwargs:
+            raise TypeError(f"select() sets {reserved!r} itself; got it in fit_kwargs.")
+    if "stop_threshold" not in fit_kwargs:
+        n = float(np.sum(weights)) if weights is not None else float(np.shape(X)[0]) if np.ndim(X) else 1.0
+        fit_kwargs["stop_threshold"] = _STOP_PER_SAMPLE * max(n, 1.0)
+    seed = int(as_generator(random_state).integers(2 ** 31 - 1))
+    bar = None
+    if progress:
+        try:
+            from tqdm import tqdm
+        except ImportError as exc:
+            raise ImportError('progress=True needs the optional \'tqdm\' package: pip install "genmix[progress]"') \
+                from exc
+        bar = tqdm(total=len(candidates), unit="model")
+
+    def run(c):
+        out = _fit(c, X, weights, seed, n_init, init, fit_kwargs)
+        if bar is not None:
+            bar.update(1)
+        return out
+
+    try:
+        if threads == 1:
+            results = [run(c) for c in candidates]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+                results = list(pool.map(run, candidates))
+    finally:
+        if bar is not None:
+            bar.close()
+    rows = [r for r, _ in results]
+    fitted = [(r[criterion], r["n_parameters"], i) for i, (r, m) in enumerate(results) if m is not None]
+    if not fitted:
+        reasons = "; ".join(f"{r['model']} k={r['n_components']}: {r['error']}" for r in rows)
+        raise ValueError(f"no candidate could be fitted: {reasons}")
+    best = min(fitted)[2]
+    c = candidates[best]
+    params = {"model": c.name, "distributions": c.distributions, "covariance_type": c.covariance_type,
+              "n_components": c.n_components}
+    return Selection(rows, results[best][1], params, criterion)
