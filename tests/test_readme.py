@@ -15,3 +15,19 @@ def test_readme_example_runs(capsys):
     assert np.isclose(clf.weights[0], 0.6012087742535696, rtol=1e-9)
     assert '"class" : "GeneralMixtureModel"' in capsys.readouterr().out
     assert namespace["fitted"].n == 2
+
+
+def test_readme_model_selection_snippet_runs():
+    """The "Choosing a model" snippet runs and picks what its comment says."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    code = re.search(r"## Choosing a model\n.*?```python\n(.*?)```", README.read_text(), re.S).group(1)
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    selection = namespace["selection"]
+    assert (selection.best_params_["model"], selection.best_params_["n_components"]) == ("tied", 3)
+    assert namespace["by_family"].best_params_["n_components"] in (1, 2, 3)
+    plt.close("all")
