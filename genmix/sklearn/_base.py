@@ -1,6 +1,4 @@
 """What the scikit-learn estimators share: sample weights, scores, information criteria, predictions."""
-import math
-
 import numpy as np
 
 from ..data import check_weights
@@ -11,8 +9,8 @@ __all__ = ["MixtureEstimatorMixin"]
 class MixtureEstimatorMixin:
     """Predictions and scores of a fitted ``model_`` (a :class:`genmix.GeneralMixtureModel`).
 
-    A subclass defines ``_validated(X)`` (the checked rows, as the core reads them) and
-    ``_n_parameters()``.
+    A subclass defines ``_validated(X)`` (the checked rows, as the core reads them); the criteria are the
+    core model's.
     """
 
     def _keeping_fitted_state(self, fit, *args):
@@ -119,7 +117,8 @@ class MixtureEstimatorMixin:
         return self.model_.predict_proba(X, n_jobs=self.n_jobs)
 
     def bic(self, X):
-        """Bayesian information criterion on ``X`` (lower is better): ``-2 log L + p log n``.
+        """Bayesian information criterion on ``X`` (lower is better): ``-2 log L + p log n``
+        (:meth:`genmix.GeneralMixtureModel.bic` of ``model_``).
 
         Parameters
         ----------
@@ -128,9 +127,9 @@ class MixtureEstimatorMixin:
         Returns
         -------
         bic : float
+            The criterion.
         """
-        n = len(X)
-        return -2 * self.score(X) * n + self._n_parameters() * math.log(n)
+        return self.model_.bic(self._validated(X), n_jobs=self.n_jobs)
 
     def aic(self, X):
         """Akaike information criterion on ``X`` (lower is better): ``-2 log L + 2 p``.
@@ -142,5 +141,21 @@ class MixtureEstimatorMixin:
         Returns
         -------
         aic : float
+            The criterion.
         """
-        return -2 * self.score(X) * len(X) + 2 * self._n_parameters()
+        return self.model_.aic(self._validated(X), n_jobs=self.n_jobs)
+
+    def icl(self, X):
+        """Integrated complete-data likelihood on ``X`` (lower is better): BIC plus twice the entropy of the
+        most probable classification (genmix's own; see :meth:`genmix.GeneralMixtureModel.icl`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        icl : float
+            The criterion.
+        """
+        return self.model_.icl(self._validated(X), n_jobs=self.n_jobs)
