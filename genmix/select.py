@@ -7,6 +7,7 @@ BIC; ``distributions=`` makes any family, or a per-column specification, a candi
 """
 import concurrent.futures
 import dataclasses
+import inspect
 import math
 import time
 from numbers import Integral
@@ -50,7 +51,9 @@ class Selection:
         the candidate has no criteria and cannot be chosen: its fit failed, it has more parameters than
         the data have samples, or it is degenerate — a covariance had to be floored because a component
         collapsed onto a few points, as happens on data with ties; mclust reports those as singular)
-        and ``warnings`` (its fit's warnings, collected per candidate instead of issued).
+        ``warnings`` (its fit's warnings, collected per candidate instead of issued) and ``start`` (the
+        start of the kept fit: 'hierarchical', the ``init`` of the other starts, or the partition of
+        another candidate, see ``share_partitions``).
     best_ : GeneralMixtureModel
         The fitted candidate with the lowest criterion (ties: the fewest parameters, then the first).
     best_params_ : dict
@@ -195,12 +198,12 @@ def _fit(candidate, X, weights, seed, n_init, init, fit_kwargs):
     not degenerate kept."""
     row = {"model": candidate.name, "n_components": candidate.n_components, "log_likelihood": math.nan,
            "n_parameters": None, "bic": math.nan, "aic": math.nan, "icl": math.nan, "converged": False,
-           "seconds": math.nan, "error": None, "warnings": []}
+           "seconds": math.nan, "error": None, "warnings": [], "start": None}
     options = dict(fit_kwargs)
     if candidate.covariance_type is not None:
         options["covariance_type"] = candidate.covariance_type
     starts = [("hierarchical", 1)] + ([] if init == "hierarchical" else [(init, n_init)])
-    start, best, reasons, caught_all = time.perf_counter(), None, [], []
+    start, best, reasons, caught_all, fitted = time.perf_counter(), None, [], [], []
     for how, runs in starts:
         with collecting_warnings() as caught:  # this thread's fit's warnings, for its row
             try:
@@ -223,14 +226,15 @@ def _fit(candidate, X, weights, seed, n_init, init, fit_kwargs):
             # likelihood is that of the floor, not of the data (mclust reports such a model as singular)
             reasons.append(f"degenerate fit: {repairs[0]}")
             continue
+        fitted.append(model)
         if best is None or loglik > best[1]:
-            best = (model, loglik, log_map, n, history)
+            best = (model, loglik, log_map, n, history, how)
     row["seconds"] = time.perf_counter() - start
     row["warnings"] = [f"{category.__name__}: {message}" for category, message in caught_all]
     if best is None or reasons[:1] and reasons[0].startswith("fewer samples"):
         row["error"] = reasons[0]
-        return row, None
-    model, loglik, log_map, n, history = best
+        return row, None, []
+    model, loglik, log_map, n, history, row["start"] = best
     p = model.n_parameters
     row["n_parameters"] = p
     row["log_likelihood"] = loglik
@@ -238,11 +242,100 @@ def _fit(candidate, X, weights, seed, n_init, init, fit_kwargs):
     row["bic"] = -2.0 * loglik + p * math.log(n)
     row["aic"] = -2.0 * loglik + 2.0 * p
     row["icl"] = row["bic"] - 2.0 * log_map
-    return row, model
+    return row, model, fitted
+
+
+#: EM iterations of the short runs from another candidate's partition (the best is then run to convergence)
+_SHORT_RUN = 20
+#: how many of the best short runs are run to convergence
+_CONVERGED_RUNS = 3
+_FIT_OPTIONS = set(inspect.signature(GeneralMixtureModel.fit).parameters) - {"self", "X", "weights"}
+
+
+def _from_partition(candidate, X, labels, weights):
+    """A multivariate Gaussian mixture of ``candidate``'s covariance type, estimated from hard labels."""
+    from .estep import estep_from_responsibilities
+
+    k, d = candidate.n_components, X.shape[1]
+    identity = MultivariateGaussianDistribution.blank(d, covariance_type=candidate.covariance_type).parameters[1]
+    components = [MultivariateGaussianDistribution(np.zeros(d), identity, covariance_type=candidate.covariance_type)
+                  for _ in range(k)]
+    R = np.zeros((X.shape[0], k))
+    R[np.arange(X.shape[0]), labels] = 1.0
+    model = GeneralMixtureModel(components)
+    model.add_summaries(estep_from_responsibilities(components, X, R, weights))
+    model.from_summaries()
+    return model
+
+
+def _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads):
+    """Second round for the multivariate Gaussian candidates: each also starts from the classification
+    (most probable component of each row) of every other covariance type's fit with the same ``k`` —
+    mclust's single hierarchical partition serves all its models in the same way. Short runs of
+    ``_SHORT_RUN`` iterations from each; the best ``_CONVERGED_RUNS`` are run to convergence, and the
+    highest is kept if it beats the candidate's fit and is not degenerate. Only for numeric arrays."""
+    try:
+        Xa = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        return results
+    if Xa.ndim != 2 or np.isnan(Xa).any():
+        return results
+    gaussian = [i for i, c in enumerate(candidates) if c.covariance_type is not None and c.n_components > 1]
+    partitions = {}  # candidate -> the classifications of its fits (from each start), distinct ones
+    for i in gaussian:
+        for model in results[i][2]:
+            labels = model.predict(Xa)
+            if np.unique(labels).size == candidates[i].n_components and \
+                    not any(np.array_equal(labels, seen) for seen in partitions.get(i, [])):
+                partitions.setdefault(i, []).append(labels)
+    options = {key: value for key, value in fit_kwargs.items() if key in _FIT_OPTIONS}
+
+    def refit(i):
+        c, (row, model, fitted) = candidates[i], results[i]
+        others = [(j, labels) for j in partitions if j != i and candidates[j].n_components == c.n_components
+                  for labels in partitions[j]]
+        trials = []
+        for j, labels in others:
+            with collecting_warnings() as caught:
+                try:
+                    trial = _from_partition(c, Xa, labels, weights)
+                    trial.fit(Xa, weights, **dict(options, max_iterations=_SHORT_RUN))
+                    loglik = trial._criterion_terms(Xa, weights, 1, None)[0]
+                except Exception:  # a partition this type cannot fit: not a start
+                    continue
+            if not any(issubclass(category, NumericalWarning) for category, _ in caught):
+                trials.append((loglik, j, trial))
+        current = row["log_likelihood"] if model is not None else -math.inf
+        # the best short runs, whatever their level: a slowly converging one can still end higher
+        trials = sorted(trials, key=lambda t: -t[0])[:_CONVERGED_RUNS]
+        for _, j, trial in trials:
+            with collecting_warnings() as caught:
+                try:
+                    trial.fit(Xa, weights, **options)
+                    loglik, log_map, n = trial._criterion_terms(Xa, weights, 1, None)
+                except Exception:
+                    continue
+            p = trial.n_parameters
+            if any(issubclass(category, NumericalWarning) for category, _ in caught) or not loglik > current + 1e-9 \
+                    or n < p:
+                continue
+            row = dict(row, log_likelihood=loglik, n_parameters=p, bic=-2.0 * loglik + p * math.log(n),
+                       aic=-2.0 * loglik + 2.0 * p, error=None, converged=True,
+                       start=f"partition of {candidates[j].name}")
+            row["icl"] = row["bic"] - 2.0 * log_map
+            model, current = trial, loglik
+        return row, model, fitted
+
+    improved = in_threads(refit, gaussian)
+    results = list(results)
+    for i, out in zip(gaussian, improved):
+        results[i] = out
+    return results
 
 
 def select(X, n_components=range(1, 10), *, distributions=None, covariance_types=None, criterion="bic", n_init=1,
-           init="kmeans++", random_state=None, n_jobs=1, weights=None, progress=False, **fit_kwargs):
+           init="kmeans++", random_state=None, n_jobs=1, weights=None, progress=False, share_partitions=True,
+           **fit_kwargs):
     """Fit every candidate model with every number of components and keep the best by a criterion.
 
     Each candidate is fitted by :meth:`GeneralMixtureModel.from_samples` from two kinds of start, and the
@@ -285,6 +378,12 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
         Sample weights, for the fits and the criteria (``n = Σ w``).
     progress : bool, default=False, keyword-only
         Show a progress bar over the candidates (needs ``tqdm``: ``pip install "genmix[progress]"``).
+    share_partitions : bool, default=True, keyword-only
+        A second round for the multivariate Gaussian candidates of a numeric array without missing
+        values: each also starts from the classification of every other covariance type's fit with the
+        same number of components (short runs of 20 iterations, the best three run to convergence, the
+        highest kept if it beats the candidate's own). mclust's one hierarchical partition serves all its models so; on Old Faithful this round
+        lifts every (type, k) to at least mclust's log-likelihood.
     **fit_kwargs
         Passed to ``from_samples`` (e.g. ``max_iterations``, ``max_kmeans_iterations``, ``inertia``).
         ``stop_threshold`` defaults to ``1e-8 · n``: each fit runs until an iteration improves the mean
@@ -327,17 +426,21 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
             bar.update(1)
         return out
 
-    try:
+    def in_threads(fn, jobs):
         if threads == 1:
-            results = [run(c) for c in candidates]
-        else:
-            with concurrent.futures.ThreadPoolExecutor(threads) as pool:
-                results = list(pool.map(run, candidates))
+            return [fn(j) for j in jobs]
+        with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(fn, jobs))
+
+    try:
+        results = in_threads(run, candidates)
     finally:
         if bar is not None:
             bar.close()
-    rows = [r for r, _ in results]
-    fitted = [(r[criterion], r["n_parameters"], i) for i, (r, m) in enumerate(results) if m is not None]
+    if share_partitions:
+        results = _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads)
+    rows = [r for r, _, _ in results]
+    fitted = [(r[criterion], r["n_parameters"], i) for i, (r, m, _) in enumerate(results) if m is not None]
     if not fitted:
         reasons = "; ".join(f"{r['model']} k={r['n_components']}: {r['error']}" for r in rows)
         raise ValueError(f"no candidate could be fitted: {reasons}")

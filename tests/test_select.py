@@ -14,6 +14,18 @@ from genmix.datasets import load_old_faithful
 TYPES = ["full", "tied", "diag", "spherical", "EEI", "EII"]
 
 
+#: mclust 6.0.0's log-likelihoods on faithful, k = 1..9 (``mclustBIC(faithful, G = 1:9, modelNames =
+#: c("EII", "VII", "EEI", "VVI", "EEE", "VVV"))``, loglik = (BIC + df log n) / 2), by genmix's names
+MCLUST_LOGLIK = {
+    "EII": [-2003.952, -1709.682, -1663.625, -1581.497, -1532.654, -1490.255, -1436.323, -1421.780, -1401.001],
+    "spherical": [-2003.952, -1709.532, -1637.467, -1579.369, -1511.285, -1454.619, -1411.009, -1380.651, -1361.606],
+    "EEI": [-1516.706, -1157.680, -1133.478, -1125.399, -1118.683, -1115.847, -1116.563, -1111.998, -1107.914],
+    "diag": [-1516.706, -1147.806, -1131.942, -1118.488, -1108.239, -1105.451, -1102.049, -1097.539, -1093.027],
+    "tied": [-1289.797, -1140.187, -1126.326, -1126.371, -1132.680, -1117.618, -1120.198, -1115.177, -1113.521],
+    "full": [-1289.797, -1130.264, -1127.199, -1111.280, -1108.410, -1095.406, -1091.301, -1089.273, -1081.645],
+}
+
+
 @pytest.fixture(scope="module")
 def faithful_selection():
     X, _ = load_old_faithful()
@@ -49,6 +61,33 @@ def test_old_faithful_picks_mclusts_model(faithful_selection):
     assert {r["model"] for r in sel.rows} == set(TYPES)
 
 
+def test_every_candidate_reaches_mclusts_log_likelihood(faithful_selection):
+    """Across the whole table genmix's log-likelihood is at least mclust's − 1e-3, except for one known
+    pair: full (VVV) with 6 components, where mclust's start finds an optimum 3.9 higher that genmix's
+    starts miss (issue 16 is open on it). Most pairs are higher than mclust's: it stops EM earlier."""
+    _, sel = faithful_selection
+    rows = {(r["model"], r["n_components"]): r for r in sel.rows}
+    below = {key for key in rows if rows[key]["log_likelihood"] < MCLUST_LOGLIK[key[0]][key[1] - 1] - 1e-3}
+    assert below <= {("full", 6)}, below
+    higher = sum(rows[key]["log_likelihood"] > MCLUST_LOGLIK[key[0]][key[1] - 1] + 1e-3 for key in rows)
+    assert higher >= 30
+
+
+def test_sharing_partitions_only_raises_log_likelihoods():
+    rng = np.random.default_rng(5)
+    X = np.vstack([rng.normal([0, 0], [1.0, 0.3], (150, 2)), rng.normal([2, 1], [0.3, 1.0], (150, 2)),
+                   rng.normal([-1, 3], 0.6, (100, 2))])
+    plain = select(X, [2, 3, 4], random_state=0, share_partitions=False)
+    shared = select(X, [2, 3, 4], random_state=0)
+    for a, b in zip(plain.rows, shared.rows):
+        assert (a["model"], a["n_components"]) == (b["model"], b["n_components"])
+        if a["error"] is None:
+            assert b["log_likelihood"] >= a["log_likelihood"] - 1e-9
+        if b["start"] and b["start"].startswith("partition of"):
+            assert b["log_likelihood"] > a["log_likelihood"] or a["error"] is not None
+            assert_allclose(b["bic"], -2 * b["log_likelihood"] + b["n_parameters"] * np.log(400), rtol=1e-12)
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical"])
 def test_with_restarts_each_candidate_reaches_scikit_learns_optimum(covariance_type):
     """With ``n_init=10`` (and the hierarchical start) every (type, k) reaches the log-likelihood of
@@ -70,7 +109,7 @@ def test_the_table_and_the_plot(faithful_selection, tmp_path):
     table = sel.table
     assert isinstance(table, pd.DataFrame) and len(table) == 54
     assert list(table.columns) == ["model", "n_components", "log_likelihood", "n_parameters", "bic", "aic", "icl",
-                                   "converged", "seconds", "error", "warnings"]
+                                   "converged", "seconds", "error", "warnings", "start"]
     assert table.loc[table["bic"].idxmin(), "model"] == "tied"
     assert "tied with 3 components" in repr(sel)
     matplotlib = pytest.importorskip("matplotlib")
