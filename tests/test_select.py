@@ -26,12 +26,6 @@ MCLUST_LOGLIK = {
 }
 
 
-@pytest.fixture(scope="module")
-def faithful_selection():
-    X, _ = load_old_faithful()
-    return X, select(X, range(1, 10), random_state=0, n_jobs=2)
-
-
 def test_old_faithful_picks_mclusts_model(faithful_selection):
     """mclust 6.0's ``Mclust(faithful)``: EEE (genmix's 'tied') with 3 components, 11 parameters,
     log-likelihood −1126.326. mclust stops EM when the relative change of the log-likelihood falls under
