@@ -20,7 +20,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._state import restore, snapshot
 from ..distributions import MultivariateGaussianDistribution
 from ..distributions._covariance import covariance_type
 from ..estep import estep_from_responsibilities
