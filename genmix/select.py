@@ -311,7 +311,7 @@ def _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads):
         for _, j, trial in trials:
             with collecting_warnings() as caught:
                 try:
-                    trial.fit(Xa, weights, **options)
+                    _, history = trial.fit(Xa, weights, return_history=True, **options)
                     loglik, log_map, n = trial._criterion_terms(Xa, weights, 1, None)
                 except Exception:
                     continue
@@ -320,7 +320,8 @@ def _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads):
                     or n < p:
                 continue
             row = dict(row, log_likelihood=loglik, n_parameters=p, bic=-2.0 * loglik + p * math.log(n),
-                       aic=-2.0 * loglik + 2.0 * p, error=None, converged=True,
+                       aic=-2.0 * loglik + 2.0 * p, error=None,
+                       converged=bool(history.epochs) and len(history.epochs) < options.get("max_iterations", 1e8),
                        start=f"partition of {candidates[j].name}")
             row["icl"] = row["bic"] - 2.0 * log_map
             model, current = trial, loglik

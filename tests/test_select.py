@@ -79,6 +79,7 @@ def test_sharing_partitions_only_raises_log_likelihoods():
             assert b["log_likelihood"] >= a["log_likelihood"] - 1e-9
         if b["start"] and b["start"].startswith("partition of"):
             assert b["log_likelihood"] > a["log_likelihood"] or a["error"] is not None
+            assert b["converged"]
             assert_allclose(b["bic"], -2 * b["log_likelihood"] + b["n_parameters"] * np.log(400), rtol=1e-12)
 
 
