@@ -37,6 +37,14 @@ def _check_batch_size(batch_size):
                      allow_float=True)
 
 
+def criteria(loglik, log_map, n, p):
+    """``{'bic', 'aic', 'icl'}`` from the weighted log-likelihood ``Σ w log p(x)``, the weighted log posterior
+    of each sample's most probable component ``Σ w log P(ĉ | x)``, the sample size ``n = Σ w`` and the
+    number of free parameters ``p`` (scikit-learn's sign: lower is better)."""
+    bic = -2.0 * loglik + p * float(np.log(n))
+    return {"bic": bic, "aic": -2.0 * loglik + 2.0 * p, "icl": bic - 2.0 * log_map}
+
+
 @register_mixture
 class GeneralMixtureModel(Model):
     """A mixture of arbitrary distributions, fitted by expectation–maximisation.
@@ -510,8 +518,7 @@ class GeneralMixtureModel(Model):
         bic : float
             The criterion.
         """
-        loglik, _, n = self._criterion_terms(X, weights, n_jobs, batch_size)
-        return -2.0 * loglik + self.n_parameters * float(np.log(n))
+        return criteria(*self._criterion_terms(X, weights, n_jobs, batch_size), self.n_parameters)["bic"]
 
     def aic(self, X, weights=None, *, n_jobs=1, batch_size=None):
         """The Akaike information criterion on ``X``: ``−2 log L + 2p`` (lower is better).
@@ -527,8 +534,7 @@ class GeneralMixtureModel(Model):
         aic : float
             The criterion.
         """
-        loglik, _, _ = self._criterion_terms(X, weights, n_jobs, batch_size)
-        return -2.0 * loglik + 2.0 * self.n_parameters
+        return criteria(*self._criterion_terms(X, weights, n_jobs, batch_size), self.n_parameters)["aic"]
 
     def icl(self, X, weights=None, *, n_jobs=1, batch_size=None):
         """The integrated complete-data likelihood criterion: :meth:`bic` plus twice the classification
@@ -545,8 +551,7 @@ class GeneralMixtureModel(Model):
         icl : float
             The criterion.
         """
-        loglik, log_map, n = self._criterion_terms(X, weights, n_jobs, batch_size)
-        return -2.0 * loglik + self.n_parameters * float(np.log(n)) - 2.0 * log_map
+        return criteria(*self._criterion_terms(X, weights, n_jobs, batch_size), self.n_parameters)["icl"]
 
     # -- EM pieces ------------------------------------------------------------------------------------------
     def estep(self, X, weights=None, *, labels=None, priors=None, n_jobs=1):

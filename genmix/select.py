@@ -18,7 +18,7 @@ from ._validation import as_generator
 from .distributions import MultivariateGaussianDistribution
 from .distributions._covariance import ALIASES, COVARIANCE_TYPES
 from .exceptions import NumericalWarning, collecting_warnings
-from .mixture import GeneralMixtureModel
+from .mixture import GeneralMixtureModel, criteria
 from .parallel import resolve_n_jobs
 
 __all__ = ["select", "Selection"]
@@ -220,10 +220,8 @@ def _fit(candidate, X, weights, seed, n_init, init, fit_kwargs):
         if n < model.n_parameters:  # hopeless whatever the start
             reasons.insert(0, f"fewer samples ({n:g}) than parameters ({model.n_parameters})")
             break
-        repairs = [message for category, message in caught if issubclass(category, NumericalWarning)]
+        repairs = _degenerate(caught)
         if repairs:
-            # a repaired (floored) covariance means a component collapsed onto a few points: its
-            # likelihood is that of the floor, not of the data (mclust reports such a model as singular)
             reasons.append(f"degenerate fit: {repairs[0]}")
             continue
         fitted.append(model)
@@ -234,15 +232,21 @@ def _fit(candidate, X, weights, seed, n_init, init, fit_kwargs):
     if best is None or reasons[:1] and reasons[0].startswith("fewer samples"):
         row["error"] = reasons[0]
         return row, None, []
-    model, loglik, log_map, n, history, row["start"] = best
-    p = model.n_parameters
-    row["n_parameters"] = p
-    row["log_likelihood"] = loglik
-    row["converged"] = bool(history.epochs) and len(history.epochs) < options.get("max_iterations", 1e8)
-    row["bic"] = -2.0 * loglik + p * math.log(n)
-    row["aic"] = -2.0 * loglik + 2.0 * p
-    row["icl"] = row["bic"] - 2.0 * log_map
-    return row, model, fitted
+    model, loglik, log_map, n, history, start = best
+    return _scored(row, model, loglik, log_map, n, history, options, start), model, fitted
+
+
+def _scored(row, model, loglik, log_map, n, history, options, start):
+    """``row`` with the figures of a fitted, kept ``model``."""
+    return dict(row, log_likelihood=loglik, n_parameters=model.n_parameters, error=None, start=start,
+                converged=bool(history.epochs) and len(history.epochs) < options.get("max_iterations", 1e8),
+                **criteria(loglik, log_map, n, model.n_parameters))
+
+
+def _degenerate(caught):
+    """The repairs among a fit's collected warnings: a floored covariance means a component collapsed onto
+    a few points, and the likelihood is that of the floor, not of the data (mclust: singular)."""
+    return [message for category, message in caught if issubclass(category, NumericalWarning)]
 
 
 #: EM iterations of the short runs from another candidate's partition (the best is then run to convergence)
@@ -303,7 +307,7 @@ def _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads):
                     loglik = trial._criterion_terms(Xa, weights, 1, None)[0]
                 except Exception:  # a partition this type cannot fit: not a start
                     continue
-            if not any(issubclass(category, NumericalWarning) for category, _ in caught):
+            if not _degenerate(caught):
                 trials.append((loglik, j, trial))
         current = row["log_likelihood"] if model is not None else -math.inf
         # the best short runs, whatever their level: a slowly converging one can still end higher
@@ -315,15 +319,9 @@ def _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads):
                     loglik, log_map, n = trial._criterion_terms(Xa, weights, 1, None)
                 except Exception:
                     continue
-            p = trial.n_parameters
-            if any(issubclass(category, NumericalWarning) for category, _ in caught) or not loglik > current + 1e-9 \
-                    or n < p:
+            if _degenerate(caught) or not loglik > current + 1e-9 or n < trial.n_parameters:
                 continue
-            row = dict(row, log_likelihood=loglik, n_parameters=p, bic=-2.0 * loglik + p * math.log(n),
-                       aic=-2.0 * loglik + 2.0 * p, error=None,
-                       converged=bool(history.epochs) and len(history.epochs) < options.get("max_iterations", 1e8),
-                       start=f"partition of {candidates[j].name}")
-            row["icl"] = row["bic"] - 2.0 * log_map
+            row = _scored(row, trial, loglik, log_map, n, history, options, f"partition of {candidates[j].name}")
             model, current = trial, loglik
         return row, model, fitted
 
