@@ -408,7 +408,9 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
         'first-k' takes the first k rows with positive weight; 'random' draws k distinct rows of the
         sample with probability proportional to their weight; 'kmeans++' is greedy weighted D² sampling
         (the best of 2 + log k candidates at each step); 'kmeans||' is Bahmani et al.'s scalable
-        k-means++ (oversampling rounds, then a weighted k-means++ reduction).
+        k-means++ (oversampling rounds, then a weighted k-means++ reduction); 'hierarchical' cuts Ward's
+        agglomeration of at most 2,000 evenly spaced rows of the sample, in whitened coordinates, into k
+        clusters (deterministic: one run).
     n_init : int, default=1
         Restarts; the lowest weighted objective wins ('first-k' is deterministic and runs once).
     max_iterations : int, default=1

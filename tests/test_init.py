@@ -276,3 +276,22 @@ def test_a_row_outside_the_support_is_named_by_its_row_in_the_data(rng):
     x[70_001] = -1.0  # past the first chunk that initialisation reads
     with pytest.raises(ValueError, match=r"rows \[4465\].*support of ExponentialDistribution.*row 65536"):
         GeneralMixtureModel.from_samples(ExponentialDistribution, 2, x[:, None], random_state=0)
+
+
+def test_hierarchical_seeding_is_deterministic_and_scale_free():
+    """Ward's agglomeration in whitened coordinates: three blobs in columns whose units differ by 800 are
+    found (their means, to the sampling error), the same whatever the random_state and n_init; fewer
+    distinct rows than clusters still gives k centres."""
+    rng = np.random.default_rng(0)
+    means = np.array([[0.0, 0.0], [5.0, 4000.0], [-4.0, 9000.0]])
+    X = np.vstack([rng.normal(m, [1.0, 800.0], (300, 2)) for m in means])[rng.permutation(900)]
+    C1, labels1 = kmeans(X, 3, init="hierarchical", max_iterations=0, random_state=0)
+    C2, labels2 = kmeans(X, 3, init="hierarchical", max_iterations=0, random_state=123, n_init=5)
+    assert_array_equal(C1, C2)
+    assert_array_equal(labels1, labels2)
+    found = C1[np.argsort(C1[:, 1])]
+    # within 5 standard errors of each blob's mean (a cluster that mixed two blobs would be far off)
+    assert np.all(np.abs(found - means) <= 5 * np.array([1.0, 800.0]) / np.sqrt(300)), found
+    few = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0]]), 5, axis=0)
+    C, _ = kmeans(few, 3, init="hierarchical", random_state=0)
+    assert C.shape == (3, 2)

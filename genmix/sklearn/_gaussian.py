@@ -29,9 +29,9 @@ from ._base import MixtureEstimatorMixin
 
 __all__ = ["GaussianMixture"]
 
-#: scikit-learn's message when a covariance cannot be factorised
 #: scikit-learn's ``10 * eps`` added to each component's mass in its M-step (see ``GaussianMixture._m_step``)
 _ORIGIN_MASS = 10.0 * np.finfo(np.float64).eps
+#: scikit-learn's message when a covariance cannot be factorised
 _ILL_DEFINED = ("Fitting the mixture model failed because some components have ill-defined empirical covariance "
                 "(for instance caused by singleton or collapsed samples). Try to decrease the number of "
                 "components, increase reg_covar, or scale the input data.")
@@ -520,8 +520,8 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         n, k = X.shape[0], self.n_components
         with np.errstate(over="ignore", invalid="ignore"):
             maybe_missing = np.isnan(np.sum(X))  # one pass, no (n, d) mask for complete data (X is finite or NaN)
-        if maybe_missing and np.isnan(X).any():
-            missing = np.isnan(X)
+        missing = np.isnan(X) if maybe_missing else None
+        if missing is not None and missing.any():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # an all-missing column has no mean
                 means = np.nanmean(X, axis=0)
