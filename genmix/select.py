@@ -192,55 +192,59 @@ def _candidates(distributions, covariance_types, ks):
     return out
 
 
-def _fit(candidate, X, weights, seed, n_init, init, fit_kwargs):
-    """One candidate's row and fitted model (None where it has no criteria): the deterministic
-    hierarchical start and ``n_init`` starts of ``init``, the highest log-likelihood of the fits that are
-    not degenerate kept."""
+def _fit(candidate, X, weights, seed, n_init, init, options):
+    """The first round of one candidate: short fits (``options`` holds the short stopping rule) from the
+    deterministic hierarchical start and ``n_init`` starts of ``init``. Returns its row (scored later,
+    or holding the reason it has none), its pool of ``[loglik, model, start]`` (the fits that are not
+    degenerate, best first) and the seconds spent."""
     row = {"model": candidate.name, "n_components": candidate.n_components, "log_likelihood": math.nan,
            "n_parameters": None, "bic": math.nan, "aic": math.nan, "icl": math.nan, "converged": False,
            "seconds": math.nan, "error": None, "warnings": [], "start": None}
-    options = dict(fit_kwargs)
     if candidate.covariance_type is not None:
-        options["covariance_type"] = candidate.covariance_type
+        options = dict(options, covariance_type=candidate.covariance_type)
     starts = [("hierarchical", 1)] + ([] if init == "hierarchical" else [(init, n_init)])
-    start, best, reasons, caught_all, fitted = time.perf_counter(), None, [], [], []
+    began, pool, reasons = time.perf_counter(), [], []
     for how, runs in starts:
         with collecting_warnings() as caught:  # this thread's fit's warnings, for its row
             try:
-                model, history = GeneralMixtureModel.from_samples(
-                    candidate.distributions, candidate.n_components, X, weights=weights, n_init=runs, init=how,
-                    random_state=seed, return_history=True, **options)
-                loglik, log_map, n = model._criterion_terms(X, weights, 1, None)
+                model = GeneralMixtureModel.from_samples(candidate.distributions, candidate.n_components, X,
+                                                         weights=weights, n_init=runs, init=how, random_state=seed,
+                                                         **options)
+                loglik, _, n = model._criterion_terms(X, weights, 1, None)
             except Exception as exc:  # a failed candidate is a row with its reason, never the end of the others
                 reasons.append(f"{type(exc).__name__}: {exc}")
                 model = None
-        caught_all.extend(c for c in caught if c not in caught_all)
+        _collect(row, caught)
         if model is None:
             continue
         if n < model.n_parameters:  # hopeless whatever the start
-            reasons.insert(0, f"fewer samples ({n:g}) than parameters ({model.n_parameters})")
-            break
+            row["error"] = f"fewer samples ({n:g}) than parameters ({model.n_parameters})"
+            return row, None, time.perf_counter() - began
         repairs = _degenerate(caught)
         if repairs:
             reasons.append(f"degenerate fit: {repairs[0]}")
             continue
-        fitted.append(model)
-        if best is None or loglik > best[1]:
-            best = (model, loglik, log_map, n, history, how)
-    row["seconds"] = time.perf_counter() - start
-    row["warnings"] = [f"{category.__name__}: {message}" for category, message in caught_all]
-    if best is None or reasons[:1] and reasons[0].startswith("fewer samples"):
+        pool.append([loglik, model, how])
+    if not pool:
         row["error"] = reasons[0]
-        return row, None, []
-    model, loglik, log_map, n, history, start = best
-    return _scored(row, model, loglik, log_map, n, history, options, start), model, fitted
+    return row, _ranked(pool), time.perf_counter() - began
 
 
-def _scored(row, model, loglik, log_map, n, history, options, start):
+def _collect(row, caught):
+    for category, message in caught:
+        text = f"{category.__name__}: {message}"
+        if text not in row["warnings"]:
+            row["warnings"].append(text)
+
+
+def _ranked(pool):
+    return sorted(pool, key=lambda entry: -entry[0])
+
+
+def _scored(row, model, loglik, log_map, n, converged, start):
     """``row`` with the figures of a fitted, kept ``model``."""
     return dict(row, log_likelihood=loglik, n_parameters=model.n_parameters, error=None, start=start,
-                converged=bool(history.epochs) and len(history.epochs) < options.get("max_iterations", 1e8),
-                **criteria(loglik, log_map, n, model.n_parameters))
+                converged=converged, **criteria(loglik, log_map, n, model.n_parameters))
 
 
 def _degenerate(caught):
@@ -249,10 +253,15 @@ def _degenerate(caught):
     return [message for category, message in caught if issubclass(category, NumericalWarning)]
 
 
-#: EM iterations of the short runs from another candidate's partition (the best is then run to convergence)
-_SHORT_RUN = 20
-#: how many of the best short runs are run to convergence
-_CONVERGED_RUNS = 3
+#: per-sample stopping rule of the first round's short fits (mclust stops at a relative change of 1e-5)
+_SHORT_PER_SAMPLE = 1e-5
+#: a candidate's best short fit is run to convergence, and so are up to this many more whose short
+#: log-likelihood is within ``_POLISH_MARGIN`` of the best converged one (a slowly converging fit can
+#: still end higher)
+_MORE_POLISHED = 2
+_POLISH_MARGIN = 1.0
+#: two short fits with the same classification and log-likelihoods this close (relative) are one fit
+_SAME_FIT = 1e-6
 _FIT_OPTIONS = set(inspect.signature(GeneralMixtureModel.fit).parameters) - {"self", "X", "weights"}
 
 
@@ -261,75 +270,103 @@ def _from_partition(candidate, X, labels, weights):
     from .estep import estep_from_responsibilities
 
     k, d = candidate.n_components, X.shape[1]
-    identity = MultivariateGaussianDistribution.blank(d, covariance_type=candidate.covariance_type).parameters[1]
-    components = [MultivariateGaussianDistribution(np.zeros(d), identity, covariance_type=candidate.covariance_type)
+    components = [MultivariateGaussianDistribution.blank(d, covariance_type=candidate.covariance_type)
                   for _ in range(k)]
-    R = np.zeros((X.shape[0], k))
-    R[np.arange(X.shape[0]), labels] = 1.0
     model = GeneralMixtureModel(components)
-    model.add_summaries(estep_from_responsibilities(components, X, R, weights))
+    model.add_summaries(estep_from_responsibilities(components, X, np.eye(k)[labels], weights))
     model.from_summaries()
     return model
 
 
-def _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads):
+def _share_partitions(candidates, results, X, weights, options, in_threads):
     """Second round for the multivariate Gaussian candidates: each also starts from the classification
-    (most probable component of each row) of every other covariance type's fit with the same ``k`` —
-    mclust's single hierarchical partition serves all its models in the same way. Short runs of
-    ``_SHORT_RUN`` iterations from each; the best ``_CONVERGED_RUNS`` are run to convergence, and the
-    highest is kept if it beats the candidate's fit and is not degenerate. Only for numeric arrays."""
+    (most probable component of each row) of every other covariance type's fits with the same ``k`` —
+    mclust's single hierarchical partition serves all its models in the same way. Short fits from each
+    (``options``: the first round's stopping rule) join the candidate's pool (those that are not
+    degenerate). Only for numeric arrays without missing values."""
     try:
         Xa = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError):
-        return results
+        return
     if Xa.ndim != 2 or np.isnan(Xa).any():
-        return results
-    gaussian = [i for i, c in enumerate(candidates) if c.covariance_type is not None and c.n_components > 1]
-    partitions = {}  # candidate -> the classifications of its fits (from each start), distinct ones
+        return
+    gaussian = [i for i, c in enumerate(candidates)
+                if c.covariance_type is not None and c.n_components > 1 and results[i][1] is not None]
+    partitions = {}  # k -> {partition (canonical labels' bytes): [labels, the first source, the sources]}
     for i in gaussian:
-        for model in results[i][2]:
-            labels = model.predict(Xa)
-            if np.unique(labels).size == candidates[i].n_components and \
-                    not any(np.array_equal(labels, seen) for seen in partitions.get(i, [])):
-                partitions.setdefault(i, []).append(labels)
-    options = {key: value for key, value in fit_kwargs.items() if key in _FIT_OPTIONS}
+        k = candidates[i].n_components
+        for _, model, _ in results[i][1]:
+            labels = _canonical(model.predict(Xa))
+            if labels.max() + 1 == k:
+                entry = partitions.setdefault(k, {}).setdefault(labels.tobytes(), [labels, candidates[i].name, set()])
+                entry[2].add(i)
 
     def refit(i):
-        c, (row, model, fitted) = candidates[i], results[i]
-        others = [(j, labels) for j in partitions if j != i and candidates[j].n_components == c.n_components
-                  for labels in partitions[j]]
-        trials = []
-        for j, labels in others:
+        c = candidates[i]
+        began, found = time.perf_counter(), []
+        for labels, source, sources in partitions.get(c.n_components, {}).values():
+            if i in sources:  # one of its own fits
+                continue
             with collecting_warnings() as caught:
                 try:
                     trial = _from_partition(c, Xa, labels, weights)
-                    trial.fit(Xa, weights, **dict(options, max_iterations=_SHORT_RUN))
+                    trial.fit(Xa, weights, **options)
                     loglik = trial._criterion_terms(Xa, weights, 1, None)[0]
                 except Exception:  # a partition this type cannot fit: not a start
                     continue
-            if not _degenerate(caught):
-                trials.append((loglik, j, trial))
-        current = row["log_likelihood"] if model is not None else -math.inf
-        # the best short runs, whatever their level: a slowly converging one can still end higher
-        trials = sorted(trials, key=lambda t: -t[0])[:_CONVERGED_RUNS]
-        for _, j, trial in trials:
+            if not _degenerate(caught) and np.isfinite(loglik):
+                found.append([loglik, trial, f"partition of {source}"])
+        return found, time.perf_counter() - began
+
+    for i, (found, seconds) in zip(gaussian, in_threads(refit, gaussian)):
+        row, pool, spent = results[i]
+        results[i] = (row, _ranked(pool + found), spent + seconds)
+
+
+def _canonical(labels):
+    """The partition of ``labels`` with its clusters numbered in order of first appearance, so that two
+    classifications that differ only by the components' order compare equal."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=np.intp)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return rank[inverse.ravel()]
+
+
+def _polish(result, X, weights, options):
+    """The candidate's final row and model: its best short fit run to convergence (``options`` holds the
+    final stopping rule), and the next ones too while their short log-likelihood is within
+    ``_POLISH_MARGIN`` of the best converged one; the highest that stays non-degenerate is kept."""
+    row, pool, spent = result
+    began, best, budget = time.perf_counter(), None, options.get("max_iterations", math.inf)
+    polished = []  # (short log-likelihood, classification) of the fits run to convergence
+    if pool:
+        for short, model, start in pool:
+            if len(polished) > _MORE_POLISHED or best is not None and short < best[0] - _POLISH_MARGIN:
+                break
+            labels = model.predict(X) if len(pool) > 1 else None
+            if any(abs(short - seen) < _SAME_FIT * abs(short) and np.array_equal(labels, seen_labels)
+                   for seen, seen_labels in polished):
+                continue  # the same fit reached from another start
+            polished.append((short, labels))
             with collecting_warnings() as caught:
                 try:
-                    _, history = trial.fit(Xa, weights, return_history=True, **options)
-                    loglik, log_map, n = trial._criterion_terms(Xa, weights, 1, None)
+                    _, history = model.fit(X, weights, return_history=True, **options)
+                    loglik, log_map, n = model._criterion_terms(X, weights, 1, None)
                 except Exception:
                     continue
-            if _degenerate(caught) or not loglik > current + 1e-9 or n < trial.n_parameters:
+            _collect(row, caught)
+            if _degenerate(caught) or not np.isfinite(loglik):
                 continue
-            row = _scored(row, trial, loglik, log_map, n, history, options, f"partition of {candidates[j].name}")
-            model, current = trial, loglik
-        return row, model, fitted
-
-    improved = in_threads(refit, gaussian)
-    results = list(results)
-    for i, out in zip(gaussian, improved):
-        results[i] = out
-    return results
+            if best is None or loglik > best[0]:
+                best = (loglik, log_map, n, model, len(history.epochs) < budget, start)
+    row = dict(row, seconds=spent + time.perf_counter() - began)
+    if best is None:
+        if pool:
+            row["error"] = "degenerate fit: every start collapsed a component when run to convergence"
+        return row, None
+    row["error"] = None  # a start of the second round may succeed where the first ones failed
+    loglik, log_map, n, model, converged, start = best
+    return _scored(row, model, loglik, log_map, n, converged, start), model
 
 
 def select(X, n_components=range(1, 10), *, distributions=None, covariance_types=None, criterion="bic", n_init=1,
@@ -337,12 +374,26 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
            **fit_kwargs):
     """Fit every candidate model with every number of components and keep the best by a criterion.
 
-    Each candidate is fitted by :meth:`GeneralMixtureModel.from_samples` from two kinds of start, and the
-    fit with the highest log-likelihood is kept: the deterministic ``init='hierarchical'`` start (Ward's
-    agglomeration in whitened coordinates, like mclust's hierarchical start) and ``n_init`` starts of
-    ``init``. It is scored on ``X`` by BIC, AIC and ICL (see :meth:`GeneralMixtureModel.bic`; lower is
+    Each candidate is fitted in three rounds, and its highest log-likelihood is kept:
+
+    1. short fits (until an iteration improves the mean log-likelihood by less than 1e-5, about mclust's
+       stopping rule) by :meth:`GeneralMixtureModel.from_samples` from the deterministic
+       ``init='hierarchical'`` start (Ward's agglomeration in whitened coordinates, like mclust's
+       hierarchical start) and from ``n_init`` starts of ``init``;
+    2. with ``share_partitions``, short fits of each multivariate Gaussian candidate from the
+       classifications of the other covariance types' fits with the same number of components;
+    3. the best short fit run to convergence (``stop_threshold``), and up to two more whose short
+       log-likelihood is within 1 of the best converged one (a fit that converges slowly can still end
+       higher; fits that are the same one reached from two starts are run once).
+
+    The kept fit is scored on ``X`` by BIC, AIC and ICL (see :meth:`GeneralMixtureModel.bic`; lower is
     better, scikit-learn's sign: mclust reports ``−bic``). A fit whose covariance had to be floored (a
     component collapsed onto a few tied points) is degenerate and is not a candidate (mclust: singular).
+
+    On Old Faithful with the defaults every (type, k) reaches at least mclust 6.0's log-likelihood and
+    most are higher (mclust stops EM at a relative change of 1e-5 and starts each k from one partition);
+    started from mclust's own partition and stopped by its rule, genmix reproduces mclust's whole table
+    (tests/test_select.py).
 
     Parameters
     ----------
@@ -361,10 +412,8 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
     criterion : {'bic', 'aic', 'icl'}, default='bic', keyword-only
         The criterion that picks the best candidate.
     n_init : int, default=1, keyword-only
-        Starts of ``init`` per candidate, besides the hierarchical one (the best log-likelihood is kept).
-        On Old Faithful (6 covariance types × k = 1..9) the two default starts reach the best
-        log-likelihood known for a (type, k) in about 70% of the pairs; more starts raise that (see
-        ``benchmarks/RESULTS.md``), at the cost of time.
+        Starts of ``init`` per candidate, besides the hierarchical one. More starts find the best
+        optimum of more (type, k) pairs (see ``benchmarks/RESULTS.md``), at the cost of time.
     init : str, default='kmeans++', keyword-only
         The k-means seeding of those starts (see ``from_samples``); 'hierarchical' alone: one start.
     random_state : None, int, Generator or RandomState, default=None, keyword-only
@@ -378,15 +427,16 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
     progress : bool, default=False, keyword-only
         Show a progress bar over the candidates (needs ``tqdm``: ``pip install "genmix[progress]"``).
     share_partitions : bool, default=True, keyword-only
-        A second round for the multivariate Gaussian candidates of a numeric array without missing
-        values: each also starts from the classification of every other covariance type's fit with the
-        same number of components (short runs of 20 iterations, the best three run to convergence, the
-        highest kept if it beats the candidate's own). mclust's one hierarchical partition serves all its models so; on Old Faithful this round
-        lifts every (type, k) to at least mclust's log-likelihood.
+        The second round, for the multivariate Gaussian candidates of a numeric array without missing
+        values: each also starts from the distinct classifications (most probable component of each row)
+        of every other covariance type's first-round fits with the same number of components, as mclust's
+        one hierarchical partition serves all its models.
     **fit_kwargs
         Passed to ``from_samples`` (e.g. ``max_iterations``, ``max_kmeans_iterations``, ``inertia``).
-        ``stop_threshold`` defaults to ``1e-8 · n``: each fit runs until an iteration improves the mean
-        log-likelihood by less than 1e-8, so that criteria are compared at their optimum.
+        ``stop_threshold`` (of the third round; the short fits stop at the larger of it and ``1e-5 · n``)
+        defaults to ``1e-8 · n``: the kept fit runs until an iteration improves the mean log-likelihood by
+        less than 1e-8, so that criteria are compared at their optimum. ``max_iterations`` bounds each
+        run.
 
     Returns
     -------
@@ -406,9 +456,11 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
     for reserved in ("return_history", "random_state", "n_init", "init", "weights", "covariance_type"):
         if reserved in fit_kwargs:
             raise TypeError(f"select() sets {reserved!r} itself; got it in fit_kwargs.")
-    if "stop_threshold" not in fit_kwargs:
-        n = float(np.sum(weights)) if weights is not None else float(np.shape(X)[0]) if np.ndim(X) else 1.0
-        fit_kwargs["stop_threshold"] = _STOP_PER_SAMPLE * max(n, 1.0)
+    n = float(np.sum(weights)) if weights is not None else float(np.shape(X)[0]) if np.ndim(X) else 1.0
+    final = dict(fit_kwargs)
+    final.setdefault("stop_threshold", _STOP_PER_SAMPLE * max(n, 1.0))
+    short = dict(final, stop_threshold=max(final["stop_threshold"], _SHORT_PER_SAMPLE * max(n, 1.0)))
+    final = {key: value for key, value in final.items() if key in _FIT_OPTIONS}
     seed = int(as_generator(random_state).integers(2 ** 31 - 1))
     bar = None
     if progress:
@@ -417,10 +469,9 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
         except ImportError as exc:
             raise ImportError('progress=True needs the optional \'tqdm\' package: pip install "genmix[progress]"') \
                 from exc
-        bar = tqdm(total=len(candidates), unit="model")
+        bar = tqdm(total=2 * len(candidates), unit="fit", desc="select (short fits, then convergence)")
 
-    def run(c):
-        out = _fit(c, X, weights, seed, n_init, init, fit_kwargs)
+    def step(out):
         if bar is not None:
             bar.update(1)
         return out
@@ -432,14 +483,16 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
             return list(pool.map(fn, jobs))
 
     try:
-        results = in_threads(run, candidates)
+        results = in_threads(lambda c: step(_fit(c, X, weights, seed, n_init, init, short)), candidates)
+        if share_partitions:
+            _share_partitions(candidates, results, X, weights,
+                              {key: value for key, value in short.items() if key in _FIT_OPTIONS}, in_threads)
+        results = in_threads(lambda r: step(_polish(r, X, weights, final)), results)
     finally:
         if bar is not None:
             bar.close()
-    if share_partitions:
-        results = _share_partitions(candidates, results, X, weights, fit_kwargs, in_threads)
-    rows = [r for r, _, _ in results]
-    fitted = [(r[criterion], r["n_parameters"], i) for i, (r, m, _) in enumerate(results) if m is not None]
+    rows = [r for r, _ in results]
+    fitted = [(r[criterion], r["n_parameters"], i) for i, (r, m) in enumerate(results) if m is not None]
     if not fitted:
         reasons = "; ".join(f"{r['model']} k={r['n_components']}: {r['error']}" for r in rows)
         raise ValueError(f"no candidate could be fitted: {reasons}")

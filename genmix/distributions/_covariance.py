@@ -86,8 +86,8 @@ class _Shape:
         """The ``(d, d)`` matrix."""
         raise NotImplementedError
 
-    def factor(self, cov, d):
-        """The :class:`Factor` of a valid covariance."""
+    def factor(self, cov, d, root=None):
+        """The :class:`Factor` of a valid covariance (``root``: its lower Cholesky factor, if known)."""
         raise NotImplementedError
 
     def whiten(self, X, mean, factor):
@@ -103,7 +103,9 @@ class _Shape:
         raise NotImplementedError
 
     def repair(self, cov, mean, min_covar):
-        """``(cov, repaired)``: ``cov`` unchanged if numerically positive definite, else floored."""
+        """``(cov, repaired, root)``: ``cov`` unchanged if numerically positive definite, else floored;
+        ``root`` is the lower Cholesky factor of the returned covariance where the check computed it
+        (an unrepaired full matrix), else None."""
         raise NotImplementedError
 
     def n_parameters(self, d):
@@ -157,8 +159,8 @@ class _Full(_Shape):
     def expand(self, cov, d):
         return cov
 
-    def factor(self, cov, d):
-        L = cholesky_lower(cov)
+    def factor(self, cov, d, root=None):
+        L = cholesky_lower(cov) if root is None else root
         prec = precision_cholesky(L)
         return Factor(prec, np.log(np.diag(prec)).sum(), L)
 
@@ -185,10 +187,11 @@ class _Full(_Shape):
         if L is not None:
             diag = np.diag(L) ** 2
             if min_covar == 0.0 or diag.min() > _EPS * cov.shape[0] * diag.max():  # 0: whatever factorises
-                return cov, False
+                return cov, False, L
         self._singular(min_covar)
         rounding = (4.0 * _EPS * np.max(np.abs(mean))) ** 2
-        return floor_eigenvalues(cov, max(min_covar * np.trace(cov) / cov.shape[0], rounding, MIN_VARIANCE)), True
+        floor = max(min_covar * np.trace(cov) / cov.shape[0], rounding, MIN_VARIANCE)
+        return floor_eigenvalues(cov, floor), True, None
 
     def n_parameters(self, d):
         return d * (d + 1) // 2
@@ -218,7 +221,7 @@ class _Diagonal(_Shape):
     def expand(self, cov, d):
         return np.diag(np.broadcast_to(cov, (d,)))
 
-    def factor(self, cov, d):
+    def factor(self, cov, d, root=None):
         std = np.sqrt(np.broadcast_to(cov, (d,)))
         prec = 1.0 / std
         return Factor(prec, np.log(prec).sum(), std)
@@ -244,9 +247,9 @@ class _Diagonal(_Shape):
         floor = self._floor(cov, mean) if min_covar > 0.0 else 0.0  # 0: any positive variance is used
         low = ~(cov > floor)
         if not np.any(low):
-            return cov, False
+            return cov, False, None
         self._singular(min_covar)
-        return np.where(low, np.maximum(min_covar * np.mean(cov), floor), cov), True
+        return np.where(low, np.maximum(min_covar * np.mean(cov), floor), cov), True, None
 
     def n_parameters(self, d):
         return d
@@ -274,10 +277,10 @@ class _Spherical(_Diagonal):
 
     def repair(self, cov, mean, min_covar):
         if cov > (self._floor(cov, mean) if min_covar > 0.0 else 0.0):
-            return cov, False
+            return cov, False, None
         self._singular(min_covar)
         floor = self._floor(cov, mean)
-        return np.float64(floor), True
+        return np.float64(floor), True, None
 
     def n_parameters(self, d):
         return 1

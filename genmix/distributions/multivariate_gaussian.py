@@ -195,13 +195,30 @@ def _scatter(shape, m2):
     return np.diag(m2).copy() if shape.diagonal and m2.ndim == 2 else m2
 
 
+class _Estimate(dict):
+    """An M-step's parameters whose covariance the repair check already factored: ``root`` is its lower
+    Cholesky factor, so the estimate is symmetric positive definite by construction and neither its
+    validation nor its factorisation is done again (``_blend`` at ``inertia=0``, ``_set_params``)."""
+
+    def __init__(self, params, root):
+        super().__init__(params)
+        self.root = root
+
+
 def _repaired(shape, cov, mean, min_covar):
-    cov, repaired = shape.repair(cov, mean, min_covar)
+    """``(cov, root)``: the covariance (floored if it had to be, with a warning) and its lower Cholesky
+    factor when the check computed it (None otherwise)."""
+    cov, repaired, root = shape.repair(cov, mean, min_covar)
     if repaired:
         warn_once("A MultivariateGaussianDistribution's fitted covariance was not numerically positive "
                   f"definite; it was floored at min_covar={min_covar} times the mean variance.",
                   NumericalWarning, stacklevel=5)
-    return cov
+    return cov, root
+
+
+def _estimate(means, cov, root):
+    params = {"means": means, "covariance": cov}
+    return params if root is None else _Estimate(params, root)
 
 
 def _mle(stats, min_covar=1e-6, covariance_type="full", reg_covar=0.0):
@@ -210,7 +227,7 @@ def _mle(stats, min_covar=1e-6, covariance_type="full", reg_covar=0.0):
         return None
     shape = _covariance_type(covariance_type).shape
     cov = shape.estimate(w, _scatter(shape, stats.m2[0]), reg_covar)
-    return {"means": stats.mean[0].copy(), "covariance": _repaired(shape, cov, stats.mean[0], min_covar)}
+    return _estimate(stats.mean[0].copy(), *_repaired(shape, cov, stats.mean[0], min_covar))
 
 
 class _RowGaussianTerm(RowTerm):
@@ -517,10 +534,16 @@ class MultivariateGaussianDistribution(Distribution):
             raise ValueError(f"The 'means' and 'covariance' parameters of {name} must be finite.")
         return {"means": mu, "covariance": self._type.shape.check(cov, mu.size, name)}
 
+    def _blend(self, estimate, inertia):
+        if inertia == 0.0 and isinstance(estimate, _Estimate) and np.all(np.isfinite(estimate["means"])):
+            return estimate  # valid by construction (see _Estimate)
+        return super()._blend(dict(estimate), inertia)
+
     def _set_params(self, params):
+        root = params.root if isinstance(params, _Estimate) else None
         params = dict(params)
         d = params["means"].size
-        factor = self._type.shape.factor(params["covariance"], d)
+        factor = self._type.shape.factor(params["covariance"], d, root)
         if self._type.shape is FULL:
             prec, L = factor.prec, factor.root
         else:  # the kernels read (d, d) factors: diagonal ones
@@ -572,11 +595,11 @@ class MultivariateGaussianDistribution(Distribution):
             pooled_mean = sum(float(stats[j].w[0]) * stats[j].mean[0] for j in members) / w
             cov = shape.estimate(w, _scatter(shape, m2), first.reg_covar)
             with contextlib.nullcontext() if indices is None else naming_component([indices[j] for j in members]):
-                cov = _repaired(shape, cov, pooled_mean, first.min_covar)
+                cov, root = _repaired(shape, cov, pooled_mean, first.min_covar)
             for j in members:
                 c, s = components[j], stats[j]
                 mean = s.mean[0].copy() if float(s.w[0]) > 0.0 else c._params["means"]
-                out[j] = c._blend({"means": mean, "covariance": cov}, inertia)
+                out[j] = c._blend(_estimate(mean, cov, root), inertia)
         return out
 
     @staticmethod
