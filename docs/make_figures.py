@@ -16,7 +16,7 @@ IMAGES = Path(__file__).resolve().parent / "images"
 def faithful_bic():
     """BIC against the number of components on Old Faithful, one line per covariance type."""
     X, _ = load_old_faithful()
-    selection = select(X, range(1, 10), random_state=0, n_jobs=2)
+    selection = select(X, range(1, 10), random_state=0)
     ax = selection.plot()
     ax.set_title(f"Old Faithful: best {selection.best_params_['model']} with "
                  f"{selection.best_params_['n_components']} components")

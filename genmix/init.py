@@ -410,7 +410,8 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
         (the best of 2 + log k candidates at each step); 'kmeans||' is Bahmani et al.'s scalable
         k-means++ (oversampling rounds, then a weighted k-means++ reduction); 'hierarchical' cuts Ward's
         agglomeration of at most 2,000 evenly spaced rows of the sample, in whitened coordinates, into k
-        clusters (deterministic: one run).
+        clusters (deterministic: one run; the merges count rows, not their weights, which only enter the
+        clusters' means).
     n_init : int, default=1
         Restarts; the lowest weighted objective wins ('first-k' is deterministic and runs once).
     max_iterations : int, default=1

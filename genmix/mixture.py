@@ -875,7 +875,8 @@ class GeneralMixtureModel(Model):
             k rows with positive weight, k rows drawn in proportion to their weight, scalable
             k-means|| (oversampling rounds reduced by weighted k-means++), or the clusters of Ward's
             agglomeration of (at most 2,000 evenly spaced rows of) the sample in whitened coordinates
-            (deterministic, like mclust's hierarchical start). Except for 'first-k', the
+            (deterministic, like mclust's hierarchical start; the merges count rows, not their weights,
+            which only enter the clusters' means). Except for 'first-k', the
             seeding looks at a uniform sample of at most 65,536 rows with positive weight drawn
             across all the data (all of them when there are fewer), by reservoir sampling with a
             fixed key stream: the sample depends only on the rows and their order, so an array, a

@@ -51,11 +51,11 @@ except ImportError:  # pragma: no cover - hypothesis is in the test extra
 
 @pytest.fixture(scope="session")
 def faithful_selection():
-    """``(X, genmix.select(X, range(1, 10), random_state=0, n_jobs=2))`` on Old Faithful, computed once per
-    session (the call takes about a minute and a half): tests/test_select.py checks it, and the README's
+    """``(X, genmix.select(X, range(1, 10), random_state=0))`` on Old Faithful, computed once per
+    session (the call takes about half a minute): tests/test_select.py checks it, and the README's
     "Choosing a model" snippet, which makes exactly this call, is given it."""
     from genmix import select
     from genmix.datasets import load_old_faithful
 
     X, _ = load_old_faithful()
-    return X, select(X, range(1, 10), random_state=0, n_jobs=2)
+    return X, select(X, range(1, 10), random_state=0)

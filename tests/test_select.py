@@ -191,16 +191,35 @@ def test_selection_between_families_picks_gamma():
                                                    "GammaDistribution", "ExponentialDistribution"]
 
 
-def test_per_column_candidates_and_threads_do_not_change_the_result():
+def test_per_column_candidates_and_threads_do_not_change_the_result(monkeypatch):
     rng = np.random.default_rng(1)
     X = np.column_stack([np.concatenate([rng.normal(0, 1, 800), rng.normal(5, 1, 800)]),
                          np.concatenate([rng.exponential(1.0, 800), rng.exponential(6.0, 800)])])
     specs = [[NormalDistribution, ExponentialDistribution], [NormalDistribution, NormalDistribution]]
     one = select(X, [1, 2, 3], distributions=specs, random_state=3)
+    module = sys.modules["genmix.select"]
+    monkeypatch.setattr(module, "_ROWS_FOR_THREADS", 0)  # threads even for these 1,600 rows
+    pools = []
+    real_pool = module.concurrent.futures.ThreadPoolExecutor
+    monkeypatch.setattr(module.concurrent.futures, "ThreadPoolExecutor",
+                        lambda n: pools.append(n) or real_pool(n))
     two = select(X, [1, 2, 3], distributions=specs, random_state=3, n_jobs=2)
+    assert pools and set(pools) == {2}
     assert one.best_params_["model"] == "[NormalDistribution, ExponentialDistribution]"
     assert one.best_params_["n_components"] == 2
     assert [r["bic"] for r in one.rows] == [r["bic"] for r in two.rows]
+
+
+def test_small_data_are_fitted_in_one_thread_whatever_n_jobs(monkeypatch):
+    """Below 100,000 rows a fit is Python overhead that holds the GIL; threads would only slow it."""
+    module = sys.modules["genmix.select"]
+
+    def no_pool(*args, **kwargs):
+        raise AssertionError("select started threads on small data")
+
+    monkeypatch.setattr(module.concurrent.futures, "ThreadPoolExecutor", no_pool)
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    assert select(X, [1, 2], covariance_types="diag", random_state=0, n_jobs=2).best_params_["n_components"] >= 1
 
 
 def test_failed_candidates_are_rows_with_their_reason():
