@@ -148,6 +148,11 @@ def frame_names(X):
     return names if names and all(isinstance(c, str) for c in names) else None
 
 
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask collection (array, DataFrame, Series), checked without importing dask."""
+    return hasattr(X, "__dask_graph__") and callable(getattr(X, "__dask_graph__", None))
+
+
 def is_duck_array(X):
     """Whether ``X`` is a 2-D array of another library (a Dask, HDF5 or zarr array, say): not an ndarray, but
     with a ``shape``, a numpy ``dtype``, slicing and ``__array__``, so that it can be read by row slices,

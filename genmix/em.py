@@ -42,8 +42,8 @@ import numpy as np
 from ._state import fitted_objects as _objects, restore, snapshot
 from ._validation import INERTIA, PSEUDOCOUNT, Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
-from .data import (DataGenerator, align_columns, check_weights, frame_names, is_generator, is_sliceable,
-                   row_log_priors, unit_weights)
+from .data import (DataGenerator, align_columns, check_weights, frame_names, is_dask_collection, is_generator,
+                   is_sliceable, row_log_priors, unit_weights)
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning, once_per_fit, warn_once
 from .parallel import resolve_n_jobs
@@ -97,6 +97,12 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
             raise ValueError("with a data generator, sample weights come from its batches; labels and priors "
                              "need an array X.")
         return _Cursor(model, X), None
+    if is_dask_collection(X):  # the row blocks are the batches, their E-steps run on the workers
+        if batch_size is not None or shuffle:
+            raise ValueError("with a Dask collection the row blocks are the batches: rechunk X instead of "
+                             "passing batch_size, and shuffle is not supported.")
+        from .dask import DaskCursor
+        return DaskCursor(model, X, weights, labels, priors), None
     if not is_sliceable(X, model.d):
         X, _ = model._check_input(X, allow_empty=False)
     n = X.shape[0]
@@ -117,6 +123,19 @@ class _Cursor:
         self.model, self.source = model, source
         self.n_batches = int(source.n_batches)
         self._order, self._iter, self._index, self._first = None, None, 0, 0
+
+    def esteps(self, count, log_priors, n_jobs, summed=False):
+        """Yield the pure E-steps of the next ``count`` batches as ``(batch id, EStepResult, rows)``, one
+        batch read at a time (``summed``, which lets a backend return one total for them all, changes
+        nothing here: the driver sums the batches as they come)."""
+        for _ in range(count):
+            (b, Xb, wb, first), = self.take(1)
+            prior = None if log_priors is None else log_priors[first:first + Xb.shape[0]]
+            yield b, self.model._estep(Xb, wb, prior, n_jobs, first), Xb.shape[0]
+
+    def epoch_batches(self, count, summed=False):
+        """How many results :meth:`esteps` yields for ``count`` batches."""
+        return count
 
     def take(self, count):
         """The next ``count`` batches as ``(batch id, X, weights, first row)``."""
@@ -237,19 +256,17 @@ def _run(model, cursor, log_priors, options):
         epoch_start = time.time()
         step_size = 1.0 - (1.0 - inertia) * (2.0 + iteration) ** (-lr_decay)
         model.from_summaries(step_size, pseudocount)
-        batches = cursor.take(batches_per_epoch if streaming else n_batches)
-        batch_ids = [b for b, *_ in batches]
-        batch_logp = np.empty(len(batches))
-        for i, (b, Xb, wb, first) in enumerate(batches):
-            prior = None if log_priors is None else log_priors[first:first + Xb.shape[0]]
-            result = model._estep(Xb, wb, prior, n_jobs, first)  # pure: nothing added yet
+        count = batches_per_epoch if streaming else n_batches
+        batch_ids, batch_logp = [], []
+        for b, result, n_samples in cursor.esteps(count, log_priors, n_jobs, summed=not incremental):
+            batch_ids.append(b)  # each E-step is pure: nothing is added until here
+            batch_logp.append(result.log_likelihood if incremental else model.add_summaries(result))
             if incremental:
                 batch_stats[b] = result
-                batch_logp[i] = result.log_likelihood
-            else:
-                batch_logp[i] = model.add_summaries(result)
-            _call(cbs, "on_batch_end", {"epoch": iteration, "batch": i + 1, "n_batches": len(batches),
-                                        "n_samples": Xb.shape[0], "log_probability": float(batch_logp[i])})
+            _call(cbs, "on_batch_end", {"epoch": iteration, "batch": len(batch_ids),
+                                        "n_batches": cursor.epoch_batches(count, summed=not incremental),
+                                        "n_samples": n_samples, "log_probability": float(batch_logp[-1])})
+        batch_logp = np.asarray(batch_logp, dtype=np.float64)
         if incremental:  # the pending statistics become the sum of every batch's latest
             model.clear_summaries()
             model.add_summaries(_total(batch_stats))

@@ -18,8 +18,8 @@ from ._registry import register_mixture
 from ._state import restore, snapshot
 from ._validation import (INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_bool, check_int,
                           check_scalar)
-from .data import (align_columns, batch_slices, check_labels, check_weights, check_X, is_duck_array, is_frame,
-                   is_generator, row_log_priors)
+from .data import (align_columns, batch_slices, check_labels, check_weights, check_X, is_dask_collection,
+                   is_duck_array, is_frame, is_generator, row_log_priors)
 from .distributions import MultivariateGaussianDistribution
 from .distributions._base import from_summaries_of, group_log_probability, is_stackable, summarize_foreign
 from .distributions._covariance import covariance_type as _covariance_type
@@ -200,6 +200,14 @@ class GeneralMixtureModel(Model):
             return X, False
         return self._check_input(X)
 
+    def _lazy(self, method, X, n_jobs, batch_size):
+        """``method`` over a Dask collection, lazily (see :mod:`genmix.dask`)."""
+        from .dask import predict_lazily
+
+        resolve_n_jobs(n_jobs, "GeneralMixtureModel")
+        _check_batch_size(batch_size)
+        return predict_lazily(self, method, X, n_jobs, batch_size)
+
     def _rowwise(self, fn, X, batch_size, n_jobs, out, offset=0):
         """``out[rows] = fn(X[rows])`` over chunks of ``batch_size`` rows, each split over threads (rows named
         in an error numbered from ``offset``).
@@ -289,6 +297,8 @@ class GeneralMixtureModel(Model):
         logp : float or ndarray of shape (n_samples,)
             A float for a scalar input. A sample no component can produce has ``-inf``.
         """
+        if is_dask_collection(X):
+            return self._lazy("log_probability", X, n_jobs, batch_size)
         X2, scalar = self._checked(X, n_jobs, batch_size)
         out = self._rowwise(lambda part: self._log_sum(self._weighted_log_prob(part)), X2, batch_size, n_jobs,
                             np.empty(_rows_of(X2)))
@@ -314,6 +324,8 @@ class GeneralMixtureModel(Model):
         p : float or ndarray of shape (n_samples,)
             The densities.
         """
+        if is_dask_collection(X):
+            return self._lazy("probability", X, n_jobs, batch_size)
         lp = self.log_probability(X, n_jobs=n_jobs, batch_size=batch_size)
         with np.errstate(under="ignore"):
             return np.exp(lp)
@@ -342,6 +354,8 @@ class GeneralMixtureModel(Model):
         ValueError
             If a sample has probability 0 under every component.
         """
+        if is_dask_collection(X):
+            return self._lazy("predict_log_proba", X, n_jobs, batch_size)
         X2, _ = self._checked(X, n_jobs, batch_size)
 
         def posterior(part):
@@ -372,6 +386,8 @@ class GeneralMixtureModel(Model):
         proba : ndarray of shape (n_samples, n_components)
             The posterior probabilities.
         """
+        if is_dask_collection(X):
+            return self._lazy("predict_proba", X, n_jobs, batch_size)
         lp = self.predict_log_proba(X, n_jobs=n_jobs, batch_size=batch_size)
         unobserved = _weights_only(lp, self.log_weights)
         with np.errstate(under="ignore"):
@@ -406,6 +422,8 @@ class GeneralMixtureModel(Model):
         y : ndarray of int of shape (n_samples,)
             The index of the most probable component.
         """
+        if is_dask_collection(X):
+            return self._lazy("predict", X, n_jobs, batch_size)
         X2, _ = self._checked(X, n_jobs, batch_size)
 
         def most_probable(part):
@@ -452,6 +470,8 @@ class GeneralMixtureModel(Model):
             If a row is impossible under every component, or a component cannot impute (a user-defined
             component without ``_fill``).
         """
+        if is_dask_collection(X):
+            return self._lazy("impute", X, n_jobs, batch_size)
         resolve_n_jobs(n_jobs, "GeneralMixtureModel")
         aligned = align_columns(X, getattr(self, "feature_names", None))
         X2, _ = self._check_input(aligned)
@@ -478,6 +498,13 @@ class GeneralMixtureModel(Model):
             The fraction of samples whose predicted component equals ``y``.
         """
         pred = self.predict(X)
+        if is_dask_collection(pred):  # a Dask X: the accuracy is reduced on the workers
+            if not hasattr(y, "__dask_graph__"):
+                y = check_labels(np.asarray(y), np.shape(y)[0] if np.ndim(y) else 0, self.n, name="y")
+            if np.ndim(y) != 1 or y.shape[0] != pred.shape[0]:
+                raise ValueError(f"y must be 1-D with one label per sample ({pred.shape[0]}); got shape "
+                                 f"{np.shape(y)}.")
+            return float((pred == y).mean().compute())
         y = np.asarray(y)
         if y.ndim != 1 or y.shape[0] != pred.shape[0]:
             raise ValueError(f"y must be 1-D with one label per sample ({pred.shape[0]}); got shape {y.shape}.")
@@ -487,6 +514,10 @@ class GeneralMixtureModel(Model):
     # -- information criteria -----------------------------------------------------------------------------
     def _criterion_terms(self, X, weights, n_jobs, batch_size):
         """``(Σ w log p(x), Σ w log max_k P(k | x), Σ w)`` of the samples, in one pass over them."""
+        if is_dask_collection(X):  # reduced on the workers
+            from .dask import criterion_terms
+
+            return criterion_terms(self, X, weights)
         X2, _ = self._checked(X, n_jobs, batch_size)
 
         def terms(part):
@@ -661,6 +692,15 @@ class GeneralMixtureModel(Model):
             For malformed input or a sample (with positive weight) that no component can produce; the
             model is then unchanged.
         """
+        if is_dask_collection(X):  # one graph over the blocks, the summed result added
+            from .dask import summarize
+
+            saved = snapshot(self)
+            try:
+                return summarize(self, X, weights, labels, priors)
+            except BaseException:
+                restore(saved)
+                raise
         if is_generator(X):
             cursor, _ = batch_source(self, X, weights, None, labels, priors)
             saved = snapshot(self)
