@@ -20,9 +20,9 @@ import uuid
 
 import numpy as np
 
-from .data import check_weights, is_frame, row_log_priors, unit_weights
+from .data import check_weights, check_X, is_frame, row_log_priors, unit_weights
 
-__all__ = ["DaskCursor", "predict_lazily", "criterion_terms", "summarize"]
+__all__ = ["DaskCursor", "DaskRows", "predict_lazily", "criterion_terms", "summarize"]
 
 
 def _dask():
@@ -266,3 +266,61 @@ def predict_lazily(model, method, X, n_jobs=1, batch_size=None):
         return X.map_blocks(block, dtype=dtype, chunks=(X.chunks[0], (model.n,)), token=token)
     return X.map_blocks(block, dtype=dtype, drop_axis=1, token=token)
 
+
+
+class DaskRows:
+    """``from_samples``' row source over a Dask collection (the protocol of ``genmix.init._Rows``: ``n``,
+    ``d``, ``distributed``, ``chunks`` and ``fold``): a pass's parts are
+    computed on the workers, one per block, and merged there in a tree, so the survey, every Lloyd
+    iteration and the initial fits' statistics are one graph each and only their small results come
+    back. A pass whose collector must see the rows on the client reads the blocks through it instead."""
+
+    distributed = True
+
+    def __init__(self, X, weights, d, allow_object=False):
+        self.dask = _dask()
+        self.blocks = _Blocks(X, d)
+        self.n, self.d, self.allow_object = self.blocks.n, d, allow_object
+        if self.n == 0:
+            raise ValueError("X must contain at least one sample; got an empty Dask collection.")
+        if weights is not None and not hasattr(weights, "__dask_graph__"):
+            check_weights(weights, self.n)
+        self.weights = self.blocks.aligned(weights, "weights")
+
+    def chunks(self):
+        """Yield ``(first row, X chunk, weights chunk)``: the blocks read through the client, one at a time."""
+        for b, part in enumerate(self.blocks.parts):
+            (Xb, wb) = self.dask.compute(part, self.weights[b])
+            Xc, wc = _validated(Xb, wb, self.d, self.allow_object)
+            if Xc.shape[0]:
+                yield int(self.blocks.offsets[b]), Xc, wc
+
+    def fold(self, part, merge):
+        """``merge`` of ``part(first, X, w)`` over the blocks, computed on the workers (see ``_Rows.fold``)."""
+        dask = self.dask
+        step = dask.delayed(_fold_part, pure=False)
+        parts = [step(part, X, w, int(first), self.d, self.allow_object)
+                 for X, w, first in zip(self.blocks.parts, self.weights, self.blocks.offsets)]
+        combine = dask.delayed(_merge_skipping_none, pure=False)
+        while len(parts) > 1:  # consecutive blocks merged in row order, as the merges require
+            parts = [combine(merge, a, b) for a, b in zip(parts[::2], parts[1::2])] + \
+                (parts[-1:] if len(parts) % 2 else [])
+        (total,) = _compute(dask, parts[0])
+        return total
+
+
+def _validated(X, w, d, allow_object):
+    Xc, _ = check_X(X, d, allow_object=allow_object, allow_empty=True)
+    return Xc, unit_weights(Xc.shape[0]) if w is None else check_weights(w, Xc.shape[0])
+
+
+def _fold_part(part, X, w, first, d, allow_object):
+    """One block's part of a pass, on a worker (None for an empty block)."""
+    Xc, wc = _validated(X, w, d, allow_object)
+    return part(first, Xc, wc) if Xc.shape[0] else None
+
+
+def _merge_skipping_none(merge, a, b):
+    if a is None:
+        return b
+    return a if b is None else merge(a, b)

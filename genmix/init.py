@@ -11,8 +11,8 @@ import numpy as np
 
 from ._validation import Interval, as_generator, check_int
 from .distributions._base import _input_for, is_stackable
-from .data import (DataGenerator, check_labels, check_weights, check_X, is_generator, is_sliceable, n_columns,
-                   unit_weights)
+from .data import (DataGenerator, check_labels, check_weights, check_X, is_dask_collection, is_generator,
+                   is_sliceable, n_columns, unit_weights)
 from .exceptions import naming_component
 
 __all__ = ["kmeans", "initial_mixtures", "INITS"]
@@ -151,7 +151,13 @@ def _kmeans_parallel(P, k, rng, rounds=5):
 
 class _Rows:
     """The data as validated row chunks, one pass at a time: an array, memmap or DataFrame is sliced
-    (never copied whole, each chunk converted on its own), a generator is read batch by batch."""
+    (never copied whole, each chunk converted on its own), a generator is read batch by batch.
+
+    :meth:`fold` is how a pass reads them: a part of each chunk, merged in row order. A Dask collection
+    gets ``genmix.dask.DaskRows`` instead (the same protocol: ``n``, ``d``, ``distributed``, ``chunks``,
+    ``fold``), whose parts are computed on the workers and merged there in a tree (see :func:`_rows`)."""
+
+    distributed = False
 
     def __init__(self, X, weights, d, allow_object=False):
         if is_generator(X):
@@ -177,6 +183,24 @@ class _Rows:
             yield first, Xc, wc
             first += Xc.shape[0]
 
+    def fold(self, part, merge):
+        """``merge(… merge(part(chunk 0), part(chunk 1)) …)`` over one pass, in row order (None for no
+        rows); ``part(first, X, w)`` sees each validated chunk."""
+        total = None
+        for first, Xc, wc in self.chunks():
+            p = part(first, Xc, wc)
+            total = p if total is None else merge(total, p)
+        return total
+
+
+def _rows(X, weights, d, allow_object=False):
+    """The row source of ``X``: :class:`_Rows`, or ``genmix.dask.DaskRows`` for a Dask collection."""
+    if is_dask_collection(X):
+        from .dask import DaskRows
+
+        return DaskRows(X, weights, d, allow_object)
+    return _Rows(X, weights, d, allow_object)
+
 
 class _Survey:
     """One pass over the data: its size, the first ``k`` rows with positive weight, whether values are
@@ -190,34 +214,49 @@ class _Survey:
     """
 
     def __init__(self, rows, k, size):
-        keys_rng = np.random.default_rng(_SAMPLE_SEED)
-        keys, head, self.n, self.n_pos, self.missing = np.empty(0), [], 0, 0, False
-        sample, sample_w, index = None, np.empty(0), np.empty(0, dtype=np.int64)
-        for first, Xc, wc in rows.chunks():
-            u = keys_rng.random(Xc.shape[0])
-            positive = wc > 0
-            self.n += Xc.shape[0]
-            self.n_pos += int(np.count_nonzero(positive))
-            self.missing = self.missing or (Xc.dtype != object and bool(np.isnan(Xc).any()))
-            if sum(len(h) for h in head) < k:
-                head.append(Xc[np.nonzero(positive)[0][:k - sum(len(h) for h in head)]])
-            threshold = keys.min() if keys.size >= size else -1.0
-            new = np.nonzero(positive & (u > threshold))[0]
-            if not new.size:
-                continue
-            keys = np.concatenate([keys, u[new]])
-            sample = Xc[new] if sample is None else np.concatenate([sample, Xc[new]])
-            sample_w = np.concatenate([sample_w, wc[new]])
-            index = np.concatenate([index, first + new])
-            if keys.size > size:
-                keep = np.argpartition(keys, keys.size - size)[keys.size - size:]
-                keys, sample, sample_w, index = keys[keep], sample[keep], sample_w[keep], index[keep]
-        if self.n == 0:
+        part = rows.fold(lambda first, Xc, wc: _survey_part(first, Xc, wc, k, size),
+                         lambda a, b: _survey_merge(a, b, k, size))
+        if part is None or part["n"] == 0:
             raise ValueError("X must contain at least one sample; got an empty array.")
-        order = np.argsort(index, kind="stable")
+        self.n, self.n_pos, self.missing = part["n"], part["n_pos"], part["missing"]
+        order = np.argsort(part["index"], kind="stable")
+        sample = part["sample"]
         self.sample = np.empty((0, rows.d)) if sample is None else sample[order]
-        self.sample_weights = sample_w[order]
-        self.head = np.concatenate(head) if head else np.empty((0, rows.d))
+        self.sample_weights = part["weights"][order]
+        self.head = part["head"] if part["head"] is not None else np.empty((0, rows.d))
+
+
+def _survey_part(first, Xc, wc, k, size):
+    """The survey of one chunk that starts at row ``first``: its counts, its first ``k`` rows with
+    positive weight, and its rows with positive weight whose keys are among its ``size`` largest. Row
+    ``i``'s key is draw ``i`` of the fixed stream (the generator advanced to ``first``), so every
+    chunking of the same rows draws the same keys."""
+    stream = np.random.PCG64(_SAMPLE_SEED)
+    stream.advance(first)
+    u = np.random.Generator(stream).random(Xc.shape[0])
+    positive = wc > 0
+    new = np.nonzero(positive)[0]
+    if new.size > size:
+        new = np.sort(new[np.argpartition(u[new], new.size - size)[new.size - size:]])
+    return {"n": Xc.shape[0], "n_pos": int(np.count_nonzero(positive)),
+            "missing": Xc.dtype != object and bool(np.isnan(Xc).any()),
+            "head": Xc[np.nonzero(positive)[0][:k]], "keys": u[new], "sample": Xc[new] if new.size else None,
+            "weights": wc[new], "index": first + new}
+
+
+def _survey_merge(a, b, k, size):
+    """Two surveys of consecutive rows as one (``a``'s rows first): the counts added, the first ``k``
+    rows and the ``size`` largest keys of both."""
+    head = a["head"] if len(a["head"]) >= k else np.concatenate([a["head"], b["head"][:k - len(a["head"])]])
+    keys = np.concatenate([a["keys"], b["keys"]])
+    samples = [p["sample"] for p in (a, b) if p["sample"] is not None]
+    sample = None if not samples else samples[0] if len(samples) == 1 else np.concatenate(samples)
+    weights, index = np.concatenate([a["weights"], b["weights"]]), np.concatenate([a["index"], b["index"]])
+    if keys.size > size:
+        keep = np.sort(np.argpartition(keys, keys.size - size)[keys.size - size:])
+        keys, sample, weights, index = keys[keep], sample[keep], weights[keep], index[keep]
+    return {"n": a["n"] + b["n"], "n_pos": a["n_pos"] + b["n_pos"], "missing": a["missing"] or b["missing"],
+            "head": head, "keys": keys, "sample": sample, "weights": weights, "index": index}
 
 
 def _sample_size(k, width):
@@ -231,38 +270,65 @@ class _Pass:
     farthest rows with positive weight (as centres), farthest first."""
 
     def __init__(self, rows, features, C, known, column_means, collect=None):
-        k, width = C.shape
-        self.num, self.den, self.mass, self.objective = np.zeros((k, width)), np.zeros((k, width)), np.zeros(k), 0.0
-        far_d, far_i, far = np.empty(0), np.empty(0, dtype=np.int64), np.empty((0, width))
-        for first, Xc, wc in rows.chunks():
-            P = _Points(features(Xc, first), wc, column_means)
-            labels, dist = P.nearest(C)
-            movable = wc > 0
-            if known is not None:
-                fixed = known[first:first + Xc.shape[0]] >= 0
-                labels[fixed] = known[first:first + Xc.shape[0]][fixed]
-                dist[fixed] = 0.0
-                movable &= ~fixed
-            num, den = P.cluster_sums(labels, k)
-            self.num += num
-            self.den += den
-            self.mass += np.bincount(labels, weights=wc, minlength=k)
-            self.objective += float(wc @ dist)
-            cand = np.nonzero(movable)[0]
-            if cand.size > k:
-                cand = cand[np.argpartition(-dist[cand], k - 1)[:k]]
-            far_d = np.concatenate([far_d, dist[cand]])
-            far_i = np.concatenate([far_i, first + cand])
-            far = np.concatenate([far, P.rows_as_centres(cand)])
-            top = np.lexsort((far_i, -far_d))[:k]  # farthest first, ties to the earlier row
-            far_d, far_i, far = far_d[top], far_i[top], far[top]
-            if collect is not None:
-                collect(first, Xc, labels, wc)
-        self.far = far
+        k = C.shape[0]
+        if collect is not None and not (rows.distributed and hasattr(collect, "fresh")):
+            # a collector that only the client can run (it keeps rows or labels): chunks through the client
+            part = None
+            for first, Xc, wc in rows.chunks():
+                p = _pass_part(first, Xc, wc, features, C, known, column_means, collect)
+                part = p if part is None else _pass_merge(part, p, k)
+        else:
+            part = rows.fold(lambda first, Xc, wc: _pass_part(first, Xc, wc, features, C, known, column_means,
+                                                              None if collect is None else collect.fresh()),
+                             lambda a, b: _pass_merge(a, b, k))
+            if collect is not None and part["collected"] is not None:
+                collect.merge(part["collected"])
+        self.num, self.den, self.mass, self.objective = part["num"], part["den"], part["mass"], part["objective"]
+        self.far = part["far"]
 
     def centres(self, old):
         """The weighted means of the clusters over observed values; empty ones keep ``old``."""
         return np.where(self.den > 0, self.num / np.where(self.den > 0, self.den, 1.0), old)
+
+
+def _pass_part(first, Xc, wc, features, C, known, column_means, collect):
+    """One chunk's share of an assignment pass (see :class:`_Pass`); ``collect`` sees the chunk."""
+    k = C.shape[0]
+    P = _Points(features(Xc, first), wc, column_means)
+    labels, dist = P.nearest(C)
+    movable = wc > 0
+    if known is not None:
+        fixed = known[first:first + Xc.shape[0]] >= 0
+        labels[fixed] = known[first:first + Xc.shape[0]][fixed]
+        dist[fixed] = 0.0
+        movable &= ~fixed
+    num, den = P.cluster_sums(labels, k)
+    cand = np.nonzero(movable)[0]
+    if cand.size > k:
+        cand = cand[np.argpartition(-dist[cand], k - 1)[:k]]
+    if collect is not None:
+        collect(first, Xc, labels, wc)
+    return _top_far({"num": num, "den": den, "mass": np.bincount(labels, weights=wc, minlength=k),
+                     "objective": float(wc @ dist), "far_d": dist[cand], "far_i": first + cand,
+                     "far": P.rows_as_centres(cand), "collected": collect if hasattr(collect, "fresh") else None}, k)
+
+
+def _top_far(part, k):
+    """``part`` keeping its ``k`` farthest rows, farthest first (ties to the earlier row)."""
+    top = np.lexsort((part["far_i"], -part["far_d"]))[:k]
+    return dict(part, far_d=part["far_d"][top], far_i=part["far_i"][top], far=part["far"][top])
+
+
+def _pass_merge(a, b, k):
+    """Two passes' shares as one: sums added, the ``k`` farthest rows of both, the collectors merged."""
+    collected = a["collected"]
+    if collected is not None and b["collected"] is not None and collected is not b["collected"]:
+        collected.merge(b["collected"])
+    return _top_far({"num": a["num"] + b["num"], "den": a["den"] + b["den"], "mass": a["mass"] + b["mass"],
+                     "objective": a["objective"] + b["objective"],
+                     "far_d": np.concatenate([a["far_d"], b["far_d"]]),
+                     "far_i": np.concatenate([a["far_i"], b["far_i"]]),
+                     "far": np.concatenate([a["far"], b["far"]]), "collected": collected}, k)
 
 
 def _lloyd(rows, features, C, iterations, known, column_means, collect=None):
@@ -365,7 +431,7 @@ class _KMeans:
             raise ValueError(f"n_components={k} is larger than the number of samples with positive weight "
                              f"({survey.n_pos}).")
         transform = _identity if fit_features is None else fit_features(survey.sample)
-        in_memory = rows.n is not None and survey.sample.dtype == object
+        in_memory = rows.n is not None and survey.sample.dtype == object and not rows.distributed
         self.features = _identity if transform is _identity else _Features(transform, rows if in_memory else None)
         self.P = _Points(transform(survey.sample), survey.sample_weights)
         survey.head_features = transform(survey.head)
@@ -453,7 +519,7 @@ def _kmeans_runner(X, k, weights, d, *, init, max_iterations, labels=None, fit_f
     if d is None:
         first = next(iter(X.batches()), None)
         d = 1 if first is None else n_columns(first[0])
-    rows = _Rows(X, weights, d, allow_object)
+    rows = _rows(X, weights, d, allow_object)
     if rows.n is not None and k > rows.n:  # before anything of that size is built
         raise ValueError(f"n_components={k} is larger than the number of samples ({rows.n}).")
     return _KMeans(rows, k, init, max_iterations, fit_features, labels)
@@ -681,6 +747,20 @@ class _ClusterStats:
                     continue
                 s = type(b)._stack_suffstats(_input_for(type(b), Xj), wj[:, None], [b])[0]
                 self.stats[i][j] = s if self.stats[i][j] is None else self.stats[i][j] + s
+
+    def fresh(self):
+        """An empty collector of the same kind (a pass on Dask fills one per block, then merges them)."""
+        return _ClusterStats(self.blanks, self.k, self.per_cluster)
+
+    def merge(self, other):
+        """Add the statistics ``other`` collected on other rows (support flags: both must hold)."""
+        for i in range(len(self.blanks)):
+            for j in range(self.k):
+                s = other.stats[i][j]
+                if s is not None:
+                    self.stats[i][j] = s if self.stats[i][j] is None else self.stats[i][j] + s
+        self.supported &= other.supported
+        return self
 
     def fitted(self, i, j):
         """Blank ``i`` fitted to cluster ``j`` by its M-step (the blank itself if the cluster is empty)."""

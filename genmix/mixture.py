@@ -974,6 +974,8 @@ class GeneralMixtureModel(Model):
     def _best_of_runs(cls, distributions, n_components, X, weights, runs, init, max_kmeans_iterations, random_state,
                       labels, priors, return_history, em_options, covariance_type=None):
         """``from_samples``' runs: k-means then EM from each start, keeping the best log-likelihood."""
+        if is_dask_collection(X):  # read by the initialisation's passes and by EM: computed once
+            X = X.persist()
         best = None
         for model in initial_mixtures(cls, distributions, n_components, X, weights, n_init=runs, init=init,
                                       max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,

@@ -192,15 +192,40 @@ def test_a_worker_killed_mid_fit_does_not_change_the_answer(client):
     client.wait_for_workers(2, timeout=60)
 
 
-@pytest.mark.parametrize("init", ["kmeans++", "first-k"])
-def test_from_samples_on_a_dask_array_equals_in_memory(client, init):
-    """The k-means start reads the blocks one at a time (through the client, for now), so it is the
-    in-memory start; EM then runs on the workers."""
+@pytest.mark.parametrize("init", ["kmeans++", "first-k", "kmeans||", "random", "hierarchical"])
+def test_from_samples_on_a_dask_array_equals_in_memory_and_reads_nothing_on_the_client(client, init, monkeypatch):
+    """The survey, every Lloyd iteration and the initial fits' statistics are one graph each, computed
+    on the workers (the blocks are never read through the client); the start is the in-memory one (the
+    same sample, the same keys), so the whole fit equals the in-memory fit."""
+    from genmix.dask import DaskRows
+
+    def no_client_reads(self):
+        raise AssertionError("from_samples read the blocks through the client")
+
+    monkeypatch.setattr(DaskRows, "chunks", no_client_reads)
     X = _blobs(seed=6)
-    a = GeneralMixtureModel.from_samples(MVN, 3, X, init=init, random_state=0, max_iterations=10)
+    w = np.random.default_rng(6).random(X.shape[0])
+    a = GeneralMixtureModel.from_samples(MVN, 3, X, w, init=init, random_state=0, max_iterations=10, n_init=2)
     Xd = da.from_array(X, chunks=(800, 3))
-    b = GeneralMixtureModel.from_samples(MVN, 3, Xd, init=init, random_state=0, max_iterations=10)
+    b = GeneralMixtureModel.from_samples(MVN, 3, Xd, da.from_array(w, chunks=1000), init=init, random_state=0,
+                                         max_iterations=10, n_init=2)
     _assert_same_fit(a, b, X, Xd)
+
+
+def test_from_samples_on_a_mixed_dask_dataframe_equals_in_memory(client):
+    rng = np.random.default_rng(7)
+    n = 3000
+    z = rng.integers(0, 2, n)
+    df = pd.DataFrame({"a": rng.normal(3.0 * z, 1.0), "c": pd.Categorical(np.where(rng.random(n) < 0.2 + 0.6 * z,
+                                                                                   "x", "y"))})
+    families = [NormalDistribution, DiscreteDistribution]
+    a = GeneralMixtureModel.from_samples(families, 2, df, random_state=0, max_iterations=10)
+    b = GeneralMixtureModel.from_samples(families, 2, dd.from_pandas(df, npartitions=3), random_state=0,
+                                         max_iterations=10)
+    assert_allclose(b.weights, a.weights, rtol=1e-10)
+    for ca, cb in zip(a.distributions, b.distributions):
+        assert_allclose(cb.distributions[0].parameters, ca.distributions[0].parameters, rtol=1e-10)
+        assert cb.distributions[1].parameters[0] == pytest.approx(ca.distributions[1].parameters[0], rel=1e-10)
 
 
 def test_readme_beyond_one_machine_snippet_runs():
