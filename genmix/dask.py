@@ -317,7 +317,7 @@ def _validated(X, w, d, allow_object):
 def _fold_part(part, X, w, first, d, allow_object):
     """One block's part of a pass, on a worker (None for an empty block)."""
     Xc, wc = _validated(X, w, d, allow_object)
-    return part(first, Xc, wc) if Xc.shape[0] else None
+    return part(first, Xc, wc, None) if Xc.shape[0] else None
 
 
 def _merge_skipping_none(merge, a, b):

@@ -185,10 +185,12 @@ class _Rows:
 
     def fold(self, part, merge):
         """``merge(… merge(part(chunk 0), part(chunk 1)) …)`` over one pass, in row order (None for no
-        rows); ``part(first, X, w)`` sees each validated chunk."""
+        rows); ``part(first, X, w, so_far)`` sees each validated chunk and the merge of the chunks before
+        it (None for the first, and always None on Dask, where blocks are independent: a part may use it
+        only to leave out what the merge would drop anyway)."""
         total = None
         for first, Xc, wc in self.chunks():
-            p = part(first, Xc, wc)
+            p = part(first, Xc, wc, total)
             total = p if total is None else merge(total, p)
         return total
 
@@ -214,7 +216,7 @@ class _Survey:
     """
 
     def __init__(self, rows, k, size):
-        part = rows.fold(lambda first, Xc, wc: _survey_part(first, Xc, wc, k, size),
+        part = rows.fold(lambda first, Xc, wc, so_far: _survey_part(first, Xc, wc, k, size, so_far),
                          lambda a, b: _survey_merge(a, b, k, size))
         if part is None or part["n"] == 0:
             raise ValueError("X must contain at least one sample; got an empty array.")
@@ -226,16 +228,18 @@ class _Survey:
         self.head = part["head"] if part["head"] is not None else np.empty((0, rows.d))
 
 
-def _survey_part(first, Xc, wc, k, size):
+def _survey_part(first, Xc, wc, k, size, so_far=None):
     """The survey of one chunk that starts at row ``first``: its counts, its first ``k`` rows with
-    positive weight, and its rows with positive weight whose keys are among its ``size`` largest. Row
-    ``i``'s key is draw ``i`` of the fixed stream (the generator advanced to ``first``), so every
-    chunking of the same rows draws the same keys."""
+    positive weight, and its rows with positive weight whose keys are among its ``size`` largest (and
+    above the smallest kept key ``so_far``, when it holds ``size``: no other can enter). Row ``i``'s key
+    is draw ``i`` of the fixed stream (the generator advanced to ``first``), so every chunking of the
+    same rows draws the same keys."""
     stream = np.random.PCG64(_SAMPLE_SEED)
     stream.advance(first)
     u = np.random.Generator(stream).random(Xc.shape[0])
     positive = wc > 0
-    new = np.nonzero(positive)[0]
+    threshold = so_far["keys"].min() if so_far is not None and so_far["keys"].size >= size else -1.0
+    new = np.nonzero(positive & (u > threshold))[0]
     if new.size > size:
         new = np.sort(new[np.argpartition(u[new], new.size - size)[new.size - size:]])
     return {"n": Xc.shape[0], "n_pos": int(np.count_nonzero(positive)),
@@ -278,8 +282,8 @@ class _Pass:
                 p = _pass_part(first, Xc, wc, features, C, known, column_means, collect)
                 part = p if part is None else _pass_merge(part, p, k)
         else:
-            part = rows.fold(lambda first, Xc, wc: _pass_part(first, Xc, wc, features, C, known, column_means,
-                                                              None if collect is None else collect.fresh()),
+            part = rows.fold(lambda first, Xc, wc, _: _pass_part(first, Xc, wc, features, C, known, column_means,
+                                                                 None if collect is None else collect.fresh()),
                              lambda a, b: _pass_merge(a, b, k))
             if collect is not None and part["collected"] is not None:
                 collect.merge(part["collected"])
