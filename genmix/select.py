@@ -15,6 +15,7 @@ from numbers import Integral
 import numpy as np
 
 from ._validation import as_generator
+from .data import is_dask_collection
 from .distributions import MultivariateGaussianDistribution
 from .distributions._covariance import ALIASES, COVARIANCE_TYPES
 from .exceptions import NumericalWarning, collecting_warnings
@@ -348,7 +349,8 @@ def _polish(result, X, weights, options):
         for short, model, start in pool:
             if len(polished) > _MORE_POLISHED or best is not None and short < best[0] - _POLISH_MARGIN:
                 break
-            labels = model.predict(X) if len(pool) > 1 else None
+            # on Dask the classifications would be computed and gathered: the log-likelihoods alone decide
+            labels = model.predict(X) if len(pool) > 1 and not is_dask_collection(X) else None
             if any(abs(short - seen) < _SAME_FIT * abs(short) and np.array_equal(labels, seen_labels)
                    for seen, seen_labels in polished):
                 continue  # the same fit reached from another start
@@ -403,7 +405,8 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
     Parameters
     ----------
     X : array-like of shape (n_samples, d) or DataFrame
-        The data (NaN marks a missing value).
+        The data (NaN marks a missing value). A Dask array or DataFrame is persisted once and every fit
+        and criterion runs on the workers (see the README's "Beyond one machine").
     n_components : int or iterable of int, default=range(1, 10)
         The numbers of components to try.
     distributions : class or list, default=None, keyword-only
@@ -437,7 +440,8 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
         The second round, for the multivariate Gaussian candidates of a numeric array without missing
         values: each also starts from the distinct classifications (most probable component of each row)
         of every other covariance type's first-round fits with the same number of components, as mclust's
-        one hierarchical partition serves all its models.
+        one hierarchical partition serves all its models. Not done for a Dask collection (it would gather
+        the classifications on the client).
     **fit_kwargs
         Passed to ``from_samples`` (e.g. ``max_iterations``, ``max_kmeans_iterations``, ``inertia``).
         ``stop_threshold`` (of the third round; the short fits stop at the larger of it and ``1e-5 · n``)
@@ -460,13 +464,16 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
     ks = _check_n_components(n_components)
     candidates = _candidates(distributions, covariance_types, ks)
     threads = resolve_n_jobs(n_jobs, "select")
-    rows_of_X = np.shape(X)[0] if np.ndim(X) else 0
+    distributed = is_dask_collection(X)
+    if distributed:  # every candidate's start, fits and criteria read it: computed once, on the workers
+        X = X.persist()
+    rows_of_X = (len(X) if distributed else np.shape(X)[0]) if np.ndim(X) else 0
     if rows_of_X < _ROWS_FOR_THREADS:
         threads = 1
     for reserved in ("return_history", "random_state", "n_init", "init", "weights", "covariance_type"):
         if reserved in fit_kwargs:
             raise TypeError(f"select() sets {reserved!r} itself; got it in fit_kwargs.")
-    n = float(np.sum(weights)) if weights is not None else float(np.shape(X)[0]) if np.ndim(X) else 1.0
+    n = float(np.sum(weights)) if weights is not None else float(rows_of_X) if np.ndim(X) else 1.0
     final = dict(fit_kwargs)
     final.setdefault("stop_threshold", _STOP_PER_SAMPLE * max(n, 1.0))
     short = dict(final, stop_threshold=max(final["stop_threshold"], _SHORT_PER_SAMPLE * max(n, 1.0)))
@@ -494,7 +501,7 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
 
     try:
         results = in_threads(lambda c: step(_fit(c, X, weights, seed, n_init, init, short)), candidates)
-        if share_partitions:
+        if share_partitions and not distributed:
             _share_partitions(candidates, results, X, weights,
                               {key: value for key, value in short.items() if key in _FIT_OPTIONS}, in_threads)
         results = in_threads(lambda r: step(_polish(r, X, weights, final)), results)
