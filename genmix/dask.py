@@ -63,6 +63,7 @@ class _Blocks:
             self.parts = list(X.to_delayed().ravel())
             self.lengths = [int(c) for c in X.chunks[0]]
         self.X = X
+        self.client = _client()  # the computations run where the blocks were persisted
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
         self.n = int(self.offsets[-1])
 
@@ -132,16 +133,41 @@ def _block_estep(model, X, w, labels, priors, first, n_jobs):
     return model._estep(Xc, wc, row_log_priors(n, model.n, labels, priors), n_jobs, first)
 
 
-def _compute(dask, *values):
-    """``dask.compute`` with a clear message for a worker that died (most often: out of memory)."""
+def _client():
+    """The ``distributed`` client that is Dask's default scheduler, or None (threads, or no distributed)."""
     try:
-        return dask.compute(*values)
+        from distributed import default_client
+    except ImportError:  # pragma: no cover - the dask extra installs distributed
+        return None
+    try:
+        return default_client()
+    except ValueError:  # no client: Dask's local schedulers
+        return None
+
+
+def _compute(dask, *values, client=None):
+    """``dask.compute`` on ``client`` (the one that held the data when they were persisted; None: Dask's
+    default scheduler), with clear messages for a client that lost its cluster and for a worker that
+    died repeatedly (most often: out of memory)."""
+
+    def disconnected(exc=None):
+        return RuntimeError(
+            f"The Dask client that holds X's persisted blocks is no longer connected to its cluster (status "
+            f"{client.status!r}{': ' + type(exc).__name__ if exc is not None else ''}); the blocks are gone and "
+            "the computation stopped (a fit leaves the model unchanged). Reconnect a client and call again.")
+
+    if client is not None and client.status != "running":
+        raise disconnected()
+    try:
+        return dask.compute(*values) if client is None else dask.compute(*values, scheduler=client)
     except Exception as exc:
         if type(exc).__name__ == "KilledWorker":
             raise RuntimeError(
                 "A Dask worker died while computing genmix's E-step and the task was retried until distributed "
                 f"gave up ({exc}). The most common cause is a worker running out of memory: give the workers "
                 "more memory (memory_limit) or cut X into smaller chunks.") from exc
+        if client is not None and client.status != "running":
+            raise disconnected(exc) from exc
         raise
 
 
@@ -182,12 +208,13 @@ class DaskCursor:
         self._next = (self._next + count) % self.n_batches
         rows = int(sum(self.blocks.lengths[b] for b in ids))
         if summed:
-            (total,) = _compute(self.dask, _tree_sum(self.dask, self._graph(ids, n_jobs)))
+            graph = _tree_sum(self.dask, self._graph(ids, n_jobs))
+            (total,) = _compute(self.dask, graph, client=self.blocks.client)
             if total is None:
                 raise ValueError("X must contain at least one sample; every block of the Dask collection is empty.")
             yield ids[0], total, rows
             return
-        results = _compute(self.dask, *self._graph(ids, n_jobs))
+        results = _compute(self.dask, *self._graph(ids, n_jobs), client=self.blocks.client)
         for b, result in zip(ids, results):
             if result is not None:
                 yield b, result, self.blocks.lengths[b]
@@ -208,7 +235,7 @@ def criterion_terms(model, X, weights=None):
     shared = _model_on_workers(dask, model)
     terms = dask.delayed(_block_terms, pure=True)
     parts = [terms(shared, part, w, int(first)) for part, w, first in zip(blocks.parts, pieces, blocks.offsets)]
-    (total,) = _compute(dask, _tree_sum(dask, parts))
+    (total,) = _compute(dask, _tree_sum(dask, parts), client=blocks.client)
     loglik, log_map, mass = (0.0, 0.0, 0.0) if total is None else (float(v) for v in total)
     if not mass > 0:
         raise ValueError("weights must not all be zero: the criteria need at least one sample.")
@@ -305,7 +332,7 @@ class DaskRows:
         while len(parts) > 1:  # consecutive blocks merged in row order, as the merges require
             parts = [combine(merge, a, b) for a, b in zip(parts[::2], parts[1::2])] + \
                 (parts[-1:] if len(parts) % 2 else [])
-        (total,) = _compute(dask, parts[0])
+        (total,) = _compute(dask, parts[0], client=self.blocks.client)
         return total
 
 

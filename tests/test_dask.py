@@ -256,3 +256,55 @@ def test_select_on_a_dask_array_equals_in_memory(client):
         # may be kept in another order (on Dask, equal short log-likelihoods count as one fit)
         for key in ("log_likelihood", "bic", "aic", "icl"):
             assert b[key] == pytest.approx(a[key], rel=1e-9), (a["model"], a["n_components"], key)
+
+
+def _big_block(rows):
+    """A block drawn on a worker: rows × 10 float64 (rows = 4e6 is 320 MB)."""
+    return np.random.default_rng(0).standard_normal((rows, 3)).repeat(4, axis=1)[:, :10]
+
+
+def test_a_worker_out_of_memory_is_a_clear_error_not_a_hang():
+    """A worker whose block exceeds its memory limit is killed by its nanny; once distributed gives up on
+    the task, the fit fails with a message that names the likely cause, and the model is unchanged."""
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, memory_limit="200MB",
+                                     dashboard_address=":0", silence_logs=50) as cluster, \
+            distributed.Client(cluster):
+        rows = 4_000_000
+        X = da.from_delayed(dask.delayed(_big_block)(rows), shape=(rows, 10), dtype=np.float64)
+        model = GeneralMixtureModel([MVN(np.zeros(10), np.eye(10)), MVN(np.ones(10), np.eye(10))])
+        before = model.to_json()
+        with pytest.raises(RuntimeError, match="out of memory"):
+            model.fit(X, max_iterations=2)
+        assert model.to_json() == before
+
+
+class _CloseAfter(Callback):
+    def __init__(self, close, epoch):
+        super().__init__()
+        self.close, self.epoch = close, epoch
+
+    def on_epoch_end(self, logs):
+        if logs["epoch"] == self.epoch:
+            self.close()
+
+
+@pytest.mark.parametrize("what", ["client", "cluster"])
+def test_a_client_that_disconnects_mid_fit_is_a_clear_error_and_the_model_is_unchanged(what):
+    """Without the check, Dask fell back to its local scheduler and failed on a 'Missing dependency'."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                                       silence_logs=50)
+    client = distributed.Client(cluster)
+    try:
+        X = da.from_array(_blobs(n=2000, seed=9), chunks=(500, 3))
+        model = GeneralMixtureModel([MVN(np.zeros(3), np.eye(3)), MVN(np.ones(3), np.eye(3))])
+        before = model.to_json()
+        with client.as_current(), pytest.raises(RuntimeError, match="no longer connected to its cluster"):
+            model.fit(X, max_iterations=6, stop_threshold=-np.inf,
+                      callbacks=[_CloseAfter(client.close if what == "client" else cluster.close, 2)])
+        assert model.to_json() == before
+    finally:
+        client.close()
+        cluster.close()
