@@ -324,7 +324,10 @@ class DaskRows:
 
     def fold(self, part, merge):
         """``merge`` of ``part(first, X, w)`` over the blocks, computed on the workers (see ``_Rows.fold``)."""
-        dask = self.dask
+        dask, tag = self.dask, uuid.uuid4().hex
+        # the functions (and what they hold: centres, features, labels) are one key each, sent once
+        part = dask.delayed(part, name=f"genmix-part-{tag}", traverse=False)
+        merge = dask.delayed(merge, name=f"genmix-merge-{tag}", traverse=False)
         step = dask.delayed(_fold_part, pure=False)
         parts = [step(part, X, w, int(first), self.d, self.allow_object)
                  for X, w, first in zip(self.blocks.parts, self.weights, self.blocks.offsets)]

@@ -442,12 +442,14 @@ class _KMeans:
         self.known = None if labels is None else check_labels(labels, survey.n, k)
         self.labelled = None
         if self.known is not None and np.any(self.known >= 0):  # the weighted means of the labelled rows
-            num = den = 0.0
-            for first, Xc, wc in rows.chunks():
-                y = self.known[first:first + Xc.shape[0]]
+            known, features, column_means = self.known, self.features, self.P.column_means
+
+            def labelled_sums(first, Xc, wc, _):
+                y = known[first:first + Xc.shape[0]]
                 sel = np.nonzero(y >= 0)[0]
-                sums = _Points(self.features(Xc, first)[sel], wc[sel], self.P.column_means).cluster_sums(y[sel], k)
-                num, den = num + sums[0], den + sums[1]
+                return _Points(features(Xc, first)[sel], wc[sel], column_means).cluster_sums(y[sel], k)
+
+            num, den = rows.fold(labelled_sums, lambda a, b: (a[0] + b[0], a[1] + b[1]))
             self.labelled = np.full(num.shape, np.nan)
             have = np.unique(self.known[self.known >= 0])
             self.labelled[have] = np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)[have]

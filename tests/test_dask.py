@@ -210,6 +210,12 @@ def test_from_samples_on_a_dask_array_equals_in_memory_and_reads_nothing_on_the_
     b = GeneralMixtureModel.from_samples(MVN, 3, Xd, da.from_array(w, chunks=1000), init=init, random_state=0,
                                          max_iterations=10, n_init=2)
     _assert_same_fit(a, b, X, Xd)
+    if init == "kmeans++":  # partial labels: the labelled clusters start at their rows' means
+        labels = np.full(X.shape[0], -1)
+        labels[:40] = 2
+        a = GeneralMixtureModel.from_samples(MVN, 3, X, init=init, random_state=0, max_iterations=5, labels=labels)
+        b = GeneralMixtureModel.from_samples(MVN, 3, Xd, init=init, random_state=0, max_iterations=5, labels=labels)
+        _assert_same_fit(a, b, X, Xd)
 
 
 def test_from_samples_on_a_mixed_dask_dataframe_equals_in_memory(client):
