@@ -314,3 +314,13 @@ def test_a_client_that_disconnects_mid_fit_is_a_clear_error_and_the_model_is_unc
     finally:
         client.close()
         cluster.close()
+
+
+def test_n_jobs_threads_inside_each_worker_do_not_change_the_fit(client):
+    X = _blobs(n=80_000, seed=10)
+    start = GeneralMixtureModel.from_samples(MVN, 3, X, max_iterations=0, random_state=0)
+    Xd = da.from_array(X, chunks=(40_000, 3))  # 40,000-row blocks: two 20,000-row chunks per worker thread
+    a, b = start.copy(), start.copy()
+    a.fit(Xd, max_iterations=4, stop_threshold=-np.inf)
+    b.fit(Xd, max_iterations=4, stop_threshold=-np.inf, n_jobs=2)
+    _assert_same_fit(a, b, X, Xd, rtol=1e-11)
