@@ -26,6 +26,7 @@ __all__ = ["DaskCursor", "DaskRows", "predict_lazily", "criterion_terms", "summa
 
 
 def _dask():
+    """The ``dask`` module (with its array collection), or an ImportError naming the extra."""
     try:
         import dask
         import dask.array  # noqa: F401 - registers the array collection
@@ -35,6 +36,7 @@ def _dask():
 
 
 def _is_dataframe(X):
+    """Whether ``X`` is a Dask DataFrame (a frame with partitions)."""
     return is_frame(X) and hasattr(X, "npartitions")
 
 
@@ -105,6 +107,7 @@ def _checked_array(X, d):
 
 
 def _add(a, b):
+    """``a + b``, a None side skipped (an empty block has no result)."""
     if a is None:
         return b
     return a if b is None else a + b
@@ -193,9 +196,11 @@ class DaskCursor:
         self._next = 0
 
     def epoch_batches(self, count, summed=False):
+        """How many results :meth:`esteps` yields for ``count`` blocks: one total when ``summed``."""
         return 1 if summed else count
 
     def _graph(self, ids, n_jobs):
+        """The delayed E-steps of blocks ``ids``, all reading one copy of the model."""
         dask, model = self.dask, _model_on_workers(self.dask, self.model)
         step = dask.delayed(_block_estep, pure=True)
         return [step(model, self.blocks.parts[b], self.weights[b], self.labels[b], self.priors[b],
@@ -340,6 +345,7 @@ class DaskRows:
 
 
 def _validated(X, w, d, allow_object):
+    """A block and its weights validated as ``from_samples`` reads them."""
     Xc, _ = check_X(X, d, allow_object=allow_object, allow_empty=True)
     return Xc, unit_weights(Xc.shape[0]) if w is None else check_weights(w, Xc.shape[0])
 
@@ -351,6 +357,7 @@ def _fold_part(part, X, w, first, d, allow_object):
 
 
 def _merge_skipping_none(merge, a, b):
+    """``merge(a, b)``, a None side (an empty block) skipped."""
     if a is None:
         return b
     return a if b is None else merge(a, b)
