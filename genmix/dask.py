@@ -66,6 +66,8 @@ class _Blocks:
             self.lengths = [int(c) for c in X.chunks[0]]
         self.X = X
         self.client = _client()  # the computations run where the blocks were persisted
+        kept = [i for i, rows in enumerate(self.lengths) if rows > 0]  # an empty block is no batch
+        self.parts, self.lengths = [self.parts[i] for i in kept], [self.lengths[i] for i in kept]
         self.offsets = np.concatenate([[0], np.cumsum(self.lengths)]).astype(np.int64)
         self.n = int(self.offsets[-1])
 
