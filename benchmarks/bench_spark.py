@@ -122,9 +122,9 @@ def mean_log_likelihood(weights, means, covs, X):
     return float(np.mean(logsumexp(logp, axis=1)))
 
 
-def _tree_cpu_seconds():
-    """CPU seconds (user + system) of this process and all its live descendants (the Spark JVM and its
-    Python workers, the Dask scheduler's worker processes), from /proc."""
+def _tree_cpu():
+    """``{(pid, start time): CPU seconds (user + system)}`` of this process and its live descendants (the
+    Spark JVM and its Python workers, the Dask workers), from /proc."""
     tick, parent, cpu = os.sysconf("SC_CLK_TCK"), {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -135,27 +135,31 @@ def _tree_cpu_seconds():
         except OSError:
             continue
         parent[int(entry)] = int(fields[1])
-        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
-    ours, frontier = {os.getpid()}, [os.getpid()]
+        cpu[int(entry)] = ((int(entry), fields[19]), (int(fields[11]) + int(fields[12])) / tick)
+    ours, frontier = {os.getpid()}, {os.getpid()}
     while frontier:
-        frontier = [pid for pid, ppid in parent.items() if ppid in frontier and pid not in ours]
-        ours.update(frontier)
-    return sum(cpu.get(pid, 0.0) for pid in ours)
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier and pid not in ours}
+        ours |= frontier
+    return dict(cpu[pid] for pid in ours if pid in cpu)
 
 
 class ForeignLoad:
     """The average number of cores kept busy by processes outside this benchmark's process tree between
-    ``start()`` and ``stop()`` (machine-wide busy time from /proc/stat minus the tree's CPU time)."""
+    ``start()`` and ``stop()``: machine-wide busy time from /proc/stat minus the CPU time the tree's
+    processes gained (per process, so that a worker exiting meanwhile, e.g. an idle PySpark worker, does
+    not take its earlier time away; the time of a process that both starts and exits in between is
+    missed, and counts as foreign)."""
 
     def start(self):
-        self.busy, self.own, self.wall = _busy_seconds(), _tree_cpu_seconds(), time.perf_counter()
+        self.busy, self.own, self.wall = _busy_seconds(), _tree_cpu(), time.perf_counter()
         return self
 
     def stop(self):
-        busy, own, wall = _busy_seconds(), _tree_cpu_seconds(), time.perf_counter()
+        busy, own, wall = _busy_seconds(), _tree_cpu(), time.perf_counter()
         if busy is None or self.busy is None:
             return float("nan")
-        return max(0.0, ((busy - self.busy) - (own - self.own)) / (wall - self.wall))
+        gained = sum(t - self.own.get(key, 0.0) for key, t in own.items())
+        return max(0.0, ((busy - self.busy) - gained) / (wall - self.wall))
 
 
 def _idle(max_wait):
