@@ -546,23 +546,29 @@ class _Factory:
 
         return IndependentComponentsDistribution.from_samples(X, w, distributions=list(self.classes))
 
-    def blank(self, d, missing):
+    def blank(self, d):
         """The genmix component whose statistics, summed over chunks, give the same fit as ``self(X, w)``
-        (``cls.from_samples`` is ``cls.blank().fit``); None where that does not hold: a user-defined
-        class, or a multivariate Gaussian on data with missing values (its fit iterates over the rows)."""
-        from .distributions import Distribution, IndependentComponentsDistribution, MultivariateGaussianDistribution
+        (``cls.from_samples`` is ``cls.blank().fit``; see :meth:`iterates` for the one exception); None
+        for a user-defined class, which is fitted to its cluster's rows."""
+        from .distributions import Distribution, IndependentComponentsDistribution
 
         if not all(issubclass(c, Distribution) for c in self.classes):
             return None
         if not self.whole_rows:
             b = IndependentComponentsDistribution([c.blank() for c in self.classes])
         elif getattr(self.classes[0], "_multivariate", False):
-            if missing and issubclass(self.classes[0], MultivariateGaussianDistribution):
-                return None
             b = self.classes[0].blank(d)
         else:
             b = self.classes[0].blank()
         return b if is_stackable(b) else None
+
+    def iterates(self, missing):
+        """Whether the fit is iterative: a multivariate Gaussian on data with missing values, whose
+        maximum-likelihood fit is an EM over its cluster's rows (one pass over the data per iteration,
+        every cluster at once; see :func:`_incomplete_gaussians`)."""
+        from .distributions import MultivariateGaussianDistribution
+
+        return bool(missing) and self.whole_rows and issubclass(self.classes[0], MultivariateGaussianDistribution)
 
 
 def _component_factories(distributions, n_components, d):
@@ -714,11 +720,12 @@ def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, in
     rng = as_generator(random_state)
     heterogeneous = (isinstance(distributions, (list, tuple)) and d == 1 and len(set(distributions)) > 1
                      and runner.labelled is None)  # labels fix which cluster is which
-    blanks = [f.blank(d, runner.survey.missing) for f in factories]
-    fast = runner.survey.sample.dtype != object and all(b is not None for b in blanks)
+    blanks = [f.blank(d) for f in factories]
+    iterative = [f.iterates(runner.survey.missing) for f in factories]
+    fast = all(b is not None for b in blanks) and not (heterogeneous and any(iterative))
     for _ in range(1 if init in DETERMINISTIC else n_init):
         if fast:
-            yield _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng)
+            yield _mixture_from_stats(cls, runner, factories, blanks, iterative, heterogeneous, rng)
         else:
             yield _mixture_from_rows(cls, runner, factories, heterogeneous, rng)
 
@@ -732,8 +739,8 @@ class _ClusterStats:
     in ``supported`` instead of raising.
     """
 
-    def __init__(self, blanks, k, per_cluster=False):
-        self.blanks, self.k, self.per_cluster = blanks, k, per_cluster
+    def __init__(self, blanks, k, per_cluster=False, skip=()):
+        self.blanks, self.k, self.per_cluster, self.skip = blanks, k, per_cluster, frozenset(skip)
         self.stats = [[None] * k for _ in blanks]
         self.supported = np.ones((len(blanks), k), dtype=bool)
 
@@ -744,6 +751,8 @@ class _ClusterStats:
                 continue
             Xj, wj = X[rows], w[rows]
             for i, b in enumerate(self.blanks):
+                if i in self.skip:  # fitted by its own iterations (see _incomplete_gaussians)
+                    continue
                 try:
                     b._check_support(Xj, wj)
                 except ValueError:
@@ -756,7 +765,7 @@ class _ClusterStats:
 
     def fresh(self):
         """An empty collector of the same kind (a pass on Dask fills one per block, then merges them)."""
-        return _ClusterStats(self.blanks, self.k, self.per_cluster)
+        return _ClusterStats(self.blanks, self.k, self.per_cluster, self.skip)
 
     def merge(self, other):
         """Add the statistics ``other`` collected on other rows (support flags: both must hold)."""
@@ -788,13 +797,15 @@ def _raise_outside_support(component, X, w, first):
         raise ValueError(f"{exc} (Rows are counted from row {first} of X, where that chunk starts.)") from None
 
 
-def _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng):
+def _mixture_from_stats(cls, runner, factories, blanks, iterative, heterogeneous, rng):
     distinct = list(dict.fromkeys(factories))  # one blank per distinct factory
     index = [distinct.index(f) for f in factories]
-    collector = _ClusterStats([blanks[factories.index(f)] for f in distinct], runner.k, per_cluster=heterogeneous)
+    skip = [i for i, f in enumerate(distinct) if iterative[factories.index(f)]]
+    collector = _ClusterStats([blanks[factories.index(f)] for f in distinct], runner.k, per_cluster=heterogeneous,
+                              skip=skip)
     C, result = runner.run(rng, collector)
     k = runner.k
-    if heterogeneous:
+    if heterogeneous:  # (never with an iterative fit: those take the rows)
         fits = [[None] * k for _ in range(k)]
         for i in range(k):
             for j in range(k):
@@ -818,21 +829,115 @@ def _mixture_from_stats(cls, runner, factories, blanks, heterogeneous, rng):
         order = _best_assignment(score)
     else:
         order = range(k)
+    iterated = {}  # distinct blank -> {cluster: its fit}, the clusters of that blank's components
+    for i in skip:
+        clusters = [j for c, j in enumerate(order) if index[c] == i and result.mass[j] > 0]
+        if clusters:
+            iterated[i] = _incomplete_gaussians(runner, C, collector.blanks[i], clusters)
     components, shares = [], np.zeros(k)
     everything = None
     for i, cluster in enumerate(order):
         shares[i] = result.mass[cluster]
         if shares[i] > 0:
+            if index[i] in iterated:
+                components.append(iterated[index[i]][cluster])
+                continue
             with naming_component(i):  # a repaired estimate is reported with its component, once per fit
                 components.append(collector.fitted(index[i], cluster))
             continue
         if everything is None:  # an empty cluster: a finite component (the fit to all rows), weight 0
-            everything = _ClusterStats(collector.blanks, 1)
-            for first, Xc, wc in runner.rows.chunks():
-                everything(first, Xc, np.zeros(Xc.shape[0], dtype=np.intp), wc)
+            everything = _over_all_rows(runner.rows, _ClusterStats(collector.blanks, 1, skip=skip))
         with naming_component(i):
-            components.append(everything.fitted(index[i], 0))
+            if index[i] in skip:
+                components.append(_incomplete_gaussians(runner, C, collector.blanks[index[i]], [0], all_rows=True)[0])
+            else:
+                components.append(everything.fitted(index[i], 0))
     return cls(components, shares)
+
+
+def _over_all_rows(rows, collector):
+    """``collector`` (a :class:`_ClusterStats` or :class:`_PerCluster`) fed every row as cluster 0: one
+    pass, a fold over the data (on Dask, on the workers)."""
+    def part(first, Xc, wc, _):
+        fresh = collector.fresh()
+        fresh(first, Xc, np.zeros(Xc.shape[0], dtype=np.intp), wc)
+        return fresh
+
+    total = rows.fold(part, lambda a, b: a.merge(b))
+    return collector if total is None else collector.merge(total)
+
+
+class _PerCluster:
+    """A collector of a k-means pass: ``compute(j, X_j, w_j)`` on each listed cluster's rows (with positive
+    weight) of each chunk, summed over the chunks (tuples element by element)."""
+
+    def __init__(self, compute, clusters):
+        self.compute, self.clusters, self.sums = compute, tuple(clusters), {}
+
+    def __call__(self, first, X, labels, w):
+        for j in self.clusters:
+            rows = np.nonzero((labels == j) & (w > 0))[0]
+            if rows.size:
+                self._add(j, self.compute(j, X[rows], w[rows]))
+
+    def _add(self, j, value):
+        if j not in self.sums:
+            self.sums[j] = value
+        elif isinstance(value, tuple):
+            self.sums[j] = tuple(a + b for a, b in zip(self.sums[j], value))
+        else:
+            self.sums[j] = self.sums[j] + value
+
+    def fresh(self):
+        """An empty collector of the same kind (a pass on Dask fills one per block, then merges them)."""
+        return _PerCluster(self.compute, self.clusters)
+
+    def merge(self, other):
+        """Add what ``other`` collected on other rows."""
+        for j, value in other.sums.items():
+            self._add(j, value)
+        return self
+
+
+def _incomplete_gaussians(runner, C, blank, clusters, all_rows=False):
+    """The maximum-likelihood multivariate Gaussian of each listed k-means cluster of data with missing
+    values — what ``blank.fit`` gives on the cluster's rows (the available-case start, then EM over the
+    conditional expectations of the missing coordinates, each cluster stopping by its own rule) — with
+    every cluster's iteration sharing one pass over the data, so that no cluster's rows are gathered
+    (the data may be a memmap, a generator or a Dask collection). ``all_rows`` fits all the rows as one
+    cluster (0) instead. Returns ``{cluster: distribution}``."""
+    from .distributions.multivariate_gaussian import (available_mean, incomplete_em, observed_squares,
+                                                      observed_sums)
+
+    X_of = (lambda X: _input_for(type(blank), X).astype(np.float64, copy=False))
+
+    def one_pass(compute, among):
+        collector = _PerCluster(compute, among)
+        if all_rows:
+            return _over_all_rows(runner.rows, collector).sums
+        _Pass(runner.rows, runner.features, C, runner.known, runner.P.column_means, collector)
+        return collector.sums
+
+    sums = one_pass(lambda j, X, w: observed_sums(X_of(X), w), clusters)
+    means = {j: available_mean(*sums[j]) for j in clusters}
+    squares = one_pass(lambda j, X, w: observed_squares(X_of(X), w, means[j]), clusters)
+    starts = [blank._available_case(means[j], squares[j], sums[j][0]) for j in clusters]
+    trials = [t for t, _ in starts]
+    of_trial = {id(t): j for t, j in zip(trials, clusters)}
+
+    def stats_of(active):
+        on = {of_trial[id(t)]: t for t in active}
+        stats = one_pass(lambda j, X, w: on[j]._stats_of(X_of(X), w), list(on))
+        return [stats[of_trial[id(t)]] for t in active]
+
+    fitted = incomplete_em(trials, [scale for _, scale in starts], stats_of)
+    out = {}
+    for j, params in zip(clusters, fitted):
+        c = blank.copy()
+        if params is not None:
+            c._set_params(params)
+        out[j] = c
+    return out
 
 
 def _mixture_from_rows(cls, runner, factories, heterogeneous, rng):

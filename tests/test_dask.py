@@ -221,7 +221,29 @@ def test_from_samples_on_a_dask_array_equals_in_memory_and_reads_nothing_on_the_
         _assert_same_fit(a, b, X, Xd)
 
 
-def test_from_samples_on_a_mixed_dask_dataframe_equals_in_memory(client):
+def _no_client_reads(monkeypatch):
+    from genmix.dask import DaskRows
+
+    def no_client_reads(self):
+        raise AssertionError("from_samples read the blocks through the client")
+
+    monkeypatch.setattr(DaskRows, "chunks", no_client_reads)
+
+
+def test_from_samples_with_missing_values_on_a_dask_array_equals_in_memory_and_reads_nothing_on_the_client(
+        client, monkeypatch):
+    """The per-cluster Gaussians of data with 20% NaN are fitted by EM passes over the blocks (every
+    cluster at once), on the workers: the same start as in memory, and the same fit."""
+    _no_client_reads(monkeypatch)
+    X = _blobs(seed=8, missing=0.2)
+    a = GeneralMixtureModel.from_samples(MVN, 3, X, random_state=0, max_iterations=5)
+    Xd = da.from_array(X, chunks=(700, 3))
+    b = GeneralMixtureModel.from_samples(MVN, 3, Xd, random_state=0, max_iterations=5)
+    _assert_same_fit(a, b, X, Xd, rtol=1e-9)
+
+
+def test_from_samples_on_a_mixed_dask_dataframe_equals_in_memory(client, monkeypatch):
+    _no_client_reads(monkeypatch)
     rng = np.random.default_rng(7)
     n = 3000
     z = rng.integers(0, 2, n)

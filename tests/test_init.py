@@ -168,6 +168,31 @@ def test_list_of_classes_fit_their_clusters_by_closed_form(rng):
         assert_allclose(model.weights[i], np.mean(labels == i), rtol=1e-12)
 
 
+@pytest.mark.parametrize("memmap", [False, True])
+def test_gaussians_of_incomplete_clusters_are_each_clusters_own_fit(rng, tmp_path, monkeypatch, memmap):
+    """With missing values the initial Gaussians come from EM passes over the data, every cluster at
+    once (no cluster's rows gathered): each equals MultivariateGaussianDistribution.fit on its cluster's
+    rows, as computed one by one."""
+    X = np.vstack([rng.normal(c, s, (400, 3)) for c, s in [(0.0, 1.0), (6.0, 0.5), (-6.0, 2.0)]])
+    X[rng.random(X.shape) < 0.2] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 1.0
+    X[:400, 2] = np.where(np.isnan(X[:400, 2]), 0.5, X[:400, 2])  # some clusters' columns complete
+    if memmap:
+        path = tmp_path / "X.npy"
+        np.save(path, X)
+        X = np.load(path, mmap_mode="r")
+    w = rng.random(X.shape[0]) + 0.5
+    model = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, w, max_iterations=0,
+                                             max_kmeans_iterations=5, random_state=3)
+    _, labels = kmeans(X, 3, w, init="kmeans++", max_iterations=5, random_state=3)
+    for i, comp in enumerate(model.distributions):
+        rows = labels == i
+        alone = MultivariateGaussianDistribution.from_samples(np.asarray(X)[rows], w[rows])
+        assert_allclose(comp.parameters[0], alone.parameters[0], rtol=1e-10, atol=1e-12)
+        assert_allclose(comp.parameters[1], alone.parameters[1], rtol=1e-9, atol=1e-12)
+        assert_allclose(model.weights[i], w[rows].sum() / w.sum(), rtol=1e-12)
+
+
 def test_duplicates_constant_columns_and_empty_clusters():
     # pomegranate #800: near-duplicate values gave a NaN component
     x = np.full(30, 5.0)

@@ -467,6 +467,59 @@ class _DiagonalTerm(_RowGaussianTerm):
         return self.lam.max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
 
 
+def observed_sums(X, w):
+    """Per column of ``X``: the weight of its observed values (rows with positive weight) and their
+    weighted sum, the first pass of the available-case estimate."""
+    observed = ~np.isnan(X) & (w[:, None] > 0)
+    return w @ observed, w @ np.where(observed, X, 0.0)
+
+
+def available_mean(mass, sums):
+    """The available-case means from :func:`observed_sums` (summed over chunks)."""
+    if not np.all(mass > 0):
+        raise ValueError("X has a column with no observed value (with positive weight): its mean cannot be "
+                         "estimated.")
+    return sums / mass
+
+
+def observed_squares(X, w, mean):
+    """Per column: the weighted sum of squared deviations of the observed values from ``mean``."""
+    observed = ~np.isnan(X) & (w[:, None] > 0)
+    return w @ np.where(observed, (X - mean) ** 2, 0.0)
+
+
+def incomplete_em(trials, scales, stats_of, max_iterations=1000, tolerance=1e-10):
+    """EM for the maximum-likelihood Gaussian of each of several incomplete data sets at once.
+
+    ``trials`` are the starting distributions (changed in place), ``scales`` their data's scales, and
+    ``stats_of(active)`` the statistics of each distribution of the list ``active`` on its own data
+    (one pass over the data serves every trial). A trial stops when its parameters change by less than
+    ``tolerance`` relative (means against their largest magnitude plus √scale, covariances against the
+    scale), so each follows exactly the iterations it would alone. Returns each trial's parameters, or
+    None for a trial whose data gave no M-step.
+    """
+    fitted, active = [None] * len(trials), list(range(len(trials)))
+    for _ in range(max_iterations):
+        if not active:
+            break
+        still = []
+        for j, stats in zip(active, stats_of([trials[j] for j in active])):
+            new = trials[j]._new_params(stats, 0.0, 0.0)
+            if new is None:  # no data (as in the first iteration): the trial gives nothing
+                fitted[j] = None
+                continue
+            old = trials[j]._params
+            trials[j]._set_params(new)
+            fitted[j] = trials[j]._params
+            scale = scales[j]
+            change = max(np.max(np.abs(new["means"] - old["means"])) / (np.max(np.abs(old["means"])) + scale ** 0.5),
+                         np.max(np.abs(new["covariance"] - old["covariance"])) / scale)
+            if change >= tolerance:
+                still.append(j)
+        active = still
+    return fitted
+
+
 @register
 class MultivariateGaussianDistribution(Distribution):
     """A multivariate Gaussian with full covariance.
@@ -698,28 +751,25 @@ class MultivariateGaussianDistribution(Distribution):
         if self.frozen or not np.isnan(X2).any():
             return super().fit(X2, weights, inertia, pseudocount)
         w = check_weights(weights, X2.shape[0])
-        trial = self.copy()
-        observed = ~np.isnan(X2) & (w[:, None] > 0)
-        if not observed.any(axis=0).all():
-            raise ValueError("X has a column with no observed value (with positive weight): its mean cannot be "
-                             "estimated.")
-        X0 = np.where(observed, X2, 0.0)
-        mean = (w @ X0) / (w @ observed)
-        var = (w @ np.where(observed, (X2 - mean) ** 2, 0.0)) / (w @ observed)
-        scale = float(np.mean(var)) if np.mean(var) > 0 else 1.0
-        trial._set_params({"means": mean, "covariance": self._type.shape.from_variances(np.maximum(var, 1e-6 * scale))})
-        for _ in range(1000):
-            new = trial._new_params(trial._stats_of(X2, w), 0.0, 0.0)
-            if new is None:
-                return self
-            old = trial._params
-            trial._set_params(new)
-            change = max(np.max(np.abs(new["means"] - old["means"])) / (np.max(np.abs(old["means"])) + scale ** 0.5),
-                         np.max(np.abs(new["covariance"] - old["covariance"])) / scale)
-            if change < 1e-10:
-                break
-        self._set_params(self._blend(trial._params, inertia))
+        mass, sums = observed_sums(X2, w)
+        mean = available_mean(mass, sums)
+        trial, scale = self._available_case(mean, observed_squares(X2, w, mean), mass)
+        (fitted,) = incomplete_em([trial], [scale], lambda trials: [t._stats_of(X2, w) for t in trials])
+        if fitted is None:
+            return self
+        self._set_params(self._blend(fitted, inertia))
         return self
+
+    def _available_case(self, mean, squares, mass):
+        """A copy of this distribution at the available-case estimate (the observed values' weighted
+        means and variances, floored at 1e-6 of their mean), the start of the missing-data EM, and the
+        scale its stopping rule measures changes against."""
+        var = squares / mass
+        scale = float(np.mean(var)) if np.mean(var) > 0 else 1.0
+        trial = self.copy()
+        covariance = self._type.shape.from_variances(np.maximum(var, 1e-6 * scale))
+        trial._set_params({"means": mean, "covariance": covariance})
+        return trial, scale
 
     @classmethod
     def blank(cls, d=2, covariance_type="full"):
