@@ -72,13 +72,20 @@ class _Blocks:
         self.n = int(self.offsets[-1])
 
     def aligned(self, values, name, trailing=()):
-        """``values`` (None, an array, or a Dask array with ``n`` rows) cut into the blocks' rows: a list
-        of one piece per block (numpy slices, or delayed blocks of a Dask array rechunked to match)."""
+        """``values`` (None, an array, a Dask array or a Dask Series with ``n`` rows) cut into the blocks'
+        rows: a list of one piece per block (numpy slices, or delayed blocks of a Dask array rechunked to
+        match; a Dask Series, e.g. a column of the DataFrame X came from, is read as a Dask array)."""
         if values is None:
             return [None] * len(self.parts)
+        if hasattr(values, "__dask_graph__") and hasattr(values, "npartitions") and not hasattr(values, "chunks"):
+            if getattr(values, "ndim", 1) != 1:
+                raise TypeError(f"{name} must be an array, a Dask array or a Dask Series aligned with X; got a "
+                                f"Dask {type(values).__name__}.")
+            values = values.to_dask_array(lengths=True)
         if hasattr(values, "__dask_graph__"):
             if not hasattr(values, "chunks"):
-                raise TypeError(f"{name} must be an array or a Dask array aligned with X; got {type(values).__name__}.")
+                raise TypeError(f"{name} must be an array, a Dask array or a Dask Series aligned with X; got "
+                                f"{type(values).__name__}.")
             if values.shape[0] != self.n or np.isnan(values.shape[0]):
                 raise ValueError(f"{name} must have one entry per row of X ({self.n}); got shape {values.shape}.")
             chunks = (tuple(self.lengths),) + tuple((s,) for s in values.shape[1:])

@@ -91,6 +91,17 @@ def test_mixed_dataframe_with_categorical_columns_on_the_cluster(client):
     assert_allclose(proba.compute().to_numpy(), a.predict_proba(df), rtol=1e-10, atol=1e-14)
     assert np.array_equal(labels.compute().to_numpy(), a.predict(df))
     assert_allclose(b.log_probability(ddf).compute().to_numpy(), a.log_probability(df), rtol=1e-10)
+    # weights as a column of the same Dask DataFrame (a Dask Series aligned with X)
+    w = rng.random(n) + 0.5
+    wdf = dd.from_pandas(df.assign(w=w), npartitions=5)
+    a, b = start.copy(), start.copy()
+    a.fit(df, w, max_iterations=5)
+    b.fit(wdf[["a", "b", "c"]], wdf["w"], max_iterations=5)
+    for ca, cb in zip(a.distributions, b.distributions):
+        assert_allclose(cb.distributions[0].parameters, ca.distributions[0].parameters, rtol=1e-10)
+    assert_allclose(b.weights, a.weights, rtol=1e-10)
+    with pytest.raises(TypeError, match="weights must be an array, a Dask array or a Dask Series"):
+        b.fit(wdf[["a", "b", "c"]], wdf[["w", "a"]])
 
 
 def test_predictions_are_lazy_dask_arrays_equal_to_the_in_memory_ones(client):
