@@ -15,6 +15,7 @@
 Run by hand: ``python benchmarks/bench_dask.py [--rows 1e8] [--slice-rows 1e7] [--scaling-rows 2e7]``.
 """
 import argparse
+import contextlib
 import os
 import sys
 import threading
@@ -91,17 +92,22 @@ class _PeakMemory:
         return self.peak
 
 
-def run_on_cluster(n, workers, memory_limit):
-    from distributed import Client, LocalCluster
+@contextlib.contextmanager
+def _persisted(n, workers, memory_limit):
+    """A LocalCluster of ``workers`` × 1 thread and its client, with the n-row data drawn and persisted on
+    the workers (spilled to disk beyond their memory): yields ``(client, X, seconds to draw)``."""
+    from distributed import Client, LocalCluster, wait
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit,
                       dashboard_address=":0", silence_logs=40) as cluster, Client(cluster) as client:
-        X = lazy_data(n).persist()  # drawn on the workers once (spilled to disk beyond their memory)
         start = time.perf_counter()
-        from distributed import wait
-
+        X = lazy_data(n).persist()
         wait(X)
-        drawn = time.perf_counter() - start
+        yield client, X, time.perf_counter() - start
+
+
+def run_on_cluster(n, workers, memory_limit):
+    with _persisted(n, workers, memory_limit) as (client, X, drawn):
         memory = _PeakMemory(client)
 
         def fit(iterations):
@@ -116,12 +122,7 @@ def run_on_cluster(n, workers, memory_limit):
 
 def scaling_per_iteration(n, workers, memory_limit, iterations=6):
     """The median epoch duration of one ``iterations``-long fit on ``workers`` workers (1 thread each)."""
-    from distributed import Client, LocalCluster, wait
-
-    with LocalCluster(n_workers=workers, threads_per_worker=1, memory_limit=memory_limit,
-                      dashboard_address=":0", silence_logs=40) as cluster, Client(cluster):
-        X = lazy_data(n).persist()
-        wait(X)
+    with _persisted(n, workers, memory_limit) as (_, X, _):
         history = start_model().fit(X, max_iterations=iterations, stop_threshold=-np.inf, return_history=True)[1]
         return float(np.median(history.epoch_durations))
 

@@ -835,7 +835,7 @@ def _mixture_from_stats(cls, runner, factories, blanks, iterative, heterogeneous
         if clusters:
             iterated[i] = _incomplete_gaussians(runner, C, collector.blanks[i], clusters)
     components, shares = [], np.zeros(k)
-    everything = None
+    everything, everything_iterated = None, {}  # the fits to all rows, for empty clusters
     for i, cluster in enumerate(order):
         shares[i] = result.mass[cluster]
         if shares[i] > 0:
@@ -845,13 +845,17 @@ def _mixture_from_stats(cls, runner, factories, blanks, iterative, heterogeneous
             with naming_component(i):  # a repaired estimate is reported with its component, once per fit
                 components.append(collector.fitted(index[i], cluster))
             continue
-        if everything is None:  # an empty cluster: a finite component (the fit to all rows), weight 0
-            everything = _over_all_rows(runner.rows, _ClusterStats(collector.blanks, 1, skip=skip))
+        # an empty cluster: a finite component (the fit to all rows), weight 0
         with naming_component(i):
             if index[i] in skip:
-                components.append(_incomplete_gaussians(runner, C, collector.blanks[index[i]], [0], all_rows=True)[0])
-            else:
-                components.append(everything.fitted(index[i], 0))
+                if index[i] not in everything_iterated:
+                    everything_iterated[index[i]] = _incomplete_gaussians(runner, C, collector.blanks[index[i]], [0],
+                                                                          all_rows=True)[0]
+                components.append(everything_iterated[index[i]].copy())
+                continue
+            if everything is None:
+                everything = _over_all_rows(runner.rows, _ClusterStats(collector.blanks, 1, skip=skip))
+            components.append(everything.fitted(index[i], 0))
     return cls(components, shares)
 
 
@@ -921,16 +925,14 @@ def _incomplete_gaussians(runner, C, blank, clusters, all_rows=False):
     sums = one_pass(lambda j, X, w: observed_sums(X_of(X), w), clusters)
     means = {j: available_mean(*sums[j]) for j in clusters}
     squares = one_pass(lambda j, X, w: observed_squares(X_of(X), w, means[j]), clusters)
-    starts = [blank._available_case(means[j], squares[j], sums[j][0]) for j in clusters]
-    trials = [t for t, _ in starts]
-    of_trial = {id(t): j for t, j in zip(trials, clusters)}
+    trials, scales = zip(*[blank._available_case(means[j], squares[j], sums[j][0]) for j in clusters])
 
     def stats_of(active):
-        on = {of_trial[id(t)]: t for t in active}
+        on = {clusters[i]: trials[i] for i in active}
         stats = one_pass(lambda j, X, w: on[j]._stats_of(X_of(X), w), list(on))
-        return [stats[of_trial[id(t)]] for t in active]
+        return [stats[clusters[i]] for i in active]
 
-    fitted = incomplete_em(trials, [scale for _, scale in starts], stats_of)
+    fitted = incomplete_em(list(trials), list(scales), stats_of)
     out = {}
     for j, params in zip(clusters, fitted):
         c = blank.copy()

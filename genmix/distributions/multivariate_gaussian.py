@@ -492,8 +492,8 @@ def incomplete_em(trials, scales, stats_of, max_iterations=1000, tolerance=1e-10
     """EM for the maximum-likelihood Gaussian of each of several incomplete data sets at once.
 
     ``trials`` are the starting distributions (changed in place), ``scales`` their data's scales, and
-    ``stats_of(active)`` the statistics of each distribution of the list ``active`` on its own data
-    (one pass over the data serves every trial). A trial stops when its parameters change by less than
+    ``stats_of(active)`` the statistics of each trial whose index is in the list ``active``, on its own
+    data, in that order (one pass over the data serves every trial). A trial stops when its parameters change by less than
     ``tolerance`` relative (means against their largest magnitude plus √scale, covariances against the
     scale), so each follows exactly the iterations it would alone. Returns each trial's parameters, or
     None for a trial whose data gave no M-step.
@@ -503,7 +503,7 @@ def incomplete_em(trials, scales, stats_of, max_iterations=1000, tolerance=1e-10
         if not active:
             break
         still = []
-        for j, stats in zip(active, stats_of([trials[j] for j in active])):
+        for j, stats in zip(active, stats_of(active)):
             new = trials[j]._new_params(stats, 0.0, 0.0)
             if new is None:  # no data (as in the first iteration): the trial gives nothing
                 fitted[j] = None
@@ -754,7 +754,7 @@ class MultivariateGaussianDistribution(Distribution):
         mass, sums = observed_sums(X2, w)
         mean = available_mean(mass, sums)
         trial, scale = self._available_case(mean, observed_squares(X2, w, mean), mass)
-        (fitted,) = incomplete_em([trial], [scale], lambda trials: [t._stats_of(X2, w) for t in trials])
+        (fitted,) = incomplete_em([trial], [scale], lambda active: [trial._stats_of(X2, w)])
         if fitted is None:
             return self
         self._set_params(self._blend(fitted, inertia))
