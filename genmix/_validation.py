@@ -146,3 +146,14 @@ def as_generator(random_state):
         "random_state must be None, an int, a numpy.random.Generator or a numpy.random.RandomState; "
         f"got {type(random_state).__name__}."
     )
+
+
+#: the information criteria of :meth:`GeneralMixtureModel.bic` and its siblings, by name
+CRITERIA = ("bic", "aic", "icl")
+
+
+def check_criterion(criterion):
+    """``criterion`` in lower case, checked to be one of :data:`CRITERIA`."""
+    if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
+        raise ValueError(f"criterion must be one of {list(CRITERIA)}; got {criterion!r}.")
+    return criterion.lower()

@@ -1001,6 +1001,35 @@ class GeneralMixtureModel(Model):
                 best = (logp, run)
         return best[1] if return_history else best[1][0]
 
+    # -- plotting ---------------------------------------------------------------------------------------------
+    def plot(self, X, *, kind="auto", ax=None, **options):
+        """Draw the fitted mixture over data ``X`` (genmix's own; needs matplotlib).
+
+        One column: a histogram with the mixture's density and each weighted component; several numeric
+        columns: the rows coloured by component and sized by uncertainty, with each Gaussian's 1σ/2σ
+        ellipses (on the first two principal axes of more than two columns); a categorical column: one
+        panel per column. See :func:`genmix.plotting.plot_mixture`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, d) or DataFrame
+            The data.
+        kind : {'auto', 'density', 'classification', 'uncertainty', 'columns'}, default='auto', keyword-only
+            The plot.
+        ax : matplotlib.axes.Axes, default=None, keyword-only
+            Where to draw (None: a new figure; a sequence of Axes for 'columns').
+        **options
+            Passed to the plotting function (e.g. ``columns=`` for 'classification').
+
+        Returns
+        -------
+        ax : matplotlib.axes.Axes or ndarray of Axes
+            The axes drawn on.
+        """
+        from .plotting import plot_mixture
+
+        return plot_mixture(self, X, kind=kind, ax=ax, **options)
+
     # -- sampling ---------------------------------------------------------------------------------------------
     def sample(self, n=1, random_state=None):
         """Draw samples: multinomial component counts, each component's draws, then a shuffle.

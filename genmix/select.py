@@ -14,7 +14,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ._validation import as_generator
+from ._validation import as_generator, check_criterion
 from .data import is_dask_collection
 from .distributions import MultivariateGaussianDistribution
 from .distributions._covariance import ALIASES, COVARIANCE_TYPES
@@ -24,7 +24,6 @@ from .parallel import resolve_n_jobs
 
 __all__ = ["select", "Selection"]
 
-CRITERIA = ("bic", "aic", "icl")
 #: the default candidates' covariance types: scikit-learn's four and mclust's two shared diagonal ones
 DEFAULT_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical", "EEI", "EII")
 #: per-sample stopping rule of every candidate fit unless ``stop_threshold`` is given: criteria are
@@ -102,7 +101,7 @@ class Selection:
 
     def plot(self, criterion=None, ax=None):
         """The criterion against the number of components, one line per model (mclust's BIC plot), the
-        best candidate marked.
+        best candidate marked (:func:`genmix.plotting.plot_criteria`; needs matplotlib).
 
         Parameters
         ----------
@@ -116,35 +115,9 @@ class Selection:
         ax : matplotlib.axes.Axes
             The axes drawn on.
         """
-        criterion = self.criterion if criterion is None else _check_criterion(criterion)
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # pragma: no cover - the plot extra is part of the test extra
-            raise ImportError('Selection.plot needs matplotlib: pip install "genmix[plot]"') from exc
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6.4, 4.2))
-        names = list(dict.fromkeys(r["model"] for r in self.rows))
-        markers = "osD^vP*Xh<>p"
-        for i, name in enumerate(names):
-            rows = [r for r in self.rows if r["model"] == name and r["error"] is None]
-            if rows:
-                ax.plot([r["n_components"] for r in rows], [r[criterion] for r in rows], marker=markers[i % 12],
-                        label=name, linewidth=1.2, markersize=4)
-        best = [r for r in self.rows if r["model"] == self.best_params_["model"]
-                and r["n_components"] == self.best_params_["n_components"]][0]
-        if best["error"] is None:
-            ax.plot([best["n_components"]], [best[criterion]], marker="o", markersize=12, markerfacecolor="none",
-                    markeredgecolor="black", linestyle="none", label="best")
-        ax.set_xlabel("number of components")
-        ax.set_ylabel(f"{criterion.upper()} (lower is better)")
-        ax.legend(fontsize="small", ncol=2)
-        return ax
+        from .plotting import plot_criteria
 
-
-def _check_criterion(criterion):
-    if not isinstance(criterion, str) or criterion.lower() not in CRITERIA:
-        raise ValueError(f"criterion must be one of {list(CRITERIA)}; got {criterion!r}.")
-    return criterion.lower()
+        return plot_criteria(self, criterion, ax=ax)
 
 
 def _check_n_components(n_components):
@@ -460,7 +433,7 @@ def select(X, n_components=range(1, 10), *, distributions=None, covariance_types
         no candidate could be fitted (each reason is in the message). A single candidate that fails, or
         that has more parameters than the data have samples, is a row of the table with its reason.
     """
-    criterion = _check_criterion(criterion)
+    criterion = check_criterion(criterion)
     ks = _check_n_components(n_components)
     candidates = _candidates(distributions, covariance_types, ks)
     threads = resolve_n_jobs(n_jobs, "select")
