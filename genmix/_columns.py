@@ -134,6 +134,12 @@ def imputed_frame(frame, aligned, out, missing):
             if unseen:
                 result[column] = series.cat.add_categories(unseen)
         elif result.dtypes.iloc[j] != object:
-            values = values.astype(result.dtypes.iloc[j])
+            dtype = result.dtypes.iloc[j]
+            if isinstance(dtype, np.dtype):
+                values = values.astype(dtype)
+            else:  # a pandas extension dtype (pandas 3's default str, nullable Int64, boolean…)
+                import pandas as pd
+
+                values = pd.array(values.tolist(), dtype=dtype)
         result.iloc[rows, j] = values
     return result[list(frame.columns)]

@@ -2,7 +2,7 @@
 tables written back as CSV.
 
 A table is a list of columns, each numeric (float64, NaN for a missing value) or categorical (the cells as
-strings, None for a missing value). Which columns are numeric is either inferred (a column is numeric when
+strings, None for a missing value). Blank lines and lines starting with ``#`` are skipped. Which columns are numeric is either inferred (a column is numeric when
 every cell that is not missing is a number) or required by the model; a required numeric column with a
 cell that is not a number is a ``ValueError`` naming the file, the line and the column.
 """
@@ -33,6 +33,11 @@ def _format_of(path):
 
 def _is_missing(cell):
     return cell.strip().lower() in MISSING
+
+
+def _skipped(row):
+    """A blank line, or a comment line (its first field starts with '#')."""
+    return not row or (row[0].lstrip().startswith("#"))
 
 
 def _number(cell):
@@ -77,7 +82,7 @@ class Source:
     # -- opening ----------------------------------------------------------------------------------------------
     def _open_csv(self, header):
         with open(self.path, newline="", encoding="utf-8-sig") as fh:
-            first = next((row for row in csv.reader(fh, delimiter=self.delimiter) if row), None)
+            first = next((row for row in csv.reader(fh, delimiter=self.delimiter) if not _skipped(row)), None)
         if first is None:
             raise ValueError(f"{self.path} has no rows.")
         if header is None:
@@ -192,8 +197,8 @@ class Source:
             reader = csv.reader(fh, delimiter=self.delimiter)
             rows, lines, skipped_header = [], [], not self.header
             for row in reader:
-                if not row:
-                    continue  # a blank line
+                if _skipped(row):
+                    continue  # a blank or comment line
                 if not skipped_header:
                     skipped_header = True
                     continue

@@ -590,6 +590,11 @@ def _demo(args):
     from .datasets import load_old_faithful
 
     X, columns = load_old_faithful()
+    if args.save_data:
+        with _output(args.save_data) as fh:
+            write_csv(fh, columns, [[X[:, 0], X[:, 1]]])
+        print(f"Old Faithful written to {args.save_data} ({X.shape[0]} rows, columns {', '.join(columns)})")
+        return 0
     start = time.perf_counter()
     model, history = GeneralMixtureModel.from_samples(
         MultivariateGaussianDistribution, n_components=args.components, X=X, init="kmeans++",
@@ -755,6 +760,9 @@ def _parser():
     demo.add_argument("--seed", type=int, default=0, help="random seed of the k-means++ start (default 0)")
     demo.add_argument("--stop-threshold", type=float, default=1e-6,
                       help="stop when an epoch improves the log-likelihood by at most this (default 1e-6)")
+    demo.add_argument("--save-data", default=None, metavar="FILE.csv",
+                      help="write the bundled Old Faithful data to this CSV file instead (to try the other "
+                      "commands on) and exit")
     demo.set_defaults(func=_demo)
     return parser
 

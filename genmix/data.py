@@ -88,6 +88,8 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
         raise TypeError(f"{name} must be array-like of numbers; got None.")
     if isinstance(X, (str, bytes)) and not allow_object:
         raise TypeError(f"{name} must be numeric array-like; got a {type(X).__name__}.")
+    if is_frame(X):
+        X = _frame_values(X)
     try:
         arr = np.asarray(X)
     except ValueError as exc:  # ragged nested lists
@@ -133,6 +135,16 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
         raise ValueError(f"{name} contains infinite values (rows {rows.tolist()}...); only finite numbers and "
                          "NaN (missing) are allowed.")
     return arr, scalar
+
+
+def _frame_values(frame):
+    """A DataFrame's values; with pandas extension columns (nullable Int64/boolean, the string dtype) an object
+    array whose missing cells (``pd.NA``) are None, which every family reads as missing."""
+    if all(isinstance(t, np.dtype) or str(t) == "category" for t in frame.dtypes):
+        return frame
+    out = frame.to_numpy(dtype=object)
+    out[frame.isna().to_numpy()] = None
+    return out
 
 
 def is_frame(X):

@@ -141,7 +141,7 @@ def plot_density(model, X, *, column=0, bins="auto", components=True, feature_na
         The column to draw; its density is the marginal of each component (a multivariate Gaussian's is
         the Normal of that coordinate).
     bins : int or str, default='auto', keyword-only
-        Passed to :func:`numpy.histogram_bin_edges`.
+        Passed to :func:`numpy.histogram_bin_edges` ('auto' for a column of counts: one bin per integer).
     components : bool, default=True, keyword-only
         Draw each component's weighted density (dashed) under the mixture's.
     feature_names : list of str, default=None, keyword-only
@@ -162,7 +162,7 @@ def plot_density(model, X, *, column=0, bins="auto", components=True, feature_na
         raise ValueError(f"column {column} is categorical; plot_columns draws its category probabilities.")
     ax = _axes(ax)
     values = _numbers(_column(X, column))
-    edges = np.histogram_bin_edges(values, bins=bins)
+    edges = _edges(model, column, values, bins)
     ax.hist(values, bins=edges, density=True, color="0.82", edgecolor="white", linewidth=0.5, label="data")
     _draw_densities(ax, model, column, edges, values, components)
     ax.set_xlabel(_names(model, feature_names)[column])
@@ -171,11 +171,20 @@ def plot_density(model, X, *, column=0, bins="auto", components=True, feature_na
     return ax
 
 
+def _edges(model, j, values, bins):
+    """Histogram bin edges: unit bins centred on the integers for a column of counts (Poisson, Bernoulli),
+    so that bar heights compare with the probabilities; else numpy's ``bins`` rule."""
+    if values.size and _is_integer_family([_marginal(c, j, model.d) for c in model.distributions]) \
+            and bins == "auto":
+        return np.arange(math.floor(values.min()) - 0.5, math.ceil(values.max()) + 1.0)
+    return np.histogram_bin_edges(values, bins=bins)
+
+
 def _draw_densities(ax, model, j, edges, values, components):
     parts = [_marginal(c, j, model.d) for c in model.distributions]
     discrete = _is_integer_family(parts)
     if discrete:  # probabilities at the integers, drawn as steps over unit bins
-        grid = np.arange(math.floor(edges[0]), math.ceil(edges[-1]) + 1, dtype=float)
+        grid = np.arange(math.ceil(edges[0]), math.floor(edges[-1]) + 1, dtype=float)
     else:
         span = edges[-1] - edges[0] or 1.0
         grid = np.linspace(edges[0] - 0.05 * span, edges[-1] + 0.05 * span, 400)
@@ -402,7 +411,7 @@ def plot_columns(model, X, *, bins="auto", feature_names=None, ax=None):
             _draw_categories(a, model, j, values)
         else:
             numbers = _numbers(values)
-            edges = np.histogram_bin_edges(numbers, bins=bins)
+            edges = _edges(model, j, numbers, bins)
             a.hist(numbers, bins=edges, density=True, color="0.82", edgecolor="white", linewidth=0.5)
             _draw_densities(a, model, j, edges, numbers, True)
             a.set_ylabel("density")
@@ -487,6 +496,9 @@ def plot_criteria(selection, criterion=None, *, ax=None):
     if best["error"] is None:
         ax.plot([best["n_components"]], [best[criterion]], marker="o", markersize=12, markerfacecolor="none",
                 markeredgecolor="black", linestyle="none", label="best")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # component counts are whole numbers
     ax.set_xlabel("number of components")
     ax.set_ylabel(f"{criterion.upper()} (lower is better)")
     ax.legend(fontsize="small", ncol=2)

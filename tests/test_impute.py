@@ -129,3 +129,23 @@ def test_a_dataframe_is_imputed_into_a_dataframe_with_its_index_columns_and_dtyp
     # row 30 (x = 5.2) belongs to component 1: mode of Poisson(3.5) is 3, of Bernoulli(0.2) 0, category 'c'
     assert got.loc[30, "k"] == 3.0 and got.loc[30, "b"] == 0.0 and got.loc[30, "c"] == "c"
     assert np.array_equal(got.to_numpy(dtype=object), model.impute(df.to_numpy(dtype=object)))
+
+
+def test_a_dataframe_with_pandas_extension_dtypes_keeps_them():
+    """pandas' string dtype (the default for text in pandas 3) and nullable integers and booleans: the filled
+    frame has the same extension dtypes, and the values are each component's modes."""
+    pd = pytest.importorskip("pandas")
+    from genmix import BernoulliDistribution, PoissonDistribution
+
+    model = GeneralMixtureModel([
+        IndependentComponentsDistribution([NormalDistribution(0, 1), PoissonDistribution(20.2),
+                                           BernoulliDistribution(0.7), DiscreteDistribution({"a": 0.9, "b": 0.1})]),
+        IndependentComponentsDistribution([NormalDistribution(5, 1), PoissonDistribution(3.5),
+                                           BernoulliDistribution(0.2), DiscreteDistribution({"a": 0.2, "c": 0.8})])])
+    df = pd.DataFrame({"x": [0.1, 5.2, 5.1], "k": pd.array([None, None, 4], dtype="Int64"),
+                       "b": pd.array([None, None, False], dtype="boolean"),
+                       "c": pd.array([None, None, "c"], dtype="string")})
+    got = model.impute(df)
+    assert list(got.dtypes) == list(df.dtypes)
+    assert got["k"].tolist() == [20, 3, 4] and got["b"].tolist() == [True, False, False]
+    assert got["c"].tolist() == ["a", "c", "c"]

@@ -105,6 +105,11 @@ def test_density_of_counts_is_drawn_at_the_integers():
     x = line.get_xdata()
     assert_allclose(x, np.round(x))
     assert_allclose(line.get_ydata(), 0.5 * stats.poisson(2).pmf(x) + 0.5 * stats.poisson(9).pmf(x), rtol=1e-10)
+    # one unit bin per integer, so a bar's height is the data's frequency of that count
+    assert_allclose([p.get_width() for p in ax.patches], 1.0)
+    centres = [p.get_x() + 0.5 for p in ax.patches]
+    assert_allclose(centres, np.arange(X.min(), X.max() + 1))
+    assert_allclose([p.get_height() for p in ax.patches], np.bincount(X - X.min()) / X.size)
 
 
 def test_density_draws_on_a_given_axes_and_ignores_missing_values():
