@@ -8,7 +8,8 @@ import numpy as np
 
 from ._validation import show
 
-__all__ = ["check_X", "check_weights", "check_labels", "batch_slices", "as_float"]
+__all__ = ["BaseGenerator", "DataGenerator", "CSVGenerator", "npy_generator", "check_X", "check_weights",
+           "check_labels", "batch_slices", "as_float"]
 
 
 def as_float(X, name="X"):
@@ -88,7 +89,7 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
         raise TypeError(f"{name} must be array-like of numbers; got None.")
     if isinstance(X, (str, bytes)) and not allow_object:
         raise TypeError(f"{name} must be numeric array-like; got a {type(X).__name__}.")
-    if is_frame(X):
+    if is_frame(X) and not is_dask_collection(X):
         X = _frame_values(X)
     try:
         arr = np.asarray(X)

@@ -701,6 +701,8 @@ def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, in
         if first is None:
             raise ValueError("X must contain at least one sample; the data generator yielded no batch.")
         d, n = n_columns(first[0]), None
+    elif is_dask_collection(X):  # validated block by block on the workers; its row count is lazy
+        d, n = n_columns(X), None
     else:
         d = n_columns(X)
         if not is_sliceable(X, d):  # validated whole (lists, mixed types); arrays are validated chunk by chunk

@@ -889,7 +889,7 @@ class GeneralMixtureModel(Model):
         ----------
         distributions : class or list of classes
             One class gives ``n_components`` components of that class (a univariate class on
-            multivariate data gives one :class:`IndependentComponentsDistribution` per component,
+            multivariate data gives one :class:`~genmix.IndependentComponentsDistribution` per component,
             i.e. a diagonal model); a class is multivariate if it is a genmix multivariate family or,
             for a user-defined class, if its ``blank().d > 1`` (pomegranate 0.x's rule), and its
             ``from_samples`` then receives whole rows. A list of one class per column gives per-column
@@ -911,7 +911,7 @@ class GeneralMixtureModel(Model):
             ``return_history`` returns the kept run's history. 'first-k' and 'hierarchical' are
             deterministic and run once.
         init : {'kmeans++', 'first-k', 'random', 'kmeans||', 'hierarchical'}, default='kmeans++'
-            The k-means seeding (see :func:`genmix.init.kmeans`): greedy weighted k-means++, the first
+            The k-means seeding (``genmix.init.kmeans``): greedy weighted k-means++, the first
             k rows with positive weight, k rows drawn in proportion to their weight, scalable
             k-means|| (oversampling rounds reduced by weighted k-means++), or the clusters of Ward's
             agglomeration of (at most 2,000 evenly spaced rows of) the sample in whitened coordinates

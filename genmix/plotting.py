@@ -10,7 +10,7 @@ mclust's ``plot(Mclust(X))`` in four functions and a dispatcher:
 - :func:`plot_columns`: one panel per column of a per-column (mixed) model: histogram and per-component
   densities of numeric columns, grouped bars of per-component category probabilities of categorical ones;
 - :func:`plot_criteria` (the criterion curves of :func:`genmix.select`) and :func:`plot_convergence` (the
-  log-likelihood per EM iteration from a :class:`genmix.History`);
+  log-likelihood per EM iteration from a :class:`genmix.callbacks.History`);
 - :func:`plot_mixture` picks one of the first three, and is ``model.plot(X)``.
 
 Every function draws on ``ax`` (a new figure when None) and returns the Axes (an array of Axes for the
@@ -377,7 +377,7 @@ def plot_columns(model, X, *, bins="auto", feature_names=None, ax=None):
     Parameters
     ----------
     model : GeneralMixtureModel
-        The fitted mixture, e.g. of :class:`IndependentComponentsDistribution` with mixed columns.
+        The fitted mixture, e.g. of :class:`~genmix.IndependentComponentsDistribution` with mixed columns.
     X : array-like of shape (n_samples, d) or DataFrame
         The data (an object array for categorical columns; NaN and None are left out).
     bins : int or str, default='auto', keyword-only

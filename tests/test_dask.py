@@ -217,6 +217,9 @@ def test_from_samples_on_a_dask_array_equals_in_memory_and_reads_nothing_on_the_
         raise AssertionError("from_samples read the blocks through the client")
 
     monkeypatch.setattr(DaskRows, "chunks", no_client_reads)
+    # nor gathered whole: a Dask collection turned into a numpy array on the client
+    for collection in (da.Array, dd.DataFrame):
+        monkeypatch.setattr(collection, "__array__", no_client_reads)
     X = _blobs(seed=6)
     w = np.random.default_rng(6).random(X.shape[0])
     a = GeneralMixtureModel.from_samples(MVN, 3, X, w, init=init, random_state=0, max_iterations=10, n_init=2)
@@ -239,6 +242,9 @@ def _no_client_reads(monkeypatch):
         raise AssertionError("from_samples read the blocks through the client")
 
     monkeypatch.setattr(DaskRows, "chunks", no_client_reads)
+    # nor gathered whole: a Dask collection turned into a numpy array on the client
+    for collection in (da.Array, dd.DataFrame):
+        monkeypatch.setattr(collection, "__array__", no_client_reads)
 
 
 def test_from_samples_with_missing_values_on_a_dask_array_equals_in_memory_and_reads_nothing_on_the_client(
@@ -253,21 +259,38 @@ def test_from_samples_with_missing_values_on_a_dask_array_equals_in_memory_and_r
     _assert_same_fit(a, b, X, Xd, rtol=1e-9)
 
 
-def test_from_samples_on_a_mixed_dask_dataframe_equals_in_memory(client, monkeypatch):
-    _no_client_reads(monkeypatch)
+@pytest.mark.parametrize("strings", ["category", "string"])
+def test_from_samples_on_a_mixed_dask_dataframe_equals_in_memory(client, monkeypatch, strings):
     rng = np.random.default_rng(7)
     n = 3000
     z = rng.integers(0, 2, n)
-    df = pd.DataFrame({"a": rng.normal(3.0 * z, 1.0), "c": pd.Categorical(np.where(rng.random(n) < 0.2 + 0.6 * z,
-                                                                                   "x", "y"))})
+    df = pd.DataFrame({"a": rng.normal(3.0 * z, 1.0), "c": pd.Series(np.where(rng.random(n) < 0.2 + 0.6 * z,
+                                                                              "x", "y"), dtype=strings)})
     families = [NormalDistribution, DiscreteDistribution]
     a = GeneralMixtureModel.from_samples(families, 2, df, random_state=0, max_iterations=10)
-    b = GeneralMixtureModel.from_samples(families, 2, dd.from_pandas(df, npartitions=3), random_state=0,
-                                         max_iterations=10)
+    ddf = dd.from_pandas(df, npartitions=3)
+    _no_client_reads(monkeypatch)
+    b = GeneralMixtureModel.from_samples(families, 2, ddf, random_state=0, max_iterations=10)
     assert_allclose(b.weights, a.weights, rtol=1e-10)
     for ca, cb in zip(a.distributions, b.distributions):
         assert_allclose(cb.distributions[0].parameters, ca.distributions[0].parameters, rtol=1e-10)
         assert cb.distributions[1].parameters[0] == pytest.approx(ca.distributions[1].parameters[0], rel=1e-10)
+
+
+def test_from_samples_on_a_numeric_dask_dataframe_equals_in_memory(client, monkeypatch):
+    """A numeric Dask DataFrame (its row count lazy) is read on the workers like a Dask array."""
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame(np.vstack([rng.normal(0, 1, (900, 3)), rng.normal(4, 1, (600, 3))]), columns=list("abc"))
+    a = GeneralMixtureModel.from_samples(MVN, 2, df, random_state=0, max_iterations=10)
+    ddf = dd.from_pandas(df, npartitions=4)
+    _no_client_reads(monkeypatch)
+    b = GeneralMixtureModel.from_samples(MVN, 2, ddf, random_state=0,
+                                         max_iterations=10)
+    assert_allclose(b.weights, a.weights, rtol=1e-10)
+    for ca, cb in zip(a.distributions, b.distributions):
+        assert_allclose(cb.parameters[0], ca.parameters[0], rtol=1e-10)
+        assert_allclose(cb.parameters[1], ca.parameters[1], rtol=1e-10)
+    assert b.feature_names == ("a", "b", "c")
 
 
 def test_readme_beyond_one_machine_snippet_runs():

@@ -522,14 +522,15 @@ def incomplete_em(trials, scales, stats_of, max_iterations=1000, tolerance=1e-10
 
 @register
 class MultivariateGaussianDistribution(Distribution):
-    """A multivariate Gaussian with full covariance.
+    """A multivariate Gaussian: full covariance by default, or any of the ``covariance_type`` structures.
 
     Parameters
     ----------
     means : array-like of shape (d,)
         The mean vector.
-    covariance : array-like of shape (d, d)
-        A symmetric positive definite covariance matrix.
+    covariance : array-like of shape (d, d), (d,) or scalar
+        A symmetric positive definite covariance matrix (the variances for 'diag' and 'EEI', one
+        variance for 'spherical' and 'EII').
     frozen : bool, default=False
         If True, fitting leaves the parameters unchanged.
     min_covar : float >= 0, default=1e-6, keyword-only

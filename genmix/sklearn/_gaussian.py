@@ -265,7 +265,7 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
     lower_bounds_ : list of float
         The lower bound after each iteration of the best initialisation.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when ``X`` has string column names.
     model_ : genmix.GeneralMixtureModel
         genmix's own: the fitted core model (MultivariateGaussianDistribution components).

@@ -96,7 +96,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
     lower_bound_ : float
         The mean log-likelihood of the training data under the fitted model.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when ``X`` has string column names.
 
     Examples
