@@ -85,24 +85,22 @@ def _per_column(text):
     return out
 
 
-def _non_negative(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number; got {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0; got {text!r}")
-    return value
+def _checked(convert, ok, what):
+    """An argparse type: ``convert(text)``, refused with "expected ``what``" unless ``ok`` of it."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}; got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
-    return value
+_non_negative = _checked(float, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
+_positive_int = _checked(int, lambda v: v >= 1, "a positive integer")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -258,6 +256,14 @@ def _output(path):
         yield fh
 
 
+def _write_table(path, header, batches):
+    """Write the batches (lists of columns) as CSV to ``path`` (standard output for None or '-')."""
+    with _output(path) as fh:
+        rows = write_csv(fh, header, batches)
+    if path not in (None, "-"):
+        print(f"{rows} rows written to {path}")
+
+
 def _in_batch(first, fn, X):
     """``fn(X)``, a ValueError about the data prefixed by where the batch starts in the file."""
     try:
@@ -322,17 +328,22 @@ def _summary_lines(model, names=None):
     return lines
 
 
-def _print_fit(model, X, names, seconds, iterations, batch_size, n_jobs, out=sys.stdout):
-    loglik, log_map, n = model._criterion_terms(X, None, n_jobs, batch_size)
+def _print_scores(model, loglik, log_map, n, out=sys.stdout):
+    """The log-likelihood and the criteria from ``Σ log p(x)``, ``Σ log max_k P(k | x)`` and ``n``."""
     from .mixture import criteria
 
     scores = criteria(loglik, log_map, n, model.n_parameters)
+    print(f"log-likelihood: {loglik:.6f}  ({loglik / n:.6f} per row)", file=out)
+    print(f"BIC: {scores['bic']:.4f}  AIC: {scores['aic']:.4f}  ICL: {scores['icl']:.4f}", file=out)
+
+
+def _print_fit(model, X, names, seconds, iterations, batch_size, n_jobs, out=sys.stdout):
+    loglik, log_map, n = model._criterion_terms(X, None, n_jobs, batch_size)
     print(f"{model.n}-component mixture over {model.d} column{'s' * (model.d > 1)} "
           f"({', '.join(names)}), {int(n)} rows, {model.n_parameters} free parameters", file=out)
     for line in _summary_lines(model, names):
         print(line, file=out)
-    print(f"log-likelihood: {loglik:.6f}  ({loglik / n:.6f} per row)", file=out)
-    print(f"BIC: {scores['bic']:.4f}  AIC: {scores['aic']:.4f}  ICL: {scores['icl']:.4f}", file=out)
+    _print_scores(model, loglik, log_map, n, out)
     if iterations is not None:
         print(f"EM iterations: {iterations}", file=out)
     print(f"time: {seconds:.3f} s", file=out)
@@ -468,31 +479,20 @@ def _predict(args):
             else:
                 yield [_in_batch(first, lambda Z: model.predict(Z, n_jobs=args.n_jobs), X)]
 
-    with _output(args.output) as fh:
-        rows = write_csv(fh, header, batches())
-    if args.output not in (None, "-"):
-        print(f"{rows} rows written to {args.output}")
+    _write_table(args.output, header, batches())
     return 0
 
 
 def _score(args):
-    from .mixture import criteria
-
     model = _load_model(args.model)
     source = _open(args)
-    loglik = log_map = 0.0
-    n = 0
+    totals = np.zeros(3)  # Σ log p(x), Σ log max_k P(k | x), rows
     for first, X in _model_batches(model, source, args.columns, args.batch_size):
-        lp = _in_batch(first, lambda Z: model.log_probability(Z, n_jobs=args.n_jobs), X)
-        loglik += float(np.sum(lp))
-        log_map += float(np.sum(np.max(model.predict_log_proba(X, n_jobs=args.n_jobs), axis=1)))
-        n += X.shape[0]
-    if n == 0:
+        totals += _in_batch(first, lambda Z: model._criterion_terms(Z, None, args.n_jobs, None), X)
+    if totals[2] == 0:
         raise UsageError(f"{source.path} has no data rows.")
-    scores = criteria(loglik, log_map, n, model.n_parameters)
-    print(f"rows: {n}")
-    print(f"log-likelihood: {loglik:.6f}  ({loglik / n:.6f} per row)")
-    print(f"BIC: {scores['bic']:.4f}  AIC: {scores['aic']:.4f}  ICL: {scores['icl']:.4f}")
+    print(f"rows: {int(totals[2])}")
+    _print_scores(model, *totals)
     return 0
 
 
@@ -500,10 +500,7 @@ def _sample(args):
     model = _load_model(args.model)
     X = model.sample(args.n, random_state=args.random_state)
     X = np.asarray(X, dtype=object if np.asarray(X).dtype == object else float).reshape(args.n, model.d)
-    with _output(args.output) as fh:
-        write_csv(fh, _column_names(model), [[X[:, j] for j in range(model.d)]])
-    if args.output not in (None, "-"):
-        print(f"{args.n} samples written to {args.output}")
+    _write_table(args.output, _column_names(model), [[X[:, j] for j in range(model.d)]])
     return 0
 
 
@@ -517,10 +514,7 @@ def _impute(args):
             yield [filled[:, j] for j in range(model.d)]
 
     names = [source.name_of(c) for c in _model_columns(model, source, args.columns)]
-    with _output(args.output) as fh:
-        rows = write_csv(fh, names if source.names is not None else _column_names(model), batches())
-    if args.output not in (None, "-"):
-        print(f"{rows} rows written to {args.output}")
+    _write_table(args.output, names if source.names is not None else _column_names(model), batches())
     return 0
 
 

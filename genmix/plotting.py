@@ -161,14 +161,19 @@ def plot_density(model, X, *, column=0, bins="auto", components=True, feature_na
     if _is_categorical(model, column):
         raise ValueError(f"column {column} is categorical; plot_columns draws its category probabilities.")
     ax = _axes(ax)
-    values = _numbers(_column(X, column))
-    edges = _edges(model, column, values, bins)
-    ax.hist(values, bins=edges, density=True, color="0.82", edgecolor="white", linewidth=0.5, label="data")
-    _draw_densities(ax, model, column, edges, values, components)
+    _draw_numeric(ax, model, column, _column(X, column), bins, components)
     ax.set_xlabel(_names(model, feature_names)[column])
-    ax.set_ylabel("density")
     ax.legend(fontsize="small")
     return ax
+
+
+def _draw_numeric(ax, model, j, values, bins, components):
+    """Column ``j``'s histogram (a density; missing values left out) under the mixture's density of it."""
+    numbers = _numbers(values)
+    edges = _edges(model, j, numbers, bins)
+    ax.hist(numbers, bins=edges, density=True, color="0.82", edgecolor="white", linewidth=0.5, label="data")
+    _draw_densities(ax, model, j, edges, components)
+    ax.set_ylabel("density")
 
 
 def _edges(model, j, values, bins):
@@ -180,7 +185,7 @@ def _edges(model, j, values, bins):
     return np.histogram_bin_edges(values, bins=bins)
 
 
-def _draw_densities(ax, model, j, edges, values, components):
+def _draw_densities(ax, model, j, edges, components):
     parts = [_marginal(c, j, model.d) for c in model.distributions]
     discrete = _is_integer_family(parts)
     if discrete:  # probabilities at the integers, drawn as steps over unit bins
@@ -410,11 +415,7 @@ def plot_columns(model, X, *, bins="auto", feature_names=None, ax=None):
         if _is_categorical(model, j):
             _draw_categories(a, model, j, values)
         else:
-            numbers = _numbers(values)
-            edges = _edges(model, j, numbers, bins)
-            a.hist(numbers, bins=edges, density=True, color="0.82", edgecolor="white", linewidth=0.5)
-            _draw_densities(a, model, j, edges, numbers, True)
-            a.set_ylabel("density")
+            _draw_numeric(a, model, j, values, bins, True)
         a.set_title(names[j], fontsize="medium")
     axes[0].legend(fontsize="x-small")
     axes[0].figure.tight_layout()

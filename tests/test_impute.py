@@ -105,15 +105,20 @@ def test_complete_rows_are_returned_unchanged(rng):
     assert_array_equal(got, X) and got is not X
 
 
-def test_a_dataframe_is_imputed_into_a_dataframe_with_its_index_columns_and_dtypes():
-    pd = pytest.importorskip("pandas")
+def _four_column_mixture():
+    """Normal, Poisson, Bernoulli and categorical columns, two components."""
     from genmix import BernoulliDistribution, PoissonDistribution
 
-    model = GeneralMixtureModel([
+    return GeneralMixtureModel([
         IndependentComponentsDistribution([NormalDistribution(0, 1), PoissonDistribution(20.2),
                                            BernoulliDistribution(0.7), DiscreteDistribution({"a": 0.9, "b": 0.1})]),
         IndependentComponentsDistribution([NormalDistribution(5, 1), PoissonDistribution(3.5),
                                            BernoulliDistribution(0.2), DiscreteDistribution({"a": 0.2, "c": 0.8})])])
+
+
+def test_a_dataframe_is_imputed_into_a_dataframe_with_its_index_columns_and_dtypes():
+    pd = pytest.importorskip("pandas")
+    model = _four_column_mixture()
     df = pd.DataFrame({"x": [0.1, np.nan, 5.2, np.nan], "k": [np.nan, 3.0, np.nan, 7.0],
                        "b": [np.nan, 1.0, np.nan, 0.0], "c": pd.Categorical(["a", None, None, "c"])},
                       index=[10, 20, 30, 40])
@@ -135,13 +140,7 @@ def test_a_dataframe_with_pandas_extension_dtypes_keeps_them():
     """pandas' string dtype (the default for text in pandas 3) and nullable integers and booleans: the filled
     frame has the same extension dtypes, and the values are each component's modes."""
     pd = pytest.importorskip("pandas")
-    from genmix import BernoulliDistribution, PoissonDistribution
-
-    model = GeneralMixtureModel([
-        IndependentComponentsDistribution([NormalDistribution(0, 1), PoissonDistribution(20.2),
-                                           BernoulliDistribution(0.7), DiscreteDistribution({"a": 0.9, "b": 0.1})]),
-        IndependentComponentsDistribution([NormalDistribution(5, 1), PoissonDistribution(3.5),
-                                           BernoulliDistribution(0.2), DiscreteDistribution({"a": 0.2, "c": 0.8})])])
+    model = _four_column_mixture()
     df = pd.DataFrame({"x": [0.1, 5.2, 5.1], "k": pd.array([None, None, 4], dtype="Int64"),
                        "b": pd.array([None, None, False], dtype="boolean"),
                        "c": pd.array([None, None, "c"], dtype="string")})
