@@ -22,6 +22,11 @@ import numpy as np
 
 from ._validation import check_criterion
 
+try:
+    import matplotlib  # noqa: F401 - the plot extra; the functions import pyplot and patches when they draw
+except ImportError as exc:  # pragma: no cover - the plot extra is part of the test extra
+    raise ImportError('genmix.plotting needs matplotlib: pip install "genmix[plot]"') from exc
+
 __all__ = ["plot_mixture", "plot_density", "plot_classification", "plot_uncertainty", "plot_columns",
            "plot_criteria", "plot_convergence"]
 
@@ -29,10 +34,8 @@ _KINDS = ("auto", "density", "classification", "uncertainty", "columns")
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - the plot extra is part of the test extra
-        raise ImportError('genmix.plotting needs matplotlib: pip install "genmix[plot]"') from exc
+    import matplotlib.pyplot as plt
+
     return plt
 
 

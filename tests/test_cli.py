@@ -531,3 +531,21 @@ def test_predict_streams_a_file_in_batches_within_a_memory_bound(files, tmp_path
     gm = sklearn_twin(root / "model.json")
     labels = np.loadtxt(tmp_path / "labels.csv", skiprows=1, dtype=int)
     assert_array_equal(labels, gm.predict(np.round(big, 6)))
+
+
+@pytest.mark.parametrize("missing, argv, message", [
+    ("matplotlib", ["plot", "{root}/model.json", "{root}/faithful.csv", "-o", "{tmp}/f.png"],
+     'genmix.plotting needs matplotlib: pip install "genmix[plot]"'),
+    ("pyarrow", ["fit", "{root}/faithful.parquet"], 'reading Parquet needs pyarrow: pip install "genmix[parquet]"'),
+])
+def test_a_missing_extra_is_named_with_its_install_command(files, tmp_path, missing, argv, message):
+    """Without the optional package (blocked in the subprocess), the command says which extra to install."""
+    root, _, _ = files
+    argv = [a.format(root=root, tmp=tmp_path) for a in argv]
+    code = (f"import sys; sys.modules[{missing!r}] = None; from genmix.cli import main; "
+            f"sys.exit(main({argv!r}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("genmix: error: ") and line.endswith(message), line
