@@ -33,8 +33,8 @@ import numpy as np
 from ._math import responsibilities_in_place, rows_from
 from .parallel import _single_threaded_blas, map_chunks
 
-__all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "Product", "moments", "EPS", "TOLERANCE",
-           "LOG_BOUND"]
+__all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "CategoricalTerm", "Product", "moments", "EPS",
+           "TOLERANCE", "LOG_BOUND"]
 
 EPS = np.finfo(np.float64).eps
 #: The largest acceptable estimated rounding error of a log density (absolute) or a variance (relative).
@@ -204,6 +204,109 @@ class LinearTerm(ColumnTerm):
         return np.abs(self.const).max() + (np.abs(self.coef) * bounds).sum(axis=1).max()
 
 
+class CategoricalTerm(ColumnTerm):
+    """A categorical column, looked up instead of multiplied: ``log p_k(x) = T[k, code(x)]``.
+
+    The feature block carries one row, the value's code (its coefficient is 0, so the GEMM ignores it); the
+    engine adds ``T[:, codes]`` to the scores and sums the responsibilities per code (a weighted bincount)
+    for the statistics, so a column of ``m`` categories costs O(k) per row, not the O(k m) of one-hot
+    features. The codes are the column of a :class:`genmix._encoded.Encoded` array (indices into its
+    ``categories``), or, for a numeric column, the positions of the values among numeric keys. A missing
+    value reads a column of zeros (log density 0, no statistics). :meth:`valid` is False where a value has
+    probability 0 under every component (the general path then names it) or a numeric value is no key.
+
+    Parameters
+    ----------
+    keys : tuple
+        The categories of the stacked components (their union, in order).
+    log_probs : ndarray, shape (k, len(keys))
+        ``log p_k(key)``, ``-inf`` where a component does not have the key.
+    stats : callable
+        ``stats(w (k,), keys, counts (k, len(keys)))`` -> the family's per-component ``Stats`` list.
+    """
+
+    n_features = 1
+    gathered = True
+
+    def __init__(self, keys, log_probs, stats):
+        self.keys, self.log_probs, self._stats = tuple(keys), log_probs, stats
+        self.index, self.table, self.impossible, self.numeric = None, None, None, None
+
+    def bind(self, categories):
+        """Match the codes to the keys: ``categories`` are the column's distinct values (an encoded
+        column), or None for a numeric column (its values are looked up among the numeric keys)."""
+        k = self.log_probs.shape[0]
+        position = {key: i for i, key in enumerate(self.keys)}
+        if categories is None:
+            if not all(isinstance(key, (int, float, np.integer, np.floating)) for key in self.keys):
+                return False
+            order = np.argsort(np.array(self.keys, dtype=np.float64), kind="stable")
+            self.numeric = np.array(self.keys, dtype=np.float64)[order]
+            self.index = order
+            columns = self.log_probs[:, order]
+        else:
+            self.index = np.array([position.get(v, -1) for v in categories.tolist()], dtype=np.intp)
+            columns = np.where(self.index >= 0, self.log_probs[:, np.maximum(self.index, 0)], -np.inf) \
+                if self.index.size else np.empty((k, 0))
+        self.m = columns.shape[1]
+        self.table = np.column_stack([columns, np.zeros(k)])  # the last column: a missing value
+        self.impossible = np.all(np.isneginf(columns), axis=0)
+        return True
+
+    def _codes(self, x):
+        """The lookup positions of the values ``x`` (``m`` where missing; -1 for a numeric non-key). An
+        encoded column holds them already (its missing code is ``m``)."""
+        if self.numeric is None:
+            return x.astype(np.intp)
+        missing = np.isnan(x)
+        pos = np.minimum(np.searchsorted(self.numeric, np.where(missing, 0.0, x)), self.m - 1)
+        hit = self.numeric[pos] == x
+        return np.where(missing, self.m, np.where(hit, pos, -1)).astype(np.intp)
+
+    def valid(self, x):
+        if self.numeric is None and not self.impossible.any():
+            return True  # every code of an encoded column is a category some component has
+        codes = self._codes(x)
+        codes = codes[codes != self.m]
+        return bool(np.all(codes >= 0) and not np.any(self.impossible[codes]))
+
+    def features(self, x, out):
+        if self.numeric is None:
+            out[0] = x  # the codes themselves
+        else:
+            out[0] = self._codes(x)
+
+    def coefficients(self):
+        k = self.log_probs.shape[0]
+        return np.zeros(k), np.zeros((k, 1))
+
+    def gather(self, row):
+        """``T[:, codes]`` of a block's code row, (k, B) (``take`` is ~2.5x fancy indexing here)."""
+        return np.take(self.table, row.astype(np.intp), axis=1)
+
+    def exact(self, rows, j):
+        return self.table[j, rows[0].astype(np.intp)]
+
+    def counts(self, row, R):
+        """Σr per code (the missing code last) of a block: (k, m + 1)."""
+        codes, width = row.astype(np.intp), self.m + 1
+        return np.stack([np.bincount(codes, weights=r, minlength=width) for r in R])
+
+    def stats_of_counts(self, C):
+        """The family's per-component statistics from the per-code sums ``C`` (k, m + 1)."""
+        counts = np.zeros((C.shape[0], len(self.keys)))
+        observed = C[:, :self.m]
+        if self.numeric is None:
+            known = self.index >= 0
+            np.add.at(counts.T, self.index[known], observed[:, known].T)
+        else:
+            counts[:, self.index] = observed
+        return self._stats(counts.sum(axis=1), self.keys, counts)
+
+    def magnitude(self, span):
+        return 0.0  # looked up, not expanded: nothing to overflow
+
+
 class _Masked(ColumnTerm):
     """A column term whose column has missing values (NaN): log density 0 and no statistics there.
 
@@ -363,6 +466,7 @@ class FusedEStep:
         """``log w_k + log p_k`` of a block, shape (k, B): the GEMM, then the exact rows and dead components
         (written into ``out``, a (k, ≥B) buffer, when given)."""
         L = W @ Phi if out is None else np.matmul(W, Phi, out=out[:, :Phi.shape[1]])
+        self._add_gathered(L, Phi)
         if exact.size:
             self._exact_rows(L, Phi, exact, shift)
         if dead.size:
@@ -480,6 +584,9 @@ class FusedEStep:
         """The term's sums of a block that need only the rows' total responsibilities (None: it has none)."""
         return None
 
+    def _add_gathered(self, L, Phi):
+        """Add the looked-up log densities of categorical columns to the scores (none here)."""
+
     def _package(self, j, s):
         """The ``Stats`` value component ``j``'s family expects; None for a frozen one."""
         c = self.components[j]
@@ -510,10 +617,18 @@ class _ColumnsEStep(FusedEStep):
     def of(cls, components, log_weights, product, X):
         """The E-step, or None where the data leave the terms' supports or risk overflow."""
         fused = cls(components, log_weights, product)
-        span = max(float(X.max()), -float(X.min()))  # NaN propagates: rows with missing values
-        if span != span:  # missing values: the columns that have them get an indicator row
+        categories = getattr(X, "categories", {})
+        for t in fused.columns:  # categorical columns: codes of an encoded column, or numeric keys
+            if getattr(t, "gathered", False) and not t.bind(categories.get(t.column)):
+                return None
+        numeric = [t.column for t in fused.columns if not getattr(t, "gathered", False)]
+        Xn = X[:, numeric] if len(numeric) < X.shape[1] else X
+        span = max(float(Xn.max()), -float(Xn.min())) if Xn.size else 0.0  # NaN propagates: missing values
+        if span != span:  # missing values: the numeric columns that have them get an indicator row
             span = 0.0
             for i, t in enumerate(fused.columns):
+                if getattr(t, "gathered", False):
+                    continue  # a missing category reads the table's column of zeros
                 x = X[:, t.column]
                 observed = x[~np.isnan(x)]
                 if observed.size < x.size:
@@ -539,6 +654,10 @@ class _ColumnsEStep(FusedEStep):
     def terms(self):
         """The column terms composed, in column order (a masked column's wrapper around its term)."""
         return list(self.columns)
+
+    @functools.cached_property
+    def _gathered(self):
+        return self._gathered_columns()
 
     def _prepare(self, X):
         """Shifts from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
@@ -579,15 +698,38 @@ class _ColumnsEStep(FusedEStep):
                 at += t.n_features
             L[j] += self.log_weights[j]
 
+    def _gathered_columns(self):
+        """``(feature row, term)`` of each categorical column."""
+        out, at = [], 1
+        for t in self.columns:
+            if getattr(t, "gathered", False):
+                out.append((at, t))
+            at += t.n_features
+        return out
+
+    def _add_gathered(self, L, Phi):
+        for at, t in self._gathered:
+            np.add(L, t.gather(Phi[at]), out=L)
+
+    def _mass_sums(self, Phi, R):
+        """Σr per code of each categorical column, side by side: (k, Σ (m + 1)); None without one."""
+        if not self._gathered:
+            return None
+        return np.concatenate([t.counts(Phi[at], R) for at, t in self._gathered], axis=1)
+
     def _stats(self, S, shift, M=None):
         """Per component its statistics, a list per column, and ``redo``: ``{component: [columns]}`` whose
-        raw sums cancel too much (column terms have no mass sums: ``M`` is None)."""
+        raw sums cancel too much (``M``: the categorical columns' per-code sums, see :meth:`_mass_sums`)."""
         N = S[:, 0]
         stats, redo = [None] * self.k, {}
         per_column = []
-        at = 1
+        at, off = 1, 0
         for t in self.columns:
-            per_column.append(t.stats(N, S[:, at:at + t.n_features]))
+            if getattr(t, "gathered", False):
+                per_column.append(t.stats_of_counts(M[:, off:off + t.m + 1]))
+                off += t.m + 1
+            else:
+                per_column.append(t.stats(N, S[:, at:at + t.n_features]))
             at += t.n_features
         for j in range(self.k):
             stats[j] = [col[j] for col in per_column]

@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 
+from ._encoded import Encoded, encode_table
 from ._state import fitted_objects as _objects, restore, snapshot
 from ._validation import INERTIA, PSEUDOCOUNT, Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
@@ -105,6 +106,8 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
         return DaskCursor(model, X, weights, labels, priors), None
     if not is_sliceable(X, model.d):
         X, _ = model._check_input(X, allow_empty=False)
+        if all(is_stackable(c) for c in model.distributions):  # categorical columns: codes, once per fit (genmix/_encoded.py)
+            X = encode_table(X)
     n = X.shape[0]
     if n == 0:
         raise ValueError("X must contain at least one sample; got an empty array.")
@@ -154,7 +157,7 @@ class _Cursor:
                     raise ValueError(f"the data generator yielded {self._index} batches in a pass but declares "
                                      f"n_batches={self.n_batches}.") from None
                 first = self._first
-            Xc, _ = self.model._check_input(Xb, allow_empty=False)
+            Xc = Xb if isinstance(Xb, Encoded) else self.model._check_input(Xb, allow_empty=False)[0]
             wc = unit_weights(Xc.shape[0]) if wb is None else check_weights(wb, Xc.shape[0])
             self._first = first + Xc.shape[0]
             out.append((b, Xc, wc, first))

@@ -15,6 +15,7 @@ import dataclasses
 
 import numpy as np
 
+from ._encoded import decoded
 from ._fused import FusedEStep, _plus
 from ._math import responsibilities_in_place, rows_from
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable
@@ -106,6 +107,7 @@ def estep(components, log_weights, X, w, log_priors=None, *, n_jobs=1):
     if fused is not None:  # exponential-family features: two GEMMs per block (genmix/_fused.py)
         logp, resp, stats = fused.run(X, w, log_priors, n_jobs)
         return EStepResult(logp, resp, tuple(stats))
+    X = decoded(X)  # the general path reads the categories' values
 
     def rows(sl):
         """The E-step of a thread's rows, in cache-sized blocks whose results are summed."""

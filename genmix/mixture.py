@@ -9,6 +9,7 @@ import contextlib
 
 import numpy as np
 
+from ._encoded import decoded
 from ._fused import FusedEStep
 from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, rows_from
 from ._model import Model
@@ -246,6 +247,7 @@ class GeneralMixtureModel(Model):
             yield
         except ImpossibleRowsError as exc:  # the public boundary raises a plain ValueError (DESIGN §5)
             row = int(exc.rows[0])
+            X = decoded(X)  # name the value, not its code
             detail = (blame(self.distributions, self._weights, X, row, getattr(self, "feature_names", None), first)
                       if 0 <= row < len(X) else "")
             raise ValueError(f"{exc.shifted(first)} {detail}".rstrip()) from None
@@ -637,6 +639,7 @@ class GeneralMixtureModel(Model):
         with self._explaining(X, row_offset):
             if all_stackable(self.distributions):
                 return estep(self.distributions, self.log_weights, X, w, log_priors, n_jobs=n_jobs)
+            X = decoded(X)  # user-defined components read the values
             result, R = estep_with_responsibilities(self.distributions, self.log_weights, X, w, log_priors)
             summarize_foreign(self.distributions, X, R)
             return result

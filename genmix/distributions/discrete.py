@@ -22,6 +22,7 @@ import numpy as np
 
 from ..io import numeric
 from ._base import Distribution, register
+from .._fused import CategoricalTerm
 from ._stats import Stats
 
 _MISSING, _UNKNOWN = -2, -1
@@ -113,6 +114,11 @@ def _suffstats(X, R, keys, **_):
     counts = np.zeros((R.shape[1], len(keys)))
     np.add.at(counts.T, codes[valid], R[valid])
     return DiscreteStats(R[valid].sum(axis=0), keys, counts)
+
+
+def _per_component_stats(w, keys, counts):
+    """One ``DiscreteStats`` per component from the stacked Σw (k,) and counts (k, len(keys))."""
+    return [DiscreteStats(w[j:j + 1], keys, counts[j:j + 1]) for j in range(len(w))]
 
 
 def _mle(stats, pseudocount=0.0):
@@ -209,6 +215,15 @@ class DiscreteDistribution(Distribution):
             if c._params["keys"]:
                 table[i, [keys.index(k) for k in c._params["keys"]]] = c._log_probs
         return {"keys": keys, "log_probs": table}
+
+    @classmethod
+    def _feature_term(cls, components):
+        """The fused path's term (see ``genmix._fused``): a table lookup of ``log p_k(category)`` per value,
+        statistics as weighted counts per category."""
+        gathered = cls._gather(components)
+        if not gathered["keys"]:
+            return None
+        return CategoricalTerm(gathered["keys"], gathered["log_probs"], _per_component_stats)
 
     @staticmethod
     def _logpdf(X, keys, log_probs):
