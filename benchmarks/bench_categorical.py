@@ -12,8 +12,12 @@ Normal columns, seeded; every component is an independent-components product, th
 The all-numeric reference is 7 Normal columns of the same n and k. Every library starts from the same
 weights and parameters (the generating ones, perturbed) and runs EM with every stopping rule off.
 
-Per iteration = (time of ``fit`` with 5 iterations − time with 1) / 4, so that what a fit does once (input
-checks, genmix's encoding of the categories, pomegranate's conversions) cancels; the median over
+Per iteration: for genmix the median duration of epochs 2-10 of a 10-iteration fit (its History times each
+M-step + E-step); for the peers (time of ``fit`` with 10 iterations − time with 1) / 9, so that what a fit
+does once (input
+checks, genmix's encoding of the categories, pomegranate's conversions) cancels (with 5 iterations the
+once-per-fit work of genmix, ~0.5 s at n = 1,000,000 and varying by ±0.2 s with the allocator, swamped
+the difference); the median over
 ``--repeats`` rounds, the cases taking turns within a round. Threads are pinned to 1 (threadpoolctl, and
 ``torch.set_num_threads(1)``); genmix runs with ``n_jobs=1``.
 
@@ -27,7 +31,9 @@ codes; its ``Categorical`` checks for an integer tensor, so the benchmark hands 
 to it as an int64 view (a small subclass, below). pomegranate 0.14 runs in a subprocess of the Python
 given by ``--pomegranate0`` (its own venv; see the brief), with ``IndependentComponentsDistribution`` of
 ``DiscreteDistribution({code: p})`` and ``NormalDistribution`` columns on a float array of codes and values.
-A peer that is not installed is reported as absent. After timing, the final log-likelihoods are compared.
+Each peer runs in its own process (interleaved in one process with genmix, torch's presence slowed genmix's
+lookups by ~45%, measured); a peer that is not installed is reported as absent. After timing, the final
+log-likelihoods are compared.
 """
 import argparse
 import json
@@ -46,7 +52,7 @@ SEED = 20261204
 N, K = 1_000_000, 8
 CATEGORIES = (10, 25, 50)
 NUMERIC = 4
-ITERATIONS = 5
+ITERATIONS = 10
 
 
 def make_problem(n=N, k=K, seed=SEED):
@@ -147,6 +153,38 @@ print(json.dumps(out))
 '''
 
 
+_POM1 = r'''
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import torch
+import bench_categorical as b
+torch.set_num_threads(1)
+X = torch.from_numpy(np.load(sys.argv[2]))
+start = json.load(open(sys.argv[3]))
+start = {"weights": np.array(start["weights"]), "probs": [np.array(p) for p in start["probs"]],
+         "means": np.array(start["means"]), "stds": np.array(start["stds"])}
+def fit(it):
+    torch.set_default_dtype(torch.float64)
+    model = b.pomegranate1_model(start)
+    model.max_iter = it
+    return model.fit(X)
+fit(1)  # warm-up
+per, first = [], []
+for _ in range(int(sys.argv[4])):
+    p, t1, model = b.per_iteration(fit)
+    per.append(p)
+    first.append(t1)
+print(json.dumps({"per": per, "first": first, "loglik": float(model.log_probability(X).sum())}))
+'''
+
+
+def _save_start(start, path):
+    with open(path, "w") as fh:
+        json.dump({"weights": start["weights"].tolist(), "probs": [p.tolist() for p in start["probs"]],
+                   "means": start["means"].tolist(), "stds": start["stds"].tolist()}, fh)
+
+
 def per_iteration(fit):
     t = {}
     for it in (1, ITERATIONS):
@@ -163,6 +201,7 @@ def main(argv=None):
     parser.add_argument("--pomegranate0", default=None, metavar="PYTHON",
                         help="the python of a venv with pomegranate 0.14 (run in a subprocess)")
     parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--no-pomegranate1", action="store_true", help="skip pomegranate 1.x")
     args = parser.parse_args(argv)
     from threadpoolctl import threadpool_limits
 
@@ -177,28 +216,10 @@ def main(argv=None):
     print(f"workload: n={n:,}, k={K}, categorical columns with {CATEGORIES} categories + {NUMERIC} Normal "
           f"columns; all-numeric reference: 7 Normal columns; load average {load_average()}")
 
-    cases = {"genmix mixed": lambda it: genmix_mixed(start).fit(X, max_iterations=it, stop_threshold=0.0),
+    cases = {"genmix mixed": lambda it: genmix_mixed(start).fit(X, max_iterations=it, stop_threshold=0.0,
+                                                                 return_history=True),
              "genmix 7 numeric": lambda it: genmix_numeric(start, 7).fit(numeric, max_iterations=it,
-                                                                          stop_threshold=0.0)}
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-        Xt = torch.from_numpy(dense)
-
-        def fit_pom1(it):
-            previous = torch.get_default_dtype()
-            torch.set_default_dtype(torch.float64)
-            try:
-                model = pomegranate1_model(start)
-                model.max_iter = it
-                return model.fit(Xt)
-            finally:
-                torch.set_default_dtype(previous)
-
-        cases["pomegranate 1.x"] = fit_pom1
-    except ImportError:
-        print("pomegranate 1.x: absent (pip install -e \".[bench]\")")
+                                                                          stop_threshold=0.0, return_history=True)}
     times = {name: [] for name in cases}
     first = {name: [] for name in cases}
     results = {}
@@ -208,16 +229,29 @@ def main(argv=None):
         for r in range(args.repeats):
             names = list(cases)
             for name in names[r % len(names):] + names[:r % len(names)]:
-                per, t1, results[name] = per_iteration(cases[name])
-                times[name].append(per)
+                per, t1, (results[name], history) = per_iteration(cases[name])
+                # genmix times each epoch (M-step + E-step): the median of the later ones is the iteration,
+                # free of the once-per-fit work's noise that the difference of two fits carries
+                times[name].append(float(np.median(history.epoch_durations[1:])))
                 first[name].append(t1)
+    pom1 = None
+    if not args.no_pomegranate1:
+        with tempfile.TemporaryDirectory() as tmp:
+            np.save(os.path.join(tmp, "X.npy"), dense)
+            _save_start(start, os.path.join(tmp, "start.json"))
+            proc = subprocess.run([sys.executable, "-c", _POM1, os.path.dirname(os.path.abspath(__file__)),
+                                   os.path.join(tmp, "X.npy"), os.path.join(tmp, "start.json"), str(args.repeats)],
+                                  capture_output=True, text=True)
+            if proc.returncode:
+                print("pomegranate 1.x: not run:", proc.stderr.strip().splitlines()[-1])
+            else:
+                pom1 = json.loads(proc.stdout.strip().splitlines()[-1])
+                times["pomegranate 1.x"], first["pomegranate 1.x"] = pom1["per"], pom1["first"]
     pom0 = None
     if args.pomegranate0:
         with tempfile.TemporaryDirectory() as tmp:
             np.save(os.path.join(tmp, "X.npy"), dense)
-            with open(os.path.join(tmp, "start.json"), "w") as fh:
-                json.dump({"weights": start["weights"].tolist(), "probs": [p.tolist() for p in start["probs"]],
-                           "means": start["means"].tolist(), "stds": start["stds"].tolist()}, fh)
+            _save_start(start, os.path.join(tmp, "start.json"))
             runs = []
             for _ in range(args.repeats):
                 proc = subprocess.run([args.pomegranate0, "-c", _POM0, os.path.join(tmp, "X.npy"),
@@ -244,17 +278,9 @@ def main(argv=None):
     mixed = results["genmix mixed"]
     loglik = float(np.sum(mixed.log_probability(X)))
     print(f"\ngenmix mixed final log-likelihood: {loglik:.6f}")
-    if "pomegranate 1.x" in results:
-        import torch
-
-        previous = torch.get_default_dtype()
-        torch.set_default_dtype(torch.float64)
-        try:
-            pl = float(results["pomegranate 1.x"].log_probability(torch.from_numpy(dense)).sum())
-        finally:
-            torch.set_default_dtype(previous)
-        print(f"pomegranate 1.x after the same number of M-steps minus one (it does not score its last update):"
-              f" {pl:.6f}")
+    if pom1:
+        print(f"pomegranate 1.x final log-likelihood: {pom1['loglik']:.6f} (relative difference "
+              f"{abs(pom1['loglik'] - loglik) / abs(loglik):.1e}; float64)")
     if pom0:
         print(f"pomegranate 0.14 final log-likelihood: {pom0[-1]['loglik']:.6f} (relative difference "
               f"{abs(pom0[-1]['loglik'] - loglik) / abs(loglik):.1e})")

@@ -168,6 +168,50 @@ def from_samples_sklearn(X, kind, k, iterations=FROM_SAMPLES_ITERATIONS):
         return gm.fit(X)
 
 
+def first_call(X, kind, start, repeats):
+    """``(fit(1), later iteration)`` medians in this process, BLAS pinned to one thread."""
+    from threadpoolctl import threadpool_limits
+
+    ones, laters = [], []
+    with threadpool_limits(limits=1):
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fit_genmix(X, kind, start, iterations=1)
+            t1 = time.perf_counter()
+            fit_genmix(X, kind, start, iterations=ITERATIONS)
+            t5 = time.perf_counter() - t1
+            ones.append(t1 - t0)
+            laters.append((t5 - (t1 - t0)) / (ITERATIONS - 1))
+    return float(np.median(ones)), float(np.median(laters))
+
+
+_COLD = """
+import sys, time
+sys.path.insert(0, {here!r})
+from bench_em import EMIteration, fit_genmix, ITERATIONS
+from threadpoolctl import threadpool_limits
+bench = EMIteration({scale!r})
+bench.setup({name!r})
+import genmix  # imported before the clock starts: the first call, not the import, is measured
+with threadpool_limits(limits=1):
+    t0 = time.perf_counter(); fit_genmix(bench.X, bench.kind, bench.start, iterations=1); first = time.perf_counter() - t0
+    t0 = time.perf_counter(); fit_genmix(bench.X, bench.kind, bench.start, iterations=1); one = time.perf_counter() - t0
+    t0 = time.perf_counter(); fit_genmix(bench.X, bench.kind, bench.start, iterations=ITERATIONS)
+    five = time.perf_counter() - t0
+print(first, (five - one) / (ITERATIONS - 1))
+"""
+
+
+def first_call_cold(name, scale):
+    """``(first fit(1) of a fresh process, its later iteration)``."""
+    import subprocess
+
+    code = _COLD.format(here=os.path.dirname(os.path.abspath(__file__)), scale=scale, name=name)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, later = map(float, out.stdout.split())
+    return first, later
+
+
 def em_flops(kind, n, d, k):
     """Floating-point operations of one E-step plus statistics, ``(genmix, scikit-learn)``.
 
@@ -236,6 +280,8 @@ def main(argv=None):
                         help="comma-separated substrings selecting workloads (default: all)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurement")
     parser.add_argument("--no-from-samples", action="store_true", help="skip the end-to-end from_samples timing")
+    parser.add_argument("--no-first-call", action="store_true",
+                        help="skip the first-call overhead (fit(max_iterations=1) against a later iteration)")
     parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
                         help="before each comparison, wait up to SECONDS for other processes to leave the "
                              "CPUs idle (default: 0, do not wait); the foreign load is reported either way")
@@ -305,6 +351,22 @@ def main(argv=None):
                   f"**{s.median / g.median:.2f}×** | " + (f"**{s.median / par.median:.2f}×**" if par else "-")
                   + f" | {g.foreign_load:.2f} |")
     print()
+
+    if not args.no_first_call:
+        print(f"## First-call overhead: `fit(max_iterations=1)` (two E-steps, one M-step, the input checks and "
+              f"the fused step's build) against one later iteration = (fit(5) - fit(1)) / 4; target <= 2.5x\n")
+        print("Warm: in this process, median of the rounds; cold: the first fit of a fresh process (genmix "
+              "imported, the data already in memory), then its own later iterations. BLAS threads = 1.\n")
+        print("| workload | per later iteration | fit(1) warm | warm ratio | fit(1) cold | cold ratio |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for name in names:
+            X, kind, start = problems[name]
+            idle()
+            warm = first_call(X, kind, start, args.repeats)
+            cold = first_call_cold(name, scale)
+            print(f"| {name} | {warm[1] * 1e3:.1f} ms | {warm[0] * 1e3:.1f} ms | **{warm[0] / warm[1]:.2f}×** | "
+                  f"{cold[0] * 1e3:.1f} ms | **{cold[0] / cold[1]:.2f}×** |", flush=True)
+        print()
 
     full = [n for n in names if problems[n][1] == "full"]
     if full:

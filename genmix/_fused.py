@@ -27,6 +27,7 @@ two-pass algorithm of ``distributions._stats``) in a second pass. Results keep t
 general path; tests/test_fused_estep.py compares both with scipy.
 """
 import functools
+import threading
 
 import numpy as np
 
@@ -47,6 +48,11 @@ _SHIFT_ROWS = 4096
 _MAX_MAGNITUDE = 1e100
 #: ``|log x|`` of any positive float64: the bound of a logarithmic feature.
 LOG_BOUND = 745.0
+#: Categorical columns are looked up in groups whose joint codes (the product of their category counts,
+#: missing included) stay below this: one lookup and one weighted bincount per group and block instead of
+#: one per column, the joint counts summed over the blocks and split into each column's once per E-step.
+#: 2**14 cells of k components keep a group's table within the last-level cache.
+_JOINT_CELLS = 2 ** 14
 
 
 def moments(N, s1, s2, shift):
@@ -207,10 +213,10 @@ class LinearTerm(ColumnTerm):
 class CategoricalTerm(ColumnTerm):
     """A categorical column, looked up instead of multiplied: ``log p_k(x) = T[k, code(x)]``.
 
-    The feature block carries one row, the value's code (its coefficient is 0, so the GEMM ignores it); the
-    engine adds ``T[:, codes]`` to the scores and sums the responsibilities per code (a weighted bincount)
-    for the statistics, so a column of ``m`` categories costs O(k) per row, not the O(k m) of one-hot
-    features. The codes are the column of a :class:`genmix._encoded.Encoded` array (indices into its
+    The term adds no row to the feature block: the engine takes each block's codes once
+    (:meth:`block_codes`), adds ``T[:, codes]`` to the scores and sums the responsibilities per code (a
+    weighted bincount) for the statistics, so a column of ``m`` categories costs O(k) per row, not the
+    O(k m) of one-hot features. The codes are the column of a :class:`genmix._encoded.Encoded` array (indices into its
     ``categories``), or, for a numeric column, the positions of the values among numeric keys. A missing
     value reads a column of zeros (log density 0, no statistics). :meth:`valid` is False where a value has
     probability 0 under every component (the general path then names it) or a numeric value is no key.
@@ -225,7 +231,7 @@ class CategoricalTerm(ColumnTerm):
         ``stats(w (k,), keys, counts (k, len(keys)))`` -> the family's per-component ``Stats`` list.
     """
 
-    n_features = 1
+    n_features = 0
     gathered = True
 
     def __init__(self, keys, log_probs, stats):
@@ -270,27 +276,27 @@ class CategoricalTerm(ColumnTerm):
         codes = codes[codes != self.m]
         return bool(np.all(codes >= 0) and not np.any(self.impossible[codes]))
 
+    def block_codes(self, x):
+        """The lookup positions of a block's values (an encoded column's codes as integers)."""
+        return self._codes(x)
+
     def features(self, x, out):
-        if self.numeric is None:
-            out[0] = x  # the codes themselves
-        else:
-            out[0] = self._codes(x)
+        pass  # no feature rows: see block_codes
 
     def coefficients(self):
         k = self.log_probs.shape[0]
-        return np.zeros(k), np.zeros((k, 1))
+        return np.zeros(k), np.zeros((k, 0))
 
-    def gather(self, row):
-        """``T[:, codes]`` of a block's code row, (k, B) (``take`` is ~2.5x fancy indexing here)."""
-        return np.take(self.table, row.astype(np.intp), axis=1)
+    def gather(self, codes):
+        """``T[:, codes]`` of a block, (k, B) (``take`` is ~2.5x fancy indexing here)."""
+        return np.take(self.table, codes, axis=1)
 
-    def exact(self, rows, j):
-        return self.table[j, rows[0].astype(np.intp)]
+    def exact(self, codes, j):
+        return self.table[j, codes]
 
-    def counts(self, row, R):
+    def counts(self, codes, R):
         """Σr per code (the missing code last) of a block: (k, m + 1)."""
-        codes, width = row.astype(np.intp), self.m + 1
-        return np.stack([np.bincount(codes, weights=r, minlength=width) for r in R])
+        return np.stack([np.bincount(codes, weights=r, minlength=self.m + 1) for r in R])
 
     def stats_of_counts(self, C):
         """The family's per-component statistics from the per-code sums ``C`` (k, m + 1)."""
@@ -612,6 +618,11 @@ class _ColumnsEStep(FusedEStep):
         self.columns, self.package = list(product.terms), product.package
         super().__init__(components, log_weights, 1 + sum(t.n_features for t in self.columns))
         self.d = len(self.columns)
+        #: the categorical (looked-up) column terms; never wrapped, so fixed from here on
+        self._gathered = [t for t in self.columns if getattr(t, "gathered", False)]
+        #: per thread, the current block's categorical codes (each thread scores its own blocks)
+        self._local = threading.local()
+        self._groups = []
 
     @classmethod
     def of(cls, components, log_weights, product, X):
@@ -621,9 +632,10 @@ class _ColumnsEStep(FusedEStep):
         for t in fused.columns:  # categorical columns: codes of an encoded column, or numeric keys
             if getattr(t, "gathered", False) and not t.bind(categories.get(t.column)):
                 return None
-        numeric = [t.column for t in fused.columns if not getattr(t, "gathered", False)]
-        Xn = X[:, numeric] if len(numeric) < X.shape[1] else X
-        span = max(float(Xn.max()), -float(Xn.min())) if Xn.size else 0.0  # NaN propagates: missing values
+        fused._groups = _joint_groups(fused._gathered)
+        # NaN propagates: rows with missing values. Categorical columns hold codes in [0, m] (never NaN),
+        # which can only raise the span, and with it the overflow bound's caution, to m.
+        span = max(float(X.max()), -float(X.min()))
         if span != span:  # missing values: the numeric columns that have them get an indicator row
             span = 0.0
             for i, t in enumerate(fused.columns):
@@ -655,9 +667,7 @@ class _ColumnsEStep(FusedEStep):
         """The column terms composed, in column order (a masked column's wrapper around its term)."""
         return list(self.columns)
 
-    @functools.cached_property
-    def _gathered(self):
-        return self._gathered_columns()
+
 
     def _prepare(self, X):
         """Shifts from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
@@ -678,7 +688,8 @@ class _ColumnsEStep(FusedEStep):
 
     def _features(self, X, rows, shift, buffer=None):
         """The ``(F, B)`` feature block of ``X[rows]`` (written into ``buffer[:, :B]`` when given: reusing
-        one buffer per thread avoids fresh pages for every block)."""
+        one buffer per thread avoids fresh pages for every block). The categorical columns' codes of the
+        block are kept for this thread (:attr:`_codes`), read by the scores and sums of the same block."""
         B = rows.stop - rows.start
         Phi = np.empty((self.n_features, B)) if buffer is None else buffer[:, :B]
         Phi[0] = 1.0
@@ -686,48 +697,50 @@ class _ColumnsEStep(FusedEStep):
         for t in self.columns:
             t.features(X[rows, t.column], Phi[at:at + t.n_features])
             at += t.n_features
+        if self._gathered:
+            codes = [t.block_codes(X[rows, t.column]) for t in self._gathered]
+            self._local.codes = codes
+            self._local.joint = [g.joint(codes) for g in self._groups]
         return Phi
 
     def _exact_rows(self, L, Phi, exact, shift):
         """Overwrite row j of ``L`` with the factorised log density (plus log weight) for j in ``exact``."""
+        codes = dict(zip(map(id, self._gathered), self._local.codes)) if self._gathered else {}
         for j in exact:
             L[j] = 0.0
             at = 1
             for t in self.columns:
-                L[j] += t.exact(Phi[at:at + t.n_features], j)
+                L[j] += t.exact(codes[id(t)] if id(t) in codes else Phi[at:at + t.n_features], j)
                 at += t.n_features
             L[j] += self.log_weights[j]
 
-    def _gathered_columns(self):
-        """``(feature row, term)`` of each categorical column."""
-        out, at = [], 1
-        for t in self.columns:
-            if getattr(t, "gathered", False):
-                out.append((at, t))
-            at += t.n_features
-        return out
-
     def _add_gathered(self, L, Phi):
-        for at, t in self._gathered:
-            np.add(L, t.gather(Phi[at]), out=L)
+        for g, joint in zip(self._groups, self._local.joint if self._gathered else ()):
+            np.add(L, np.take(g.table, joint, axis=1), out=L)
 
     def _mass_sums(self, Phi, R):
-        """Σr per code of each categorical column, side by side: (k, Σ (m + 1)); None without one."""
+        """Σr per joint code of each group of categorical columns, side by side: (k, Σ cells); None without
+        one (split into each column's counts by :meth:`_stats`)."""
         if not self._gathered:
             return None
-        return np.concatenate([t.counts(Phi[at], R) for at, t in self._gathered], axis=1)
+        parts = [np.stack([np.bincount(joint, weights=r, minlength=g.cells) for r in R])
+                 for g, joint in zip(self._groups, self._local.joint)]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
 
     def _stats(self, S, shift, M=None):
         """Per component its statistics, a list per column, and ``redo``: ``{component: [columns]}`` whose
         raw sums cancel too much (``M``: the categorical columns' per-code sums, see :meth:`_mass_sums`)."""
         N = S[:, 0]
         stats, redo = [None] * self.k, {}
+        counts, off = {}, 0
+        for g in self._groups:
+            counts.update(g.split(M[:, off:off + g.cells]))
+            off += g.cells
         per_column = []
-        at, off = 1, 0
+        at = 1
         for t in self.columns:
             if getattr(t, "gathered", False):
-                per_column.append(t.stats_of_counts(M[:, off:off + t.m + 1]))
-                off += t.m + 1
+                per_column.append(t.stats_of_counts(counts[id(t)]))
             else:
                 per_column.append(t.stats(N, S[:, at:at + t.n_features]))
             at += t.n_features
@@ -751,6 +764,62 @@ class _ColumnsEStep(FusedEStep):
 
     def _packaged(self, component, s):
         return self.package(component, s)
+
+
+class _JointGroup:
+    """Categorical columns looked up together: the joint code ``Σ code_i · stride_i`` of a row indexes
+    ``table`` (k, cells), the sum of the columns' log-probability tables over every combination."""
+
+    def __init__(self, terms):
+        self.terms = terms
+        sizes = [t.m + 1 for t in terms]
+        self.strides = np.cumprod([1] + sizes[:-1])
+        self.cells = int(np.prod(sizes))
+        k = terms[0].table.shape[0]
+        table = np.zeros([k] + sizes[::-1])  # C order: the first column's code varies fastest
+        for i, t in enumerate(terms):
+            shape = [k] + [1] * len(terms)
+            shape[len(terms) - i] = sizes[i]
+            table = table + t.table.reshape(shape)
+        self.table = table.reshape(k, self.cells) if len(terms) > 1 else terms[0].table
+
+    def joint(self, codes_of):
+        """The joint codes of a block from each gathered column's codes (``codes_of``, in gathered order)."""
+        codes = [codes_of[i] for i in self.positions]
+        if len(codes) == 1:
+            return codes[0]
+        out = codes[0].copy()
+        for c, stride in zip(codes[1:], self.strides[1:]):
+            out += c * stride
+        return out
+
+    def split(self, C):
+        """Each column's counts (k, m + 1) from the joint counts ``C`` (k, cells), keyed by ``id(term)``."""
+        if len(self.terms) == 1:
+            return {id(self.terms[0]): C}
+        k, n = C.shape[0], len(self.terms)
+        cube = C.reshape([k] + [t.m + 1 for t in self.terms][::-1])
+        return {id(t): cube.sum(axis=tuple(a for a in range(1, n + 1) if a != n - i))
+                for i, t in enumerate(self.terms)}
+
+
+def _joint_groups(gathered):
+    """The gathered columns packed in order into groups of at most ``_JOINT_CELLS`` joint codes."""
+    groups, current, cells = [], [], 1
+    for i, t in enumerate(gathered):
+        if current and cells * (t.m + 1) > _JOINT_CELLS:
+            groups.append(current)
+            current, cells = [], 1
+        current.append(i)
+        cells *= t.m + 1
+    if current:
+        groups.append(current)
+    out = []
+    for positions in groups:
+        g = _JointGroup([gathered[i] for i in positions])
+        g.positions = positions
+        out.append(g)
+    return out
 
 
 class _RowEStep(FusedEStep):

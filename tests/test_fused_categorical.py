@@ -71,8 +71,8 @@ def one_em_step_by_hand(model, X, pseudocount=0.0):
 def test_one_iteration_is_the_weighted_mle_under_scipys_responsibilities(missing, monkeypatch):
     X = data(missing=missing)
     gathered = []
-    real = CategoricalTerm.gather
-    monkeypatch.setattr(CategoricalTerm, "gather", lambda self, row: gathered.append(1) or real(self, row))
+    real = CategoricalTerm.block_codes
+    monkeypatch.setattr(CategoricalTerm, "block_codes", lambda self, x: gathered.append(1) or real(self, x))
     model = start()
     weights, comps, _ = one_em_step_by_hand(model, X)
     _, history = model.fit(X, max_iterations=1, stop_threshold=0.0, return_history=True)
@@ -148,3 +148,43 @@ def test_encoding_round_trips_and_slices_keep_the_categories():
     assert isinstance(part, Encoded) and part.categories is E.categories
     numbers = np.array([[1.0, None], [2.0, 3.0]], dtype=object)
     assert encode_table(numbers) is numbers  # no text: nothing to encode
+
+
+@pytest.mark.parametrize("cells", [1, 2 ** 14])
+def test_columns_looked_up_together_or_alone_give_the_same_fit(cells, monkeypatch):
+    """Categorical columns are grouped under a joint code when their joint table is small; with the limit
+    at 1 every column is its own group. Both are the hand-written EM step."""
+    import genmix._fused as fused
+
+    monkeypatch.setattr(fused, "_JOINT_CELLS", cells)
+    X = data(missing=0.1)
+    X = np.column_stack([X, X[:, 1][::-1]])  # a second categorical column
+    model = GeneralMixtureModel([IndependentComponentsDistribution(list(c.distributions) + [
+        DiscreteDistribution({"x": 0.2, "y": 0.5, "w": 0.3})]) for c in start().distributions], weights=[0.4, 0.6])
+    ref = model.copy()
+    model.fit(X, max_iterations=1, stop_threshold=0.0)
+    # the reference: the general path, which never groups (no encoding)
+    import genmix.em as em
+
+    monkeypatch.setattr(em, "encode_table", lambda X: X)
+    ref.fit(X, max_iterations=1, stop_threshold=0.0)
+    assert_allclose(model.weights, ref.weights, rtol=1e-12)
+    for a, b in zip(model.distributions, ref.distributions):
+        for ca, cb in zip(a.distributions, b.distributions):
+            pa, pb = ca.parameters[0], cb.parameters[0]
+            if isinstance(pa, dict):
+                assert list(pa) == list(pb)
+                assert_allclose(list(pa.values()), list(pb.values()), rtol=1e-12)
+            else:
+                assert_allclose(ca.parameters, cb.parameters, rtol=1e-12)
+
+
+def test_threads_give_the_same_fit():
+    X = data(n=40_000)
+    one = start().fit(X, max_iterations=3, stop_threshold=0.0)
+    two = start().fit(X, max_iterations=3, stop_threshold=0.0, n_jobs=2)
+    assert_allclose(two.weights, one.weights, rtol=1e-12)
+    for a, b in zip(one.distributions, two.distributions):
+        assert_allclose(list(b.distributions[1].parameters[0].values()),
+                        list(a.distributions[1].parameters[0].values()), rtol=1e-12)
+        assert_allclose(b.distributions[0].parameters, a.distributions[0].parameters, rtol=1e-12)
