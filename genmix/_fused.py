@@ -216,7 +216,8 @@ class CategoricalTerm(ColumnTerm):
     The term adds no row to the feature block: the engine takes each block's codes once
     (:meth:`block_codes`), adds ``T[:, codes]`` to the scores and sums the responsibilities per code (a
     weighted bincount) for the statistics, so a column of ``m`` categories costs O(k) per row, not the
-    O(k m) of one-hot features. The codes are the column of a :class:`genmix._encoded.Encoded` array (indices into its
+    O(k m) of one-hot features; columns whose joint codes are few are looked up together
+    (``_JointGroup``: ``take`` on the group's summed table, one bincount per component). The codes are the column of a :class:`genmix._encoded.Encoded` array (indices into its
     ``categories``), or, for a numeric column, the positions of the values among numeric keys. A missing
     value reads a column of zeros (log density 0, no statistics). :meth:`valid` is False where a value has
     probability 0 under every component (the general path then names it) or a numeric value is no key.
@@ -287,16 +288,8 @@ class CategoricalTerm(ColumnTerm):
         k = self.log_probs.shape[0]
         return np.zeros(k), np.zeros((k, 0))
 
-    def gather(self, codes):
-        """``T[:, codes]`` of a block, (k, B) (``take`` is ~2.5x fancy indexing here)."""
-        return np.take(self.table, codes, axis=1)
-
     def exact(self, codes, j):
         return self.table[j, codes]
-
-    def counts(self, codes, R):
-        """Σr per code (the missing code last) of a block: (k, m + 1)."""
-        return np.stack([np.bincount(codes, weights=r, minlength=self.m + 1) for r in R])
 
     def stats_of_counts(self, C):
         """The family's per-component statistics from the per-code sums ``C`` (k, m + 1)."""
@@ -770,8 +763,8 @@ class _JointGroup:
     """Categorical columns looked up together: the joint code ``Σ code_i · stride_i`` of a row indexes
     ``table`` (k, cells), the sum of the columns' log-probability tables over every combination."""
 
-    def __init__(self, terms):
-        self.terms = terms
+    def __init__(self, terms, positions):
+        self.terms, self.positions = terms, positions  # the terms, and their places among the gathered
         sizes = [t.m + 1 for t in terms]
         self.strides = np.cumprod([1] + sizes[:-1])
         self.cells = int(np.prod(sizes))
@@ -814,12 +807,7 @@ def _joint_groups(gathered):
         cells *= t.m + 1
     if current:
         groups.append(current)
-    out = []
-    for positions in groups:
-        g = _JointGroup([gathered[i] for i in positions])
-        g.positions = positions
-        out.append(g)
-    return out
+    return [_JointGroup([gathered[i] for i in positions], positions) for positions in groups]
 
 
 class _RowEStep(FusedEStep):
