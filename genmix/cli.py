@@ -548,7 +548,7 @@ def _plot(args):
 
     model = _load_model(args.model)
     source = _open(args)
-    X = np.concatenate([X for _, X in _model_batches(model, source, args.columns, None)])
+    X = _sample_rows(_model_batches(model, source, args.columns, None), args.max_rows)
     names = [source.name_of(c) for c in _model_columns(model, source, args.columns)]
     options = {}
     if args.show is not None:
@@ -571,6 +571,27 @@ def _plot(args):
     _save_figure(np.ravel(drawn)[0].figure, args.output)
     print(f"figure written to {args.output}")
     return 0
+
+
+def _sample_rows(batches, size, seed=0):
+    """At most ``size`` rows drawn uniformly from the batches, in file order, reading one batch at a time:
+    each row gets a seeded random key and the ``size`` smallest keys are kept (so memory stays bounded by
+    ``size`` plus one batch, and the same file gives the same sample)."""
+    rng = np.random.default_rng(seed)
+    kept, keys, order, seen = None, np.empty(0), np.empty(0, dtype=np.int64), 0
+    for _, X in batches:
+        batch_keys = rng.random(X.shape[0])
+        rows = np.arange(seen, seen + X.shape[0])
+        seen += X.shape[0]
+        kept = X if kept is None else np.concatenate([kept, X])
+        keys, order = np.concatenate([keys, batch_keys]), np.concatenate([order, rows])
+        if keys.size > size:
+            best = np.argpartition(keys, size - 1)[:size]
+            kept, keys, order = kept[best], keys[best], order[best]
+    if kept is None:
+        raise UsageError("the data file has no rows to draw.")
+    by_row = np.argsort(order, kind="stable")
+    return kept[by_row]
 
 
 def _position(name, names):
@@ -745,6 +766,9 @@ def _parser():
     plot.add_argument("--show", type=_names, default=None, metavar="A[,B]",
                       help="the model's column to draw (density) or two columns (classification, "
                       "uncertainty; default: the principal axes of more than two columns)")
+    plot.add_argument("--max-rows", type=_positive_int, default=100_000, metavar="N",
+                      help="draw at most N rows, sampled uniformly from the file (default 100000; the file is "
+                      "read in batches, never whole)")
     plot.add_argument("-o", "--output", required=True, help="the image file (.png, .pdf, .svg)")
     plot.set_defaults(func=_plot)
 

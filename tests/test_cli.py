@@ -549,3 +549,22 @@ def test_a_missing_extra_is_named_with_its_install_command(files, tmp_path, miss
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("genmix: error: ") and line.endswith(message), line
+
+
+def test_plot_draws_a_uniform_sample_of_a_large_file(files, tmp_path):
+    """--max-rows keeps a seeded uniform sample of the rows (in file order), read batch by batch."""
+    from genmix.cli import _sample_rows
+
+    X = np.arange(10_000, dtype=float).reshape(-1, 1)
+    batches = [(i, X[i:i + 700]) for i in range(0, 10_000, 700)]
+    sample = _sample_rows(iter(batches), 1000)
+    assert sample.shape == (1000, 1)
+    assert np.all(np.diff(sample[:, 0]) > 0)  # file order, no row twice
+    # uniform: each tenth of the file holds about a tenth of the sample (binomial sd ~ 9.5)
+    counts = np.bincount((sample[:, 0] // 1000).astype(int), minlength=10)
+    assert np.all(np.abs(counts - 100) < 40), counts
+    assert_array_equal(_sample_rows(iter(batches), 1000), sample)  # seeded: the same sample again
+    assert_array_equal(_sample_rows(iter(batches), 20_000), X)  # fewer rows than the limit: all of them
+    root, _, _ = files
+    genmix("plot", root / "model.json", root / "faithful.csv", "--max-rows", 50, "-o", tmp_path / "f.png")
+    assert (tmp_path / "f.png").stat().st_size > 0
