@@ -382,17 +382,46 @@ class DataGenerator(BaseGenerator):
         self._rng = as_generator(random_state) if shuffle else None
 
     def batch(self, b):
-        """The ``b``-th batch ``(X_chunk, weights_chunk)`` of the unshuffled order."""
+        """The ``b``-th batch ``(X_chunk, weights_chunk)`` of the unshuffled order.
+
+        Parameters
+        ----------
+        b : int
+            The batch index, ``0 <= b < n_batches``.
+
+        Returns
+        -------
+        batch : tuple
+            ``(X_chunk, weights_chunk)``: a slice of the rows (a view where ``X`` allows) and of the weights
+            (None without weights).
+        """
         sl = self.slices[b]
         chunk = self._frame.iloc[sl].to_numpy() if self._frame is not None else self.X[sl]
         return chunk, None if self.weights is None else self.weights[sl]
 
     def start(self, b):
-        """The index of the first row of batch ``b``."""
+        """The index of the first row of batch ``b``.
+
+        Parameters
+        ----------
+        b : int
+            The batch index.
+
+        Returns
+        -------
+        row : int
+            Its first row's index in ``X``.
+        """
         return self.slices[b].start
 
     def order(self):
-        """The batch indices of one pass: ``0, 1, …``, or with ``shuffle`` a new random order each pass."""
+        """The batch indices of one pass: ``0, 1, …``, or with ``shuffle`` a new random order each pass.
+
+        Returns
+        -------
+        order : ndarray of int, shape (n_batches,)
+            The batches in the order to visit them.
+        """
         return self._rng.permutation(self.n_batches) if self.shuffle else np.arange(self.n_batches)
 
     def batches(self):
@@ -619,7 +648,24 @@ def _parse_slowly(rows, numbers, gen):
 
 
 def npy_generator(path, batch_size=100_000, shuffle=False, random_state=None):
-    """A :class:`DataGenerator` over a ``.npy`` file mapped from disk (``numpy.load(mmap_mode='r')``)."""
+    """A :class:`DataGenerator` over a ``.npy`` file mapped from disk (``numpy.load(mmap_mode='r')``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npy`` file (a 2-D numeric array).
+    batch_size : int, default=100000
+        Rows per batch.
+    shuffle : bool, default=False
+        Visit the batches in a new random order each pass.
+    random_state : None, int or numpy.random.Generator, default=None
+        Seeds the order when ``shuffle``.
+
+    Returns
+    -------
+    generator : DataGenerator
+        Batches read from the mapped file, never loaded whole.
+    """
     return DataGenerator(np.load(path, mmap_mode="r"), batch_size=batch_size, shuffle=shuffle,
                          random_state=random_state)
 

@@ -21,7 +21,22 @@ _MAX_DEPTH = 64
 
 
 def to_json(obj, separators=(",", " : "), indent=4):
-    """``json.dumps(obj.to_dict())`` with pomegranate 0.x's formatting."""
+    """``json.dumps(obj.to_dict())`` with pomegranate 0.x's formatting.
+
+    Parameters
+    ----------
+    obj : Distribution or GeneralMixtureModel
+        Anything with a ``to_dict`` method.
+    separators : pair of str, default=(",", " : ")
+        The item and key separators (pomegranate 0.x's by default).
+    indent : int, str or None, default=4
+        Indentation, as in :func:`json.dumps`.
+
+    Returns
+    -------
+    text : str
+        The JSON document.
+    """
     if not (isinstance(separators, (tuple, list)) and len(separators) == 2
             and all(isinstance(s, str) for s in separators)):
         raise TypeError(f"separators must be a pair of strings (item, key); got {separators!r:.60}.")
@@ -31,7 +46,18 @@ def to_json(obj, separators=(",", " : "), indent=4):
 
 
 def to_yaml(obj):
-    """``obj.to_dict()`` as YAML, keys in document order (a Discrete table's order is kept)."""
+    """``obj.to_dict()`` as YAML, keys in document order (a Discrete table's order is kept).
+
+    Parameters
+    ----------
+    obj : Distribution or GeneralMixtureModel
+        Anything with a ``to_dict`` method.
+
+    Returns
+    -------
+    text : str
+        The YAML document (plain YAML, readable by ``yaml.safe_load``).
+    """
     return yaml.safe_dump(obj.to_dict(), sort_keys=False)  # key order matters for a Discrete table
 
 
@@ -136,6 +162,11 @@ def from_dict(d, expected=None):
     expected : class, default=None
         If given, the result must be an instance of it.
 
+    Returns
+    -------
+    obj : Distribution or GeneralMixtureModel
+        The object the document describes.
+
     Raises
     ------
     ValueError
@@ -172,7 +203,26 @@ def _parse(s, loads, what):
 
 
 def from_json(s, expected=None):
-    """Build a genmix object from JSON text, or from the name of a JSON file (as pomegranate 0.x did)."""
+    """Build a genmix object from JSON text, or from the name of a JSON file (as pomegranate 0.x did).
+
+    Parameters
+    ----------
+    s : str
+        The document, or the path of a file holding it (at most ``MAX_DOCUMENT_CHARS`` characters).
+    expected : class, default=None
+        If given, the result must be an instance of it.
+
+    Returns
+    -------
+    obj : Distribution or GeneralMixtureModel
+        The object the document describes.
+
+    Raises
+    ------
+    ValueError
+        For text that is not JSON, a class outside the registry, parameters that are not numbers, or a
+        document too large or nested too deeply.
+    """
     def loads(text):
         try:
             return json.loads(text)
@@ -192,7 +242,26 @@ def from_json(s, expected=None):
 
 
 def from_yaml(s, expected=None):
-    """Build a genmix object from YAML text; only plain YAML is read (``yaml.safe_load``)."""
+    """Build a genmix object from YAML text; only plain YAML is read (``yaml.safe_load``).
+
+    Parameters
+    ----------
+    s : str
+        The document.
+    expected : class, default=None
+        If given, the result must be an instance of it.
+
+    Returns
+    -------
+    obj : Distribution or GeneralMixtureModel
+        The object the document describes.
+
+    Raises
+    ------
+    ValueError
+        For text that is not plain YAML (tags that construct Python objects are refused), a class outside
+        the registry or parameters that are not numbers.
+    """
     def loads(text):
         try:
             return yaml.safe_load(text)

@@ -13,19 +13,35 @@ numpydoc_validate = pytest.importorskip("numpydoc.validate")
 CHECKS = {"GL08", "PR01", "PR02", "PR07", "RT01", "RT03", "SS01"}
 
 
+#: the public modules besides the package: each one's ``__all__`` (functions, and classes with their members)
+MODULES = ["genmix", "genmix.callbacks", "genmix.data", "genmix.io", "genmix.plotting", "genmix.sklearn", "genmix.cli"]
+#: validation helpers that ``genmix.data`` exports for the other modules, not for users (internal API)
+INTERNAL = {"genmix.data.check_X", "genmix.data.check_weights", "genmix.data.check_labels",
+            "genmix.data.batch_slices", "genmix.data.as_float"}
+
+
 def _public_names():
+    import importlib
+
     names = []
-    for cname in genmix.__all__:
-        obj = getattr(genmix, cname)
-        if not inspect.isclass(obj):
-            continue
-        names.append(f"genmix.{cname}")
-        for m in dir(obj):
-            if m.startswith("_"):
+    for module_name in MODULES:
+        module = importlib.import_module(module_name)
+        for cname in module.__all__:
+            obj = getattr(module, cname)
+            name = f"{module_name}.{cname}"
+            if name in INTERNAL or not (inspect.isclass(obj) or inspect.isfunction(obj)):
                 continue
-            static = inspect.getattr_static(obj, m)
-            if callable(getattr(obj, m)) or isinstance(static, property):
-                names.append(f"genmix.{cname}.{m}")
+            if inspect.isclass(obj) and module_name != "genmix" and getattr(genmix, cname, None) is obj:
+                continue  # re-exported by genmix: checked there
+            names.append(name)
+            if not inspect.isclass(obj):
+                continue
+            for m in dir(obj):
+                if m.startswith("_"):
+                    continue
+                static = inspect.getattr_static(obj, m)
+                if callable(getattr(obj, m)) or isinstance(static, property):
+                    names.append(f"{name}.{m}")
     return names
 
 

@@ -60,10 +60,12 @@ class MixtureEstimatorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
 
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
+            ``log p(x)`` of each sample under the fitted mixture.
         """
         X = self._validated(X)
         return np.asarray(self.model_.log_probability(X, n_jobs=self.n_jobs), dtype=np.float64).reshape(len(X))
@@ -74,13 +76,16 @@ class MixtureEstimatorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None, keyword-only
+            Non-negative weights of the samples in the mean (None: all 1).
 
         Returns
         -------
         log_likelihood : float
+            The (weighted) mean of ``score_samples(X)``.
         """
         logp = self.score_samples(X)
         if sample_weight is None:
@@ -94,10 +99,12 @@ class MixtureEstimatorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            The index of each sample's most probable component.
         """
         X = self._validated(X)  # first: NotFittedError before any attribute is read
         return self.model_.predict(X, n_jobs=self.n_jobs)
@@ -108,10 +115,12 @@ class MixtureEstimatorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
 
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
+            ``P(component | x)``; each row sums to 1.
         """
         X = self._validated(X)
         return self.model_.predict_proba(X, n_jobs=self.n_jobs)
@@ -123,6 +132,7 @@ class MixtureEstimatorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
 
         Returns
         -------
@@ -137,6 +147,7 @@ class MixtureEstimatorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
 
         Returns
         -------
@@ -152,6 +163,7 @@ class MixtureEstimatorMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
 
         Returns
         -------

@@ -341,6 +341,7 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         self : GaussianMixture
+            The fitted estimator.
         """
         self.fit_predict(X, y, sample_weight=sample_weight)
         return self
@@ -352,13 +353,16 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            The samples; NaN marks a missing value.
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None, keyword-only
+            Non-negative weights of the samples (genmix's own; None: all 1).
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            The index of each sample's most probable component under the fitted model.
         """
         return self._keeping_fitted_state(self._fit, X, sample_weight)
 
@@ -432,6 +436,7 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None, keyword-only
+            Non-negative weights of the samples (genmix's own; None: all 1).
 
         Returns
         -------
@@ -610,10 +615,12 @@ class GaussianMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int >= 1, default=1
+            How many samples to draw.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
+            The samples, grouped by component.
         y : ndarray of shape (n_samples,)
             The component of each sample.
         """

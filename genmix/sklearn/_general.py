@@ -187,6 +187,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         Returns
         -------
         self : GeneralMixture
+            The fitted estimator.
         """
         self._keeping_fitted_state(self._fit, X, sample_weight)
         return self
@@ -228,6 +229,7 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         y : None
             Ignored.
         sample_weight : array-like of shape (n_samples,), default=None, keyword-only
+            Non-negative weights of the samples (genmix's own; None: all 1).
 
         Returns
         -------
@@ -262,10 +264,12 @@ class GeneralMixture(MixtureEstimatorMixin, DensityMixin, BaseEstimator):
         Parameters
         ----------
         n_samples : int >= 1, default=1
+            How many samples to draw.
 
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
+            The samples (an object array when a column is categorical).
         """
         check_is_fitted(self)
         self._check_n_samples(n_samples)
