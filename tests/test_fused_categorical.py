@@ -188,3 +188,51 @@ def test_threads_give_the_same_fit():
         assert_allclose(list(b.distributions[1].parameters[0].values()),
                         list(a.distributions[1].parameters[0].values()), rtol=1e-12)
         assert_allclose(b.distributions[0].parameters, a.distributions[0].parameters, rtol=1e-12)
+
+
+def _general_path(monkeypatch):
+    """Switch the encoding off: the fit takes the general path (per-value dict lookups)."""
+    import genmix.em as em
+
+    monkeypatch.setattr(em, "encode_table", lambda X: X)
+
+
+@pytest.mark.parametrize("case", ["weights", "labels", "streaming", "bool keys"])
+def test_the_lookup_path_equals_the_general_path(case, monkeypatch):
+    """Sample weights, partial labels, streaming batches and boolean categories give the fit of the
+    general path (itself checked against scipy elsewhere), to rounding."""
+    rng = np.random.default_rng(5)
+    X = data(n=4000, missing=0.05, seed=5)
+    kwargs = {"max_iterations": 4, "stop_threshold": 0.0}
+    model = start()
+    if case == "weights":
+        kwargs["weights"] = rng.uniform(0.0, 3.0, X.shape[0])
+    elif case == "labels":
+        labels = np.full(X.shape[0], -1)
+        labels[:200] = rng.integers(0, 2, 200)
+        kwargs["labels"] = labels
+    elif case == "streaming":
+        kwargs.update(batch_size=700, batches_per_epoch=3)
+    else:  # a float array whose 0/1 column is modelled by a Discrete of booleans: looked up by value
+        X = np.column_stack([X[:, 0].astype(float), (X[:, 1] == "x").astype(float), X[:, 2].astype(float)])
+        model = GeneralMixtureModel([IndependentComponentsDistribution(
+            [c.distributions[0], DiscreteDistribution({True: 0.5, False: 0.5}), c.distributions[2]])
+            for c in start().distributions], weights=[0.4, 0.6])
+    reference = model.copy()
+    looked_up = []
+    real = CategoricalTerm.block_codes
+    monkeypatch.setattr(CategoricalTerm, "block_codes", lambda self, x: looked_up.append(1) or real(self, x))
+    model.fit(X, **kwargs)
+    assert looked_up, "the fit did not take the lookup path"
+    monkeypatch.setattr(CategoricalTerm, "bind", lambda self, categories: False)  # no lookups at all
+    _general_path(monkeypatch)
+    reference.fit(X, **kwargs)
+    assert_allclose(model.weights, reference.weights, rtol=1e-11)
+    for a, b in zip(model.distributions, reference.distributions):
+        for ca, cb in zip(a.distributions, b.distributions):
+            pa, pb = ca.parameters[0], cb.parameters[0]
+            if isinstance(pa, dict):
+                assert list(pa) == list(pb)
+                assert_allclose(list(pa.values()), list(pb.values()), rtol=1e-11)
+            else:
+                assert_allclose(ca.parameters, cb.parameters, rtol=1e-11)
