@@ -95,3 +95,20 @@ def test_row_with_nothing_observed_gets_exactly_the_weights(make, empty, observe
     assert_array_equal(proba[[0, 2]], [weights, weights])
     assert_array_equal(model.predict_log_proba(X)[[0, 2]], np.log([weights, weights]))
     assert_allclose(proba[1].sum(), 1.0, rtol=1e-15)
+
+
+def test_missingness_patterns_are_regrouped_when_the_mask_changes():
+    """The pattern grouping is remembered per mask (EM meets the same rows every iteration); a changed
+    mask, even of the same array in place, gets its own grouping, and the structure is read-only."""
+    from genmix.distributions.multivariate_gaussian import _Missing
+
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    X[::3, 1] = np.nan
+    first = _Missing(X, np.isnan(X))
+    again = _Missing(X, np.isnan(X))
+    assert again.rows is first.rows  # served from memory
+    X[1, 2] = np.nan
+    changed = _Missing(X, np.isnan(X))
+    assert changed.rows.size == first.rows.size + 1 and 1 in changed.rows
+    with pytest.raises(ValueError):
+        changed.rows[0] = 0

@@ -13,7 +13,10 @@ per pattern and component. The statistics use the conditional expectation of the
 given the observed ones, ``E[x_m | x_o]`` and ``Cov[x_m | x_o]`` (Ghahramani & Jordan, 1994), so EM is
 exact under missing-at-random.
 """
+import collections
 import contextlib
+import hashlib
+import threading
 
 import numpy as np
 
@@ -31,6 +34,61 @@ from ._stats import MomentStats, moment_stats, moment_stats_diag
 _MIN_VARIANCE = 1e-150
 
 
+#: the pattern structures of recent missingness masks (the same rows are visited by every E-step of a fit)
+_PATTERNS = collections.OrderedDict()
+_PATTERNS_KEPT = 64
+_PATTERNS_LOCK = threading.Lock()
+
+
+def _patterns(nanmask):
+    """``(rows, groups, masks, n_obs)`` of a missingness mask (see :class:`_Missing`), remembered for the
+    last ``_PATTERNS_KEPT`` masks: grouping the patterns (a sort of the rows by pattern) costs more than
+    conditioning on them, and EM meets the same masks every iteration. Keyed by the mask's bits, so a
+    changed mask is never served a stale structure."""
+    packed = np.packbits(nanmask, axis=None)
+    key = (nanmask.shape, hashlib.blake2b(packed.tobytes(), digest_size=16).digest())
+    with _PATTERNS_LOCK:
+        if key in _PATTERNS:
+            _PATTERNS.move_to_end(key)
+            return _PATTERNS[key]
+    structure = _group_patterns(nanmask)
+    with _PATTERNS_LOCK:
+        _PATTERNS[key] = structure
+        while len(_PATTERNS) > _PATTERNS_KEPT:
+            _PATTERNS.popitem(last=False)
+    return structure
+
+
+def _group_patterns(nanmask):
+    """The grouping of :class:`_Missing`, from the mask alone."""
+    rows = np.nonzero(nanmask.any(axis=1))[0]
+    groups = []
+    if not rows.size:
+        return rows, groups, None, None
+    masks = nanmask[rows]
+    keys = np.packbits(masks, axis=1)
+    keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    patterns = masks[first]
+    counts = patterns.sum(axis=1)
+    order = np.argsort(counts[inverse], kind="stable")  # rows of one group become one contiguous slice
+    rows, masks, inverse = rows[order], masks[order], inverse[order]
+    n_obs = nanmask.shape[1] - masks.sum(axis=1)
+    sizes = np.bincount(counts[inverse], minlength=nanmask.shape[1] + 1)
+    start = 0
+    for m in np.nonzero(sizes)[0]:
+        at = slice(start, start + sizes[m])
+        start += sizes[m]
+        ids = np.nonzero(counts == m)[0]
+        local = np.full(len(patterns), -1)
+        local[ids] = np.arange(ids.size)
+        mis = np.nonzero(patterns[ids])[1].reshape(ids.size, m)
+        groups.append((at, local[inverse[at]], mis))
+    for a in (rows, masks, n_obs):
+        a.flags.writeable = False  # shared between calls: never written
+    return rows, groups, masks, n_obs
+
+
 class _Missing:
     """The incomplete rows of ``X``, grouped for conditioning on their observed coordinates, batched.
 
@@ -41,31 +99,10 @@ class _Missing:
     """
 
     def __init__(self, X, nanmask):
-        self.rows = np.nonzero(nanmask.any(axis=1))[0]
-        self.groups = []
-        if not self.rows.size:
-            return
-        masks = nanmask[self.rows]
-        keys = np.packbits(masks, axis=1)
-        keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
-        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        patterns = masks[first]
-        counts = patterns.sum(axis=1)
-        order = np.argsort(counts[inverse], kind="stable")  # rows of one group become one contiguous slice
-        self.rows, masks, inverse = self.rows[order], masks[order], inverse[order]
-        self.X = np.where(masks, 0.0, X[self.rows])
-        self.masks = masks
-        self.n_obs = X.shape[1] - masks.sum(axis=1)
-        sizes = np.bincount(counts[inverse], minlength=X.shape[1] + 1)
-        start = 0
-        for m in np.nonzero(sizes)[0]:
-            at = slice(start, start + sizes[m])
-            start += sizes[m]
-            ids = np.nonzero(counts == m)[0]
-            local = np.full(len(patterns), -1)
-            local[ids] = np.arange(ids.size)
-            mis = np.nonzero(patterns[ids])[1].reshape(ids.size, m)
-            self.groups.append((at, local[inverse[at]], mis))
+        structure = _patterns(nanmask)
+        self.rows, self.groups, self.masks, self.n_obs = structure
+        if self.rows.size:
+            self.X = np.where(self.masks, 0.0, X[self.rows])
 
     def condition(self, mean, prec_chol):
         """Condition every incomplete row on its observed part under N(mean, (P Pᵀ)⁻¹).
