@@ -149,8 +149,8 @@ class Source:
     def batches(self, cols, kinds, batch_rows=BATCH_ROWS):
         """Yield ``(first_line, columns)`` for batches of rows: the selected columns, numeric ones as float64
         arrays and categorical ones as object arrays of str/None. ``kinds`` gives each selected column's
-        kind ('numeric', 'categorical', or None to infer per column — use :meth:`infer_kinds` first for a
-        consistent answer across batches)."""
+        kind, 'numeric' or 'categorical' (:meth:`infer_kinds` infers them over the whole file, so that
+        every batch agrees)."""
         if self.format == "npy":
             for start in range(0, self._array.shape[0], batch_rows):
                 block = np.asarray(self._array[start:start + batch_rows][:, cols], dtype=np.float64)

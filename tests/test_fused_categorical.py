@@ -36,6 +36,20 @@ def data(n=3000, missing=0.1, seed=0):
     return X
 
 
+def assert_same_fit(model, reference, rtol):
+    """Two mixtures of products have the same weights and column parameters (a category table with the
+    same keys in the same order)."""
+    assert_allclose(model.weights, reference.weights, rtol=rtol)
+    for a, b in zip(model.distributions, reference.distributions):
+        for ca, cb in zip(a.distributions, b.distributions):
+            pa, pb = ca.parameters[0], cb.parameters[0]
+            if isinstance(pa, dict):
+                assert list(pa) == list(pb)
+                assert_allclose(list(pa.values()), list(pb.values()), rtol=rtol)
+            else:
+                assert_allclose(ca.parameters, cb.parameters, rtol=rtol)
+
+
 def one_em_step_by_hand(model, X, pseudocount=0.0):
     """Responsibilities from scipy's densities and the components' tables, then the weighted MLEs."""
     a = X[:, 0].astype(float)
@@ -163,20 +177,9 @@ def test_columns_looked_up_together_or_alone_give_the_same_fit(cells, monkeypatc
         DiscreteDistribution({"x": 0.2, "y": 0.5, "w": 0.3})]) for c in start().distributions], weights=[0.4, 0.6])
     ref = model.copy()
     model.fit(X, max_iterations=1, stop_threshold=0.0)
-    # the reference: the general path, which never groups (no encoding)
-    import genmix.em as em
-
-    monkeypatch.setattr(em, "encode_table", lambda X: X)
+    _general_path(monkeypatch)  # the reference: the general path, which never groups (no encoding)
     ref.fit(X, max_iterations=1, stop_threshold=0.0)
-    assert_allclose(model.weights, ref.weights, rtol=1e-12)
-    for a, b in zip(model.distributions, ref.distributions):
-        for ca, cb in zip(a.distributions, b.distributions):
-            pa, pb = ca.parameters[0], cb.parameters[0]
-            if isinstance(pa, dict):
-                assert list(pa) == list(pb)
-                assert_allclose(list(pa.values()), list(pb.values()), rtol=1e-12)
-            else:
-                assert_allclose(ca.parameters, cb.parameters, rtol=1e-12)
+    assert_same_fit(model, ref, rtol=1e-12)
 
 
 def test_threads_give_the_same_fit():
@@ -227,12 +230,4 @@ def test_the_lookup_path_equals_the_general_path(case, monkeypatch):
     monkeypatch.setattr(CategoricalTerm, "bind", lambda self, categories: False)  # no lookups at all
     _general_path(monkeypatch)
     reference.fit(X, **kwargs)
-    assert_allclose(model.weights, reference.weights, rtol=1e-11)
-    for a, b in zip(model.distributions, reference.distributions):
-        for ca, cb in zip(a.distributions, b.distributions):
-            pa, pb = ca.parameters[0], cb.parameters[0]
-            if isinstance(pa, dict):
-                assert list(pa) == list(pb)
-                assert_allclose(list(pa.values()), list(pb.values()), rtol=1e-11)
-            else:
-                assert_allclose(ca.parameters, cb.parameters, rtol=1e-11)
+    assert_same_fit(model, reference, rtol=1e-11)
