@@ -1,10 +1,11 @@
 """Data files for the command line: CSV (and TSV), Parquet and ``.npy``, read whole or in row batches, and
 tables written back as CSV.
 
-A table is a list of columns, each numeric (float64, NaN for a missing value) or categorical (the cells as
-strings, None for a missing value). Blank lines and lines starting with ``#`` are skipped. Which columns are numeric is either inferred (a column is numeric when
-every cell that is not missing is a number) or required by the model; a required numeric column with a
-cell that is not a number is a ``ValueError`` naming the file, the line and the column.
+A table is a list of columns, each numeric (float64, NaN for a missing value) or categorical (the cells
+as strings, None for a missing value). Blank lines and lines starting with ``#`` are skipped. Which
+columns are numeric is either inferred (a column is numeric when every cell that is not missing is a
+number) or required by the model; a required numeric column with a cell that is not a number is a
+``ValueError`` naming the file, the line and the column.
 """
 import csv
 import math

@@ -213,14 +213,15 @@ class LinearTerm(ColumnTerm):
 class CategoricalTerm(ColumnTerm):
     """A categorical column, looked up instead of multiplied: ``log p_k(x) = T[k, code(x)]``.
 
-    The term adds no row to the feature block: the engine takes each block's codes once
-    (:meth:`block_codes`), adds ``T[:, codes]`` to the scores and sums the responsibilities per code (a
-    weighted bincount) for the statistics, so a column of ``m`` categories costs O(k) per row, not the
-    O(k m) of one-hot features; columns whose joint codes are few are looked up together
-    (``_JointGroup``: ``take`` on the group's summed table, one bincount per component). The codes are the column of a :class:`genmix._encoded.Encoded` array (indices into its
-    ``categories``), or, for a numeric column, the positions of the values among numeric keys. A missing
-    value reads a column of zeros (log density 0, no statistics). :meth:`valid` is False where a value has
-    probability 0 under every component (the general path then names it) or a numeric value is no key.
+    The term adds no row to the feature block: the engine takes each block's codes once (:meth:`block_codes`),
+    adds ``T[:, codes]`` to the scores and sums the responsibilities per code (a weighted bincount) for the
+    statistics, so a column of ``m`` categories costs O(k) per row, not the O(k m) of one-hot features;
+    columns whose joint codes are few are looked up together (``_JointGroup``: ``take`` on the group's summed
+    table, one bincount per component). The codes are the column of a :class:`genmix._encoded.Encoded` array
+    (indices into its ``categories``), or, for a numeric column, the positions of the values among numeric
+    keys. A missing value reads a column of zeros (log density 0, no statistics). :meth:`valid` is False where
+    a value has probability 0 under every component (the general path then names it) or a numeric value is no
+    key.
 
     Parameters
     ----------

@@ -106,8 +106,8 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
         return DaskCursor(model, X, weights, labels, priors), None
     if not is_sliceable(X, model.d):
         X, _ = model._check_input(X, allow_empty=False)
-        if all(is_stackable(c) for c in model.distributions):  # categorical columns: codes, once per fit (genmix/_encoded.py)
-            X = encode_table(X)
+        if all(is_stackable(c) for c in model.distributions):
+            X = encode_table(X)  # categorical columns as codes, once per fit (genmix/_encoded.py)
     n = X.shape[0]
     if n == 0:
         raise ValueError("X must contain at least one sample; got an empty array.")
