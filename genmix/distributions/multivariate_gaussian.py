@@ -34,16 +34,18 @@ from ._stats import MomentStats, moment_stats, moment_stats_diag
 _MIN_VARIANCE = 1e-150
 
 
-#: the pattern structures of recent missingness masks (the same rows are visited by every E-step of a fit)
+#: the pattern structures of recent missingness masks (the same rows are visited by every E-step of a fit),
+#: at most ``_PATTERNS_KEPT`` of them and ``_PATTERNS_CELLS`` mask cells in all (~1.5 bytes kept per cell)
 _PATTERNS = collections.OrderedDict()
 _PATTERNS_KEPT = 64
+_PATTERNS_CELLS = 1 << 25
 _PATTERNS_LOCK = threading.Lock()
 
 
 def _patterns(nanmask):
     """``(rows, groups, masks, n_obs)`` of a missingness mask (see :class:`_Missing`), remembered for the
-    last ``_PATTERNS_KEPT`` masks: grouping the patterns (a sort of the rows by pattern) costs more than
-    conditioning on them, and EM meets the same masks every iteration. Keyed by the mask's bits, so a
+    last masks (see ``_PATTERNS_CELLS``): grouping the patterns (a sort of the rows by pattern) costs more
+    than conditioning on them, and EM meets the same masks every iteration. Keyed by the mask's bits, so a
     changed mask is never served a stale structure."""
     packed = np.packbits(nanmask, axis=None)
     key = (nanmask.shape, hashlib.blake2b(packed.tobytes(), digest_size=16).digest())
@@ -52,9 +54,11 @@ def _patterns(nanmask):
             _PATTERNS.move_to_end(key)
             return _PATTERNS[key]
     structure = _group_patterns(nanmask)
+    if nanmask.size > _PATTERNS_CELLS:
+        return structure  # too large to keep
     with _PATTERNS_LOCK:
         _PATTERNS[key] = structure
-        while len(_PATTERNS) > _PATTERNS_KEPT:
+        while len(_PATTERNS) > _PATTERNS_KEPT or sum(k[0][0] * k[0][1] for k in _PATTERNS) > _PATTERNS_CELLS:
             _PATTERNS.popitem(last=False)
     return structure
 
