@@ -14,6 +14,8 @@ themselves (the general E-step, a user-defined component, an error message namin
 """
 import numpy as np
 
+from .distributions.discrete import _is_missing  # what a DiscreteDistribution reads as missing
+
 __all__ = ["Encoded", "encode_table", "decoded"]
 
 
@@ -61,10 +63,6 @@ def _has_text(column):
     if infer_dtype is not None and infer_dtype(column, skipna=True) in _NUMERIC_KINDS:
         return False  # decided in C; anything else is scanned
     return any(isinstance(v, (str, bytes)) for v in column.tolist())
-
-
-def _is_missing(v):
-    return v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and v == "nan")
 
 
 def _factorize(column):

@@ -499,7 +499,7 @@ def _score(args):
 def _sample(args):
     model = _load_model(args.model)
     X = model.sample(args.n, random_state=args.random_state)
-    X = np.asarray(X, dtype=object if np.asarray(X).dtype == object else float).reshape(args.n, model.d)
+    X = np.asarray(X).reshape(args.n, model.d)  # one sample comes back as a scalar or a row
     _write_table(args.output, _column_names(model), [[X[:, j] for j in range(model.d)]])
     return 0
 

@@ -106,7 +106,7 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
         return DaskCursor(model, X, weights, labels, priors), None
     if not is_sliceable(X, model.d):
         X, _ = model._check_input(X, allow_empty=False)
-        if all(is_stackable(c) for c in model.distributions):
+        if all(is_stackable(c) for c in model.distributions):  # (user-defined components read values)
             X = encode_table(X)  # categorical columns as codes, once per fit (genmix/_encoded.py)
     n = X.shape[0]
     if n == 0:

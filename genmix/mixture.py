@@ -639,7 +639,6 @@ class GeneralMixtureModel(Model):
         with self._explaining(X, row_offset):
             if all_stackable(self.distributions):
                 return estep(self.distributions, self.log_weights, X, w, log_priors, n_jobs=n_jobs)
-            X = decoded(X)  # user-defined components read the values
             result, R = estep_with_responsibilities(self.distributions, self.log_weights, X, w, log_priors)
             summarize_foreign(self.distributions, X, R)
             return result

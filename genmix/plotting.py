@@ -16,6 +16,7 @@ mclust's ``plot(Mclust(X))`` in four functions and a dispatcher:
 Every function draws on ``ax`` (a new figure when None) and returns the Axes (an array of Axes for the
 panels), so a caller can add titles, combine panels and save with ``ax.figure.savefig(...)``.
 """
+import collections
 import math
 
 import numpy as np
@@ -224,7 +225,8 @@ def _draw_categories(ax, model, j, values):
         probs = [p.parameters[0].get(k, 0.0) for k in categories]
         ax.bar(x - 0.4 + width * (i + 0.5), probs, width=width, color=_colour(i), label=f"component {i}")
     if observed:
-        counts = np.array([sum(1 for v in observed if v == k) for k in categories], dtype=float)
+        tally = collections.Counter(observed)  # one pass over the rows, not one per category
+        counts = np.array([tally[k] for k in categories], dtype=float)
         ax.plot(x, counts / counts.sum(), linestyle="none", marker="_", markersize=14, markeredgewidth=2,
                 color="black", label="data")
     ax.set_xticks(x)

@@ -171,12 +171,22 @@ def test_columns_looked_up_together_or_alone_give_the_same_fit(cells, monkeypatc
     import genmix._fused as fused
 
     monkeypatch.setattr(fused, "_JOINT_CELLS", cells)
+    sizes = []  # the number of columns in each group, per E-step
+    real_groups = fused._joint_groups
+
+    def recorded(gathered):
+        groups = real_groups(gathered)
+        sizes.append([len(g.terms) for g in groups])
+        return groups
+
+    monkeypatch.setattr(fused, "_joint_groups", recorded)
     X = data(missing=0.1)
     X = np.column_stack([X, X[:, 1][::-1]])  # a second categorical column
     model = GeneralMixtureModel([IndependentComponentsDistribution(list(c.distributions) + [
         DiscreteDistribution({"x": 0.2, "y": 0.5, "w": 0.3})]) for c in start().distributions], weights=[0.4, 0.6])
     ref = model.copy()
     model.fit(X, max_iterations=1, stop_threshold=0.0)
+    assert sizes and all(group == ([1, 1] if cells == 1 else [2]) for group in sizes), sizes
     _general_path(monkeypatch)  # the reference: the general path, which never groups (no encoding)
     ref.fit(X, max_iterations=1, stop_threshold=0.0)
     assert_same_fit(model, ref, rtol=1e-12)
