@@ -17,6 +17,11 @@ After timing, the final log-likelihoods of the two fits are compared (``model.lo
 against ``gm.score(X) * n``, relative tolerance 1e-8), and the peak memory that one EM iteration
 allocates beyond ``X`` is measured with ``tracemalloc`` (numpy reports its buffers to it).
 
+A float32 section times ``fit(dtype=np.float32)`` against float64 on every workload (genmix at one
+thread; the float64 data converted once per fit, and given in float32), and compares the final mean
+log-likelihoods of the two after ``FLOAT32_ITERATIONS`` iterations from the same start, both scored in
+float64 (``--no-float32`` skips it).
+
 The class :class:`EMIteration` is asv-shaped (``params``, ``setup``, ``time_*``); ``main`` runs it through
 the interleaving harness in ``_harness.py``.
 """
@@ -46,6 +51,7 @@ WORKLOADS = {
     "univariate n=1M k=5": ("univariate", 1_000_000, 1, 5),
 }
 FROM_SAMPLES_ITERATIONS = 10
+FLOAT32_ITERATIONS = 20  # the float32 section's log-likelihood comparison
 
 
 def make_problem(kind, n, d, k, seed=SEED):
@@ -112,8 +118,9 @@ def sklearn_model(kind, start, max_iter=ITERATIONS):
                            precisions_init=precisions)
 
 
-def fit_genmix(X, kind, start, iterations=ITERATIONS, n_jobs=1):
-    return genmix_model(kind, start).fit(X, max_iterations=iterations, stop_threshold=0.0, n_jobs=n_jobs)
+def fit_genmix(X, kind, start, iterations=ITERATIONS, n_jobs=1, dtype=None):
+    return genmix_model(kind, start).fit(X, max_iterations=iterations, stop_threshold=0.0, n_jobs=n_jobs,
+                                         dtype=dtype)
 
 
 def fit_sklearn(X, kind, start, iterations=ITERATIONS):
@@ -280,6 +287,7 @@ def main(argv=None):
                         help="comma-separated substrings selecting workloads (default: all)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc measurement")
     parser.add_argument("--no-from-samples", action="store_true", help="skip the end-to-end from_samples timing")
+    parser.add_argument("--no-float32", action="store_true", help="skip the float32 (dtype=np.float32) section")
     parser.add_argument("--no-first-call", action="store_true",
                         help="skip the first-call overhead (fit(max_iterations=1) against a later iteration)")
     parser.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
@@ -351,6 +359,41 @@ def main(argv=None):
                   f"**{s.median / g.median:.2f}×** | " + (f"**{s.median / par.median:.2f}×**" if par else "-")
                   + f" | {g.foreign_load:.2f} |")
     print()
+
+    if not args.no_float32:
+        print(f"## float32: `fit(dtype=np.float32)` against float64, genmix at BLAS threads = 1; target >= 1.6x "
+              f"on full d=10 with the final mean log-likelihood within 1e-6 relative\n")
+        print(f"Per iteration = fit({ITERATIONS}) / {ITERATIONS}, interleaved rounds. `float32` converts the "
+              "float64 X once per fit (included); `float32, float32 X` is given the data in float32. The "
+              f"log-likelihoods: both fits run {FLOAT32_ITERATIONS} iterations from the same start and are "
+              "scored in float64 on the float64 data (`model.log_probability(X).mean()`).\n")
+        rows = []
+        for name in names:
+            X, kind, start = problems[name]
+            X32 = X.astype(np.float32)
+            idle()
+            cases = [Case("float64", lambda X=X, kind=kind, start=start: fit_genmix(X, kind, start)),
+                     Case("float32", lambda X=X, kind=kind, start=start: fit_genmix(X, kind, start,
+                                                                                    dtype=np.float32)),
+                     Case("float32, float32 X", lambda X32=X32, kind=kind, start=start:
+                          fit_genmix(X32, kind, start, dtype=np.float32))]
+            res = compare(cases, baseline="float64", repeats=args.repeats, warmup=1, limits=1, per=ITERATIONS)
+            with threadpool_limits(limits=1):
+                l64 = float(fit_genmix(X, kind, start, FLOAT32_ITERATIONS).log_probability(X).mean())
+                l32 = float(fit_genmix(X, kind, start, FLOAT32_ITERATIONS, dtype=np.float32)
+                            .log_probability(X).mean())
+            rows.append((name, res, l64, l32))
+            print(format_table(res, title=f"{name} (n={X.shape[0]:,}), per iteration"))
+            print(flush=True)
+        print("| workload | float64 | float32 | speed-up | float32, float32 X | speed-up | mean LL float64 | "
+              "mean LL float32 | relative difference |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, res, l64, l32 in rows:
+            a, b, c = res
+            print(f"| {name} | {a.median * 1e3:.1f} ms | {b.median * 1e3:.1f} ms | **{a.median / b.median:.2f}×** | "
+                  f"{c.median * 1e3:.1f} ms | **{a.median / c.median:.2f}×** | {l64:.10f} | {l32:.10f} | "
+                  f"{abs(l32 - l64) / abs(l64):.1e} |")
+        print()
 
     if not args.no_first_call:
         print(f"## First-call overhead: `fit(max_iterations=1)` (two E-steps, one M-step, the input checks and "

@@ -35,17 +35,24 @@ from ._math import responsibilities_in_place, rows_from
 from .parallel import _single_threaded_blas, map_chunks
 
 __all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "CategoricalTerm", "Product", "moments", "EPS",
-           "TOLERANCE", "LOG_BOUND"]
+           "TOLERANCE", "LOG_BOUND", "EPS32", "TOLERANCE32", "WORKING_DTYPES", "working_dtype",
+           "as_float64"]
 
 EPS = np.finfo(np.float64).eps
 #: The largest acceptable estimated rounding error of a log density (absolute) or a variance (relative).
 TOLERANCE = 1e-10
+#: float32 E-steps (``fit(dtype=np.float32)``): features and GEMMs in float32, sums accumulated in float64.
+EPS32 = float(np.finfo(np.float32).eps)
+#: The float32 counterpart of ``TOLERANCE``: a log density may lose about this much (absolute), a variance
+#: this much relative, before the component's log density is computed factorised or its statistics centred.
+TOLERANCE32 = 1e-3
+#: The dtypes a fused E-step computes in, and each one's ``(eps, tolerance, largest magnitude)``: data, and
+#: the expansion's terms, must stay below the magnitude (float32's range ends at 3.4e38).
+WORKING_DTYPES = {np.dtype(np.float64): (EPS, TOLERANCE, 1e100), np.dtype(np.float32): (EPS32, TOLERANCE32, 1e30)}
 #: Bytes of one feature block (rows × features × 8): a few MiB keeps it in the last-level cache.
 _BLOCK_BYTES = 5 * 2 ** 20
 #: How many rows of a batch give the common shift ``c`` and the spread used by the precision checks.
 _SHIFT_ROWS = 4096
-#: Data magnitudes and log-density terms must stay below this for the expansion (else: general path).
-_MAX_MAGNITUDE = 1e100
 #: ``|log x|`` of any positive float64: the bound of a logarithmic feature.
 LOG_BOUND = 745.0
 #: Categorical columns are looked up in groups whose joint codes (the product of their category counts,
@@ -55,11 +62,11 @@ LOG_BOUND = 745.0
 _JOINT_CELLS = 2 ** 14
 
 
-def moments(N, s1, s2, shift):
+def moments(N, s1, s2, shift, eps=EPS, tolerance=TOLERANCE):
     """Centred ``(mean, m2)`` from raw sums about ``shift`` (scalars, or a vector and a matrix), or None
     where the subtraction cancels.
 
-    ``m2 = s2 − N z̄ z̄ᵀ`` loses about ``eps·√rows·s2/m2`` relative on its diagonal; past ``TOLERANCE``
+    ``m2 = s2 − N z̄ z̄ᵀ`` loses about ``eps·√rows·s2/m2`` relative on its diagonal; past ``tolerance``
     the caller recomputes centred.
 
     Parameters
@@ -70,6 +77,9 @@ def moments(N, s1, s2, shift):
         Σr·z and Σr·z zᵀ (or Σr·z²) of the shifted values ``z = t(x) − shift``.
     shift : float or ndarray
         The shift ``c``.
+    eps, tolerance : float, optional
+        The precision the sums were computed in (a term's :attr:`~ColumnTerm.eps`) and the relative loss
+        accepted (its :attr:`~ColumnTerm.tolerance`).
 
     Returns
     -------
@@ -79,7 +89,7 @@ def moments(N, s1, s2, shift):
     zbar = s1 / N
     m2 = s2 - N * np.multiply.outer(zbar, zbar)
     var, raw = (m2, s2) if np.ndim(m2) == 0 else (np.diag(m2), np.diag(s2))
-    if np.any(var * TOLERANCE <= 64.0 * EPS * raw):
+    if np.any(var * tolerance <= 64.0 * eps * raw):
         return None
     return shift + zbar, m2
 
@@ -116,10 +126,15 @@ class ColumnTerm:
     ``precisions()``, ``magnitude(span)``
         For the overflow check: the coefficients of squared features (empty if none) and a bound on the
         other terms' magnitudes for data within ``span``.
+
+    The engine also sets :attr:`eps` and :attr:`tolerance`, the precision its features and sums are
+    computed in and the rounding it accepts (``EPS`` and ``TOLERANCE`` in float64, ``EPS32`` and
+    ``TOLERANCE32`` in float32): :meth:`rounding` and :meth:`stats` measure with them.
     """
 
     column = 0
     n_features = 0
+    eps, tolerance = EPS, TOLERANCE
 
     def valid(self, x):
         return True
@@ -317,6 +332,7 @@ class _Masked(ColumnTerm):
     def __init__(self, term, fill):
         self.term, self.column, self.fill = term, term.column, fill
         self.n_features = term.n_features + 1
+        self.eps, self.tolerance = term.eps, term.tolerance
 
     def valid(self, x):
         x = x[~np.isnan(x)]
@@ -402,7 +418,12 @@ class RowTerm:
         The centred ``Stats`` of the rows under ``R (B, m)``, for the second pass.
     ``bound(span)``
         A bound on the expansion's terms for data within ``span`` (the overflow check).
+
+    As for column terms, the engine sets :attr:`eps` and :attr:`tolerance`, which :meth:`needs_exact` and
+    :meth:`stats` measure with.
     """
+
+    eps, tolerance = EPS, TOLERANCE
 
 
 class FusedEStep:
@@ -420,11 +441,13 @@ class FusedEStep:
         self.k = len(components)
         self.n_features = n_features
         self.block_rows = None  # set by build() for the data at hand
+        self.dtype = np.dtype(np.float64)  # of the feature blocks and GEMMs; set by build() (see working_dtype)
 
     def _block_rows(self, n, d):
         """Rows per block: a power of two near ``_BLOCK_BYTES`` of features, at most 8192, and for small
         data at most what keeps the block's buffers (features, scores) under ~1/8 of the data's size."""
-        rows = min(_BLOCK_BYTES / (8.0 * self.n_features), n * d / (8.0 * (self.n_features + 2 * self.k)))
+        size = self.dtype.itemsize
+        rows = min(_BLOCK_BYTES / (size * self.n_features), n * d / (size * (self.n_features + 2 * self.k)))
         return int(np.clip(2 ** round(np.log2(max(rows, 1.0))), 256, 8192))
 
     # -- construction ----------------------------------------------------------------------------------
@@ -437,7 +460,7 @@ class FusedEStep:
         :class:`RowTerm` (complete rows only: with missing values the general path conditions on the
         observed coordinates), or a column term or a :class:`Product` of them (NaN allowed, observed
         values inside each column's support, a product's terms one per column of ``X``). Elsewhere the
-        general path scores the rows.
+        general path scores the rows. A float32 ``X`` is scored in float32 (:func:`working_dtype`).
         """
         if len(components) == 0 or X.dtype == object or X.ndim != 2 or X.shape[0] == 0:
             return None
@@ -448,6 +471,10 @@ class FusedEStep:
         term = hook(list(components))
         if term is None:
             return None
+        dtype = working_dtype(X)
+        eps, tolerance, _ = WORKING_DTYPES[dtype]
+        for t in term.terms if isinstance(term, Product) else [term]:
+            t.eps, t.tolerance = eps, tolerance
         if isinstance(term, RowTerm):
             fused = _RowEStep.of(components, log_weights, term, X)
         else:
@@ -458,6 +485,7 @@ class FusedEStep:
             fused = _ColumnsEStep.of(components, log_weights, term, X)
         if fused is None:
             return None
+        fused.dtype = dtype
         fused.block_rows = fused._block_rows(*X.shape)
         return fused
 
@@ -477,12 +505,12 @@ class FusedEStep:
         """Add the log weights to the constant column of ``W``; the (k, F) ``W`` and the exact components."""
         finite = np.isfinite(self.log_weights)
         W[finite, 0] += self.log_weights[finite]
-        return W, np.nonzero(exact)[0]
+        return W.astype(self.dtype, copy=False), np.nonzero(exact)[0]
 
     def _buffers(self, sl):
         """One feature buffer and one score buffer for a thread's blocks (fresh pages per block are slow)."""
         B = min(self.block_rows, sl.stop - sl.start)
-        return np.empty((self.n_features, B)), np.empty((self.k, B))
+        return np.empty((self.n_features, B), self.dtype), np.empty((self.k, B), self.dtype)
 
     def weighted_log_prob(self, X):
         """``log w_k + log p_k(x_i)`` of the complete rows ``X``, shape (n, k), block by block."""
@@ -532,7 +560,7 @@ class FusedEStep:
         shift = self._prepare(X)[1]
 
         def given(rows, buffers):
-            return R[rows].T, 0.0, self._features(X, rows, shift, buffers[0])
+            return R[rows].T.astype(self.dtype, copy=False), 0.0, self._features(X, rows, shift, buffers[0])
 
         _, S, M = self._feature_sums(n, n_jobs, given)
         stats, redo = self._stats(S, shift, M)
@@ -549,8 +577,8 @@ class FusedEStep:
             for start in range(sl.start, sl.stop, self.block_rows):
                 R, block_logp, Phi = block(slice(start, min(start + self.block_rows, sl.stop)), buffers)
                 logp += block_logp
-                S += (Phi @ R.T).T  # this order runs ~30% faster than R @ Phi.T (measured)
-                M = _plus(M, self._mass_sums(Phi, R))
+                S += (Phi @ R.T).T  # this order runs ~30% faster than R @ Phi.T (measured); float64 sums
+                M = _plus(M, _float64(self._mass_sums(Phi, R)))
             return logp, S, M
 
         with _single_threaded_blas(True):  # per-block GEMMs are too small to split; n_jobs splits rows
@@ -568,8 +596,8 @@ class FusedEStep:
             buffers = self._buffers(sl)
             for start in range(sl.start, sl.stop, self.block_rows):
                 rows = slice(start, min(start + self.block_rows, sl.stop))
-                R = responsibilities(rows, buffers)[0][comps].T  # (B, m)
-                part = [self._centred(X, rows, R, c) for c in parts_of]
+                R = responsibilities(rows, buffers)[0][comps].T.astype(np.float64)  # (B, m)
+                part = [self._centred(X, rows, R, c) for c in parts_of]  # in float64 (see _centred)
                 out = part if out is None else [a + b for a, b in zip(out, part)]
             return out
 
@@ -600,6 +628,25 @@ def _plus(a, b):
     return b if a is None else a if b is None else a + b
 
 
+def _float64(a):
+    """``a`` as float64 (None stays None): a float32 block's sums are accumulated in float64."""
+    return None if a is None else np.asarray(a, dtype=np.float64)
+
+
+def as_float64(X):
+    """``X`` itself, or a float64 copy of float32 data: only the fused path computes in float32, the
+    families' own kernels (the general path) read float64."""
+    return X.astype(np.float64) if X.dtype == np.float32 else X
+
+
+def working_dtype(X):
+    """The dtype a fused E-step of ``X`` computes in: float32 for float32 data (``fit(dtype=np.float32)``
+    keeps the data so), else float64. In float32 the features, both GEMMs and the log-sum-exp run in
+    float32, the sums over blocks, the statistics and the log-likelihood are accumulated in float64, and
+    the precision guards measure with ``EPS32`` against ``TOLERANCE32``."""
+    return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
+
+
 def _only_column(component, column_stats):
     """A univariate family's ``Stats``: its one column's."""
     return column_stats[0]
@@ -627,6 +674,7 @@ class _ColumnsEStep(FusedEStep):
             if getattr(t, "gathered", False) and not t.bind(categories.get(t.column)):
                 return None
         fused._groups = _joint_groups(fused._gathered)
+        limit = WORKING_DTYPES[working_dtype(X)][2]
         # NaN propagates: rows with missing values. Categorical columns hold codes in [0, m] (never NaN),
         # which can only raise the span, and with it the overflow bound's caution, to m.
         span = max(float(X.max()), -float(X.min()))
@@ -642,7 +690,7 @@ class _ColumnsEStep(FusedEStep):
                 if observed.size:
                     span = max(span, float(observed.max()), -float(observed.min()))
             fused.n_features = 1 + sum(t.n_features for t in fused.columns)
-        if not span < _MAX_MAGNITUDE:
+        if not span < limit:
             return None
         if not all(t.valid(X[:, t.column]) for t in fused.columns):
             return None
@@ -652,7 +700,7 @@ class _ColumnsEStep(FusedEStep):
         span = max(span, LOG_BOUND)  # |log x| of any positive float64 (logarithmic columns)
         with np.errstate(over="ignore", invalid="ignore"):
             bound = np.abs(precisions).max() * (2.0 * span) ** 2 + np.abs(log_norm).max()
-        if not bound < _MAX_MAGNITUDE:
+        if not bound < limit:
             return None
         return fused
 
@@ -665,7 +713,7 @@ class _ColumnsEStep(FusedEStep):
 
     def _prepare(self, X):
         """Shifts from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
-        sample = X[:_SHIFT_ROWS]
+        sample = np.asarray(X[:_SHIFT_ROWS], dtype=np.float64)
         W = np.empty((self.k, self.n_features))
         W[:, 0] = 0.0
         at = 1
@@ -677,7 +725,7 @@ class _ColumnsEStep(FusedEStep):
             W[:, at:at + t.n_features] = coef
             at += t.n_features
             rounding += t.rounding()
-        W, exact = self._weights_into(W, rounding > TOLERANCE)
+        W, exact = self._weights_into(W, rounding > WORKING_DTYPES[self.dtype][1])
         return W, None, exact
 
     def _features(self, X, rows, shift, buffer=None):
@@ -749,7 +797,7 @@ class _ColumnsEStep(FusedEStep):
         return sorted({c for j in redo for c in redo[j]})  # only the columns that cancelled
 
     def _centred(self, X, rows, R, c):
-        return self.columns[c].centred(X[rows, c], R)
+        return self.columns[c].centred(np.asarray(X[rows, c], dtype=np.float64), R)
 
     def _store(self, stats, redo, comps, total):
         for i, j in enumerate(comps):
@@ -822,11 +870,12 @@ class _RowEStep(FusedEStep):
     def of(cls, components, log_weights, term, X):
         """The E-step, or None with missing values (the general path conditions) or an overflow risk."""
         span = max(float(X.max()), -float(X.min()))
-        if not span < _MAX_MAGNITUDE:  # missing values: the conditional (general) path
+        limit = WORKING_DTYPES[working_dtype(X)][2]
+        if not span < limit:  # missing values: the conditional (general) path
             return None
         with np.errstate(over="ignore", invalid="ignore"):
             bound = term.bound(span)
-        if not bound < _MAX_MAGNITUDE:
+        if not bound < limit:
             return None
         return cls(components, log_weights, term, X.shape[1])
 
@@ -837,7 +886,7 @@ class _RowEStep(FusedEStep):
 
     def _prepare(self, X):
         """The shift from the first rows; coefficients ``W`` (k, F); components needing the exact form."""
-        shift, spread = self.term.set_shift(X[:_SHIFT_ROWS])
+        shift, spread = self.term.set_shift(np.asarray(X[:_SHIFT_ROWS], dtype=np.float64))
         W = np.empty((self.k, self.n_features))
         self.term.coefficients(shift, W)
         W, exact = self._weights_into(W, self.term.needs_exact(shift, spread))
@@ -871,7 +920,7 @@ class _RowEStep(FusedEStep):
         return [None]  # the one scatter
 
     def _centred(self, X, rows, R, c):
-        return self.term.centred(X[rows], R)
+        return self.term.centred(np.asarray(X[rows], dtype=np.float64), R)
 
     def _store(self, stats, redo, comps, total):
         for i, j in enumerate(comps):

@@ -78,7 +78,7 @@ def responsibilities_in_place(L, w=None):
     if w is None:
         raise_impossible(lse)
         L *= 1.0 / s
-        return float(lse.sum())
+        return float(lse.sum(dtype=np.float64))  # (a float32 block's log-likelihood summed in float64)
     active = w > 0
     raise_impossible(lse, active)
     L *= np.where(active, w / np.where(active, s, 1.0), 0.0)

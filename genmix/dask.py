@@ -135,9 +135,9 @@ def _model_on_workers(dask, model):
     return dask.delayed(model.copy(), name=f"genmix-model-{uuid.uuid4().hex}", traverse=False)
 
 
-def _block_estep(model, X, w, labels, priors, first, n_jobs):
-    """One block's pure E-step on a worker (None for an empty block)."""
-    Xc, _ = model._check_input(X, allow_empty=True)
+def _block_estep(model, X, w, labels, priors, first, n_jobs, dtype=np.float64):
+    """One block's pure E-step on a worker (None for an empty block), numeric data read in ``dtype``."""
+    Xc, _ = model._check_input(X, allow_empty=True, dtype=dtype)
     n = Xc.shape[0]
     if n == 0:
         return None
@@ -188,8 +188,8 @@ class DaskCursor:
     on the workers (see the module docstring). The protocol is that of ``genmix.em._Cursor``:
     ``n_batches``, ``esteps`` and ``epoch_batches``."""
 
-    def __init__(self, model, X, weights=None, labels=None, priors=None):
-        self.model = model
+    def __init__(self, model, X, weights=None, labels=None, priors=None, dtype=np.float64):
+        self.model, self.dtype = model, np.dtype(dtype)
         self.dask = _dask()
         self.blocks = _Blocks(X, model.d)
         if self.blocks.n == 0:
@@ -213,7 +213,7 @@ class DaskCursor:
         dask, model = self.dask, _model_on_workers(self.dask, self.model)
         step = dask.delayed(_block_estep, pure=True)
         return [step(model, self.blocks.parts[b], self.weights[b], self.labels[b], self.priors[b],
-                     int(self.blocks.offsets[b]), n_jobs) for b in ids]
+                     int(self.blocks.offsets[b]), n_jobs, self.dtype) for b in ids]
 
     def esteps(self, count, log_priors, n_jobs, summed=False):
         """The E-steps of the next ``count`` blocks in one graph: their tree sum as one result when

@@ -58,7 +58,7 @@ def _is_number_or_none(v):
     return True
 
 
-def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
+def check_X(X, d, *, name="X", allow_empty=True, allow_object=False, dtype=np.float64):
     """Return ``(X2, scalar)``: ``X`` as a float64 ``(n, d)`` array, and whether it was one scalar.
 
     Parameters
@@ -77,6 +77,8 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
         Whether non-numeric values (categories of a discrete column, as in a pandas DataFrame with
         categorical columns) are acceptable; such input is returned as an object array whose numeric
         columns each family converts itself.
+    dtype : {numpy.float64, numpy.float32}, default=numpy.float64
+        The dtype of numeric input (float32: a fit's working precision, see ``check_dtype``).
 
     Raises
     ------
@@ -114,7 +116,13 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False):
     elif arr.dtype.kind == "b":
         arr = arr.astype(np.float64)
     if arr.dtype != object:
-        arr = np.asarray(arr, dtype=np.float64)
+        wide = arr.dtype == np.float64 and dtype == np.float32
+        with np.errstate(over="ignore"):  # a value beyond float32's range becomes inf: refused below
+            arr = np.asarray(arr, dtype=dtype)
+        if wide and _has_inf(arr):
+            rows = np.unique(np.nonzero(np.isinf(arr))[0])[:5]
+            raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38) or infinite values "
+                             f"(rows {rows.tolist()}...); fit it with dtype=np.float64.")
     scalar = arr.ndim == 0
     if scalar:
         if d != 1:
@@ -146,6 +154,27 @@ def _frame_values(frame):
     out = frame.to_numpy(dtype=object)
     out[frame.isna().to_numpy()] = None
     return out
+
+
+def check_dtype(dtype, owner):
+    """The working dtype of a fit: ``numpy.float64`` (None, the default) or ``numpy.float32``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``dtype`` is not a dtype, or is another dtype; the message names ``owner``.
+    """
+    if dtype is None:
+        return np.dtype(np.float64)
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"The 'dtype' parameter of {owner} must be numpy.float64 or numpy.float32 (or None); "
+                        f"got {dtype!r}.") from None
+    if resolved not in (np.dtype(np.float64), np.dtype(np.float32)):
+        raise ValueError(f"The 'dtype' parameter of {owner} must be numpy.float64 or numpy.float32 (or None); "
+                         f"got {resolved}.")
+    return resolved
 
 
 def is_frame(X):

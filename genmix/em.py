@@ -4,7 +4,8 @@ The driver talks to the model only through the protocol below, so the same loop 
 batched and streaming data (and any model that implements it):
 
 - ``model.d``, ``model.n``, ``model.distributions``, ``model.feature_names``;
-- ``model._check_input(X, allow_empty=False) -> (X2, scalar)``: a batch validated as the model reads it;
+- ``model._check_input(X, allow_empty=False, dtype=...) -> (X2, scalar)``: a batch validated as the model reads
+  it (numeric data in the fit's working dtype, float64 or float32);
 - ``model._estep(X2, w, log_priors, n_jobs, row_offset) -> EStepResult``: the pure E-step of validated rows
   (an impossible row named by its index in the whole data, ``row_offset`` being the batch's first row);
 - ``model.add_summaries(result)``, ``model.from_summaries(inertia, pseudocount)`` (the M-step),
@@ -43,8 +44,8 @@ from ._encoded import Encoded, encode_table
 from ._state import fitted_objects as _objects, restore, snapshot
 from ._validation import INERTIA, PSEUDOCOUNT, Interval, check_bool, check_int, check_scalar, check_threshold
 from .callbacks import History
-from .data import (DataGenerator, align_columns, check_weights, frame_names, is_dask_collection, is_generator,
-                   is_sliceable, row_log_priors, unit_weights)
+from .data import (DataGenerator, align_columns, check_dtype, check_weights, frame_names, is_dask_collection,
+                   is_generator, is_sliceable, row_log_priors, unit_weights)
 from .distributions._base import is_stackable
 from .exceptions import ConvergenceWarning, once_per_fit, warn_once
 from .parallel import resolve_n_jobs
@@ -84,30 +85,37 @@ def _total(batch_results):
     return total
 
 
-def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffle=False, random_state=None):
+def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffle=False, random_state=None,
+                 dtype=np.float64):
     """The batches EM reads: ``(source, log_priors)``.
 
     A user generator (``batches()`` and ``n_batches``) is used as it is. A numeric array that can be
     sliced (an ndarray, a memmap, a numeric DataFrame, or any 2-D array type with ``shape``, ``dtype`` and
     slicing, such as a Dask or HDF5 array) is sliced batch by batch, each batch converted and validated on
     its own, so the data are never copied whole and sample weights of one are never materialised.
-    Anything else (lists, mixed types, sequences) is validated up front.
+    Anything else (lists, mixed types, sequences) is validated up front. Numeric batches are read in
+    ``dtype`` (float32: the fit's opt-in working precision); an in-memory ndarray of another dtype is
+    converted to float32 once for the fit, not once per epoch (a memmap, batch by batch).
     """
+    dtype = np.dtype(dtype)
     if is_generator(X):
         if weights is not None or labels is not None or priors is not None:
             raise ValueError("with a data generator, sample weights come from its batches; labels and priors "
                              "need an array X.")
-        return _Cursor(model, X), None
+        return _Cursor(model, X, dtype), None
     if is_dask_collection(X):  # the row blocks are the batches, their E-steps run on the workers
         if batch_size is not None or shuffle:
             raise ValueError("with a Dask collection the row blocks are the batches: rechunk X instead of "
                              "passing batch_size, and shuffle is not supported.")
         from .dask import DaskCursor
-        return DaskCursor(model, X, weights, labels, priors), None
+        return DaskCursor(model, X, weights, labels, priors, dtype), None
     if not is_sliceable(X, model.d):
-        X, _ = model._check_input(X, allow_empty=False)
+        X, _ = model._check_input(X, allow_empty=False, dtype=dtype)
         if all(is_stackable(c) for c in model.distributions):  # (user-defined components read values)
             X = encode_table(X)  # categorical columns as codes, once per fit (genmix/_encoded.py)
+    elif (dtype == np.float32 and type(X) is np.ndarray and X.dtype != np.float32 and X.ndim == 2
+          and X.dtype.kind in "biuf"):
+        X, _ = model._check_input(X, allow_empty=False, dtype=dtype)  # once for the fit, validated
     n = X.shape[0]
     if n == 0:
         raise ValueError("X must contain at least one sample; got an empty array.")
@@ -116,14 +124,15 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
         if not weights.sum() > 0:
             raise ValueError("weights must not all be zero: there is nothing to fit.")
     generator = DataGenerator(X, weights, batch_size, shuffle=shuffle, random_state=random_state)
-    return _Cursor(model, generator), row_log_priors(n, model.n, labels, priors)
+    return _Cursor(model, generator, dtype), row_log_priors(n, model.n, labels, priors)
 
 
 class _Cursor:
-    """Walks through the batches of a source in pass order, wrapping around; each batch validated."""
+    """Walks through the batches of a source in pass order, wrapping around; each batch validated (numeric
+    batches read in ``dtype``)."""
 
-    def __init__(self, model, source):
-        self.model, self.source = model, source
+    def __init__(self, model, source, dtype=np.float64):
+        self.model, self.source, self.dtype = model, source, dtype
         self.n_batches = int(source.n_batches)
         self._order, self._iter, self._index, self._first = None, None, 0, 0
 
@@ -157,7 +166,8 @@ class _Cursor:
                     raise ValueError(f"the data generator yielded {self._index} batches in a pass but declares "
                                      f"n_batches={self.n_batches}.") from None
                 first = self._first
-            Xc = Xb if isinstance(Xb, Encoded) else self.model._check_input(Xb, allow_empty=False)[0]
+            Xc = Xb if isinstance(Xb, Encoded) else \
+                self.model._check_input(Xb, allow_empty=False, dtype=self.dtype)[0]
             wc = unit_weights(Xc.shape[0]) if wb is None else check_weights(wb, Xc.shape[0])
             self._first = first + Xc.shape[0]
             out.append((b, Xc, wc, first))
@@ -188,10 +198,11 @@ class EMOptions:
     return_history: bool = False
     verbose: bool = False
     n_jobs: int = 1
+    dtype: np.dtype = np.dtype(np.float64)
 
     @classmethod
     def check(cls, owner=_OWNER, *, inertia, pseudocount, stop_threshold, max_iterations, batch_size,
-              batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs):
+              batches_per_epoch, lr_decay, callbacks, return_history, verbose, n_jobs, dtype=None):
         """The options validated (a ``ValueError``/``TypeError`` naming the first bad one and ``owner``)."""
         return cls(
             inertia=check_scalar(inertia, "inertia", INERTIA, owner),
@@ -207,13 +218,15 @@ class EMOptions:
             callbacks=tuple(_check_callbacks(callbacks, owner)),
             return_history=check_bool(return_history, "return_history", owner),
             verbose=check_bool(verbose, "verbose", owner),
-            n_jobs=resolve_n_jobs(n_jobs, owner))
+            n_jobs=resolve_n_jobs(n_jobs, owner),
+            dtype=check_dtype(dtype, owner))
 
 
 def fit_em(model, X, options, *, weights=None, labels=None, priors=None, shuffle=False, random_state=None):
     """Run EM on ``model`` with validated :class:`EMOptions` (see :meth:`GeneralMixtureModel.fit`)."""
     X = align_columns(X, getattr(model, "feature_names", None))  # a DataFrame is matched by name to the last fit
-    source, log_priors = batch_source(model, X, weights, options.batch_size, labels, priors, shuffle, random_state)
+    source, log_priors = batch_source(model, X, weights, options.batch_size, labels, priors, shuffle, random_state,
+                                      options.dtype)
 
     saved = snapshot(model)
     try:
@@ -246,6 +259,7 @@ def _run(model, cursor, log_priors, options):
     incremental = streaming and all(is_stackable(c) for c in _objects(model)[1:])
     # EM cannot lower the likelihood when every component's fit maximises it: a drop is then reported
     monotone = all(getattr(c, "_maximises_likelihood", False) for c in _objects(model)[1:])
+    slack = 1e-9 if options.dtype == np.float64 else 1e-6  # the log-likelihood's rounding (float32: ~1e-7)
     batch_stats = [None] * n_batches  # incremental EM: each batch's latest EStepResult
 
     improvement, total_improvement = np.nan, 0.0  # NaN: no comparison yet (a threshold of +inf still runs one)
@@ -292,7 +306,7 @@ def _run(model, cursor, log_priors, options):
                 improvement = pass_improvement
             else:
                 improvement = logp - last_logp
-                if step_size == 0.0 and monotone and improvement < -1e-9 * max(1.0, abs(logp)):
+                if step_size == 0.0 and monotone and improvement < -slack * max(1.0, abs(logp)):
                     warn_once(f"EM epoch {iteration} decreased the log-likelihood by {-improvement:.6g}; "
                               "this indicates a numerical problem.", ConvergenceWarning, stacklevel=4)
             if np.isfinite(improvement):

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 
 from ._encoded import decoded
-from ._fused import FusedEStep, _plus
+from ._fused import FusedEStep, _plus, as_float64
 from ._math import responsibilities_in_place, rows_from
 from .distributions._base import estep_scope, group_log_probability, group_suffstats, is_stackable
 from .parallel import map_reduce
@@ -107,7 +107,7 @@ def estep(components, log_weights, X, w, log_priors=None, *, n_jobs=1):
     if fused is not None:  # exponential-family features: two GEMMs per block (genmix/_fused.py)
         logp, resp, stats = fused.run(X, w, log_priors, n_jobs)
         return EStepResult(logp, resp, tuple(stats))
-    X = decoded(X)  # the general path reads the categories' values
+    X = as_float64(decoded(X))  # the general path reads the categories' values, in float64
 
     def rows(sl):
         """The E-step of a thread's rows, in cache-sized blocks whose results are summed."""
@@ -149,5 +149,5 @@ def estep_from_responsibilities(components, X, R, w=None, *, n_jobs=1):
         resp_sum, stats = fused.statistics(X, R, n_jobs)
         return EStepResult(float("nan"), resp_sum, tuple(stats))
     with estep_scope():
-        stats = group_suffstats(components, X, R)
+        stats = group_suffstats(components, as_float64(X), R)
     return EStepResult(float("nan"), R.sum(axis=0), tuple(stats))

@@ -10,11 +10,11 @@ import contextlib
 import numpy as np
 
 from ._encoded import decoded
-from ._fused import FusedEStep
+from ._fused import FusedEStep, as_float64
 from ._math import ImpossibleRowsError, logsumexp_rows, raise_impossible, rows_from
 from ._model import Model
 from ._columns import blame, imputed_frame, impute_rows
-from ._docs import CRITERION_PARAMETERS, EM_PARAMETERS, LABELS_PARAMETERS, fill_docstring
+from ._docs import CRITERION_PARAMETERS, DTYPE_PARAMETER, EM_PARAMETERS, LABELS_PARAMETERS, fill_docstring
 from ._registry import register_mixture
 from ._state import restore, snapshot
 from ._validation import (INERTIA as _UNIT, PSEUDOCOUNT as _NONNEG, Interval, as_generator, check_bool, check_int,
@@ -252,8 +252,9 @@ class GeneralMixtureModel(Model):
                       if 0 <= row < len(X) else "")
             raise ValueError(f"{exc.shifted(first)} {detail}".rstrip()) from None
 
-    def _check_input(self, X, allow_empty=True):
-        """``(X2, scalar)``: validated data, or a column of sequences for user-defined components."""
+    def _check_input(self, X, allow_empty=True, dtype=np.float64):
+        """``(X2, scalar)``: validated data (numeric data in ``dtype``: float32 is a fit's opt-in working
+        precision), or a column of sequences for user-defined components."""
         X = align_columns(X, getattr(self, "feature_names", None))
         if self._is_sequence_list(X):
             column = np.empty((len(X), 1), dtype=object)
@@ -261,7 +262,7 @@ class GeneralMixtureModel(Model):
             if not allow_empty and not len(X):
                 raise ValueError("X must contain at least one sample; got an empty list.")
             return column, False
-        return check_X(X, self.d, allow_object=self._accepts_objects, allow_empty=allow_empty)
+        return check_X(X, self.d, allow_object=self._accepts_objects, allow_empty=allow_empty, dtype=dtype)
 
     def _is_sequence_list(self, X):
         """A list of variable-length sequences (e.g. for mixtures of HMM-like user components) is passed
@@ -639,6 +640,7 @@ class GeneralMixtureModel(Model):
         with self._explaining(X, row_offset):
             if all_stackable(self.distributions):
                 return estep(self.distributions, self.log_weights, X, w, log_priors, n_jobs=n_jobs)
+            X = as_float64(X)  # user-defined components read float64 values
             result, R = estep_with_responsibilities(self.distributions, self.log_weights, X, w, log_priors)
             summarize_foreign(self.distributions, X, R)
             return result
@@ -841,7 +843,7 @@ class GeneralMixtureModel(Model):
 
     def fit(self, X, weights=None, inertia=0.0, pseudocount=0.0, stop_threshold=0.1, max_iterations=1e8,
             batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[], return_history=False,
-            verbose=False, n_jobs=1, *, labels=None, priors=None, shuffle=False, random_state=None):
+            verbose=False, n_jobs=1, *, labels=None, priors=None, shuffle=False, random_state=None, dtype=None):
         """Fit the model by expectation–maximisation.
 
         Each epoch is an M-step from the accumulated statistics followed by an E-step over the data;
@@ -859,6 +861,7 @@ class GeneralMixtureModel(Model):
             ``fit(X, y=None, *, sample_weight=None)`` in the ``genmix.sklearn`` estimators.
         {em_parameters}
         {labels_parameters}
+        {dtype_parameter}
 
         Returns
         -------
@@ -874,7 +877,7 @@ class GeneralMixtureModel(Model):
         options = EMOptions.check(inertia=inertia, pseudocount=pseudocount, stop_threshold=stop_threshold,
                                   max_iterations=max_iterations, batch_size=batch_size,
                                   batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks,
-                                  return_history=return_history, verbose=verbose, n_jobs=n_jobs)
+                                  return_history=return_history, verbose=verbose, n_jobs=n_jobs, dtype=dtype)
         self._online = None  # a fit starts stepwise EM (partial_fit) afresh
         return fit_em(self, X, options, weights=weights, labels=labels, priors=priors, shuffle=shuffle,
                       random_state=random_state)
@@ -884,7 +887,7 @@ class GeneralMixtureModel(Model):
                      max_kmeans_iterations=10, inertia=0.0, pseudocount=0.0, stop_threshold=0.1,
                      max_iterations=1e8, batch_size=None, batches_per_epoch=None, lr_decay=0.0, callbacks=[],
                      return_history=False, verbose=False, n_jobs=1, *, random_state=None, labels=None,
-                     priors=None, covariance_type=None):
+                     priors=None, covariance_type=None, dtype=None):
         """Learn a mixture from data alone: k-means seeding, per-cluster fits, then EM.
 
         Parameters
@@ -947,6 +950,7 @@ class GeneralMixtureModel(Model):
             covariance type ('full', 'tied', 'diag', 'spherical', 'EEI', 'EII', or mclust's 'VVV', 'EEE',
             'VVI', 'VII'; see :class:`MultivariateGaussianDistribution`). Each cluster's initial fit is of
             that type (tied types pooled over the clusters). None is 'full'.
+        {dtype_parameter}
 
         Returns
         -------
@@ -965,7 +969,7 @@ class GeneralMixtureModel(Model):
             "GeneralMixtureModel.from_samples", inertia=inertia, pseudocount=pseudocount,
             stop_threshold=stop_threshold, max_iterations=max_iterations, batch_size=batch_size,
             batches_per_epoch=batches_per_epoch, lr_decay=lr_decay, callbacks=callbacks, return_history=True,
-            verbose=verbose, n_jobs=n_jobs)
+            verbose=verbose, n_jobs=n_jobs, dtype=dtype)
         with once_per_fit():  # a repair repeated by every run and M-step is reported once
             return cls._best_of_runs(distributions, n_components, X, weights, runs, init, max_kmeans_iterations,
                                      random_state, labels, priors, check_bool(return_history, "return_history",
@@ -1124,7 +1128,9 @@ def _rows_of(X):
 
 
 # fit and from_samples share the documentation of the EM options (genmix/_docs.py).
-fill_docstring(GeneralMixtureModel.fit, em_parameters=EM_PARAMETERS, labels_parameters=LABELS_PARAMETERS)
-fill_docstring(GeneralMixtureModel.from_samples.__func__, em_parameters=EM_PARAMETERS)
+fill_docstring(GeneralMixtureModel.fit, em_parameters=EM_PARAMETERS, labels_parameters=LABELS_PARAMETERS,
+               dtype_parameter=DTYPE_PARAMETER)
+fill_docstring(GeneralMixtureModel.from_samples.__func__, em_parameters=EM_PARAMETERS,
+               dtype_parameter=DTYPE_PARAMETER)
 for _criterion in (GeneralMixtureModel.bic, GeneralMixtureModel.aic, GeneralMixtureModel.icl):
     fill_docstring(_criterion, criterion_parameters=CRITERION_PARAMETERS)

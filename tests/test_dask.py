@@ -66,6 +66,21 @@ def test_distributed_fit_equals_the_in_memory_fit(client, covariance_type, missi
     assert set(client.run(lambda: os.getpid()).values()) != {os.getpid()}
 
 
+def test_float32_on_the_cluster_equals_float32_in_memory_in_the_same_blocks(client):
+    """``dtype=np.float32`` reaches the workers: each block is read in float32 there, as the in-memory
+    fit reads batches of the same rows (the float64 fit differs at float32's rounding)."""
+    X = _blobs()
+    start = GeneralMixtureModel.from_samples(MVN, 3, X, max_iterations=0, random_state=0)
+    a, b, c = start.copy(), start.copy(), start.copy()
+    a.fit(X, stop_threshold=-np.inf, max_iterations=10, batch_size=700, dtype=np.float32)
+    Xd = da.from_array(X, chunks=(700, 3))
+    b.fit(Xd, stop_threshold=-np.inf, max_iterations=10, dtype=np.float32)
+    _assert_same_fit(a, b, X, Xd, rtol=1e-9)
+    c.fit(X, stop_threshold=-np.inf, max_iterations=10, batch_size=700)
+    assert max(np.abs(pa - pc).max() for pa, pc in zip(_params(a), _params(c))) > 1e-9
+    assert_allclose(c.log_probability(X).mean(), a.log_probability(X).mean(), rtol=1e-6)
+
+
 def test_mixed_dataframe_with_categorical_columns_on_the_cluster(client):
     rng = np.random.default_rng(1)
     n = 4000

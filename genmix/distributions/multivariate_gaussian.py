@@ -20,7 +20,7 @@ import threading
 
 import numpy as np
 
-from .._fused import EPS, TOLERANCE, RowTerm, moments
+from .._fused import RowTerm, moments
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
 from .._validation import NONNEGATIVE as _NONNEG, check_scalar
 from ..data import check_weights
@@ -329,11 +329,12 @@ class _GaussianTerm(_RowGaussianTerm):
             at += d - i
 
     def needs_exact(self, shift, spread):
-        """Components whose expanded log density could lose more than ``TOLERANCE``.
+        """Components whose expanded log density could lose more than the term's ``tolerance``.
 
         The rounding error is a few ``eps·(|a| + s)ᵀ|Λ|(|a| + s)`` for rows within the data's spread ``s``
         of ``c`` (absolute), and a few ``eps·κ`` relative for rows far away, with ``κ`` the ratio of
-        ``‖|Λ|‖`` to ``Λ``'s smallest eigenvalue; the limits are ``TOLERANCE`` and ``10·TOLERANCE``.
+        ``‖|Λ|‖`` to ``Λ``'s smallest eigenvalue (eps: the term's ``eps``); the limits are ``tolerance``
+        and ``10·tolerance``.
         """
         precisions = self.precisions
         b = np.abs(self.means - shift) + spread
@@ -342,12 +343,12 @@ class _GaussianTerm(_RowGaussianTerm):
         smallest = np.linalg.eigvalsh(precisions)[:, 0]
         with np.errstate(divide="ignore"):
             kappa = np.where(smallest > 0, absP.sum(axis=2).max(axis=1) / smallest, np.inf)
-        return (4.0 * EPS * near > TOLERANCE) | (4.0 * EPS * kappa > 10.0 * TOLERANCE)
+        return (4.0 * self.eps * near > self.tolerance) | (4.0 * self.eps * kappa > 10.0 * self.tolerance)
 
     def features(self, X, shift, out):
         d = X.shape[1]
         Zt = out[:d]
-        np.subtract(X.T, shift[:, None], out=Zt)
+        np.subtract(X.T, shift.astype(out.dtype)[:, None], out=Zt)
         at = d
         for i in range(d):
             np.multiply(Zt[i], Zt[i:], out=out[at:at + d - i])
@@ -365,7 +366,7 @@ class _GaussianTerm(_RowGaussianTerm):
             for i in range(d):
                 raw[i, i:] = raw[i:, i] = S[j, at:at + d - i]
                 at += d - i
-            m = moments(N[j], S[j, :d], raw, shift)
+            m = moments(N[j], S[j, :d], raw, shift, self.eps, self.tolerance)
             out.append(None if m is None else MomentStats(np.array([N[j]]), m[0][None, :], m[1][None, :, :]))
         return out
 
@@ -416,8 +417,8 @@ class _TiedTerm(_GaussianTerm):
     def features(self, X, shift, out):
         d = X.shape[1]
         Zt = out[:d]
-        np.subtract(X.T, shift[:, None], out=Zt)
-        Y = self.shared.T @ Zt
+        np.subtract(X.T, shift.astype(out.dtype)[:, None], out=Zt)
+        Y = self.shared.T.astype(Zt.dtype) @ Zt
         np.einsum("db,db->b", Y, Y, out=out[d])
 
     def mass_sums(self, Phi, mass):
@@ -431,8 +432,8 @@ class _TiedTerm(_GaussianTerm):
         zs = S[:, :d]
         between = (zs[live].T / N[live]) @ zs[live]
         pooled = M - between
-        if np.any(np.diag(pooled) * TOLERANCE <= 64.0 * EPS * np.diag(M)):  # cancelled: all recomputed centred
-            return [None] * k
+        if np.any(np.diag(pooled) * self.tolerance <= 64.0 * self.eps * np.diag(M)):  # cancelled:
+            return [None] * k  # all recomputed centred
         share = N / N.sum() if N.sum() > 0 else N
         return [MomentStats(np.array([N[j]]), (shift + zs[j] / N[j])[None, :], (share[j] * pooled)[None, :, :])
                 if live[j] else MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d)))
@@ -474,15 +475,15 @@ class _DiagonalTerm(_RowGaussianTerm):
         W[:, 1 + d:1 + 2 * d] = -0.5 * self.lam
 
     def needs_exact(self, shift, spread):
-        """Components whose expanded log density could lose more than ``TOLERANCE``: a few
+        """Components whose expanded log density could lose more than the term's ``tolerance``: a few
         ``eps·Σ λ(|a| + s)²`` for rows within the spread ``s`` of ``c``. Every coordinate's quadratic is
         non-negative, so rows far away lose only a few eps relative (no condition number enters)."""
         b = np.abs(self.means - shift) + spread
-        return 4.0 * EPS * np.einsum("ki,ki->k", self.lam * b, b) > TOLERANCE
+        return 4.0 * self.eps * np.einsum("ki,ki->k", self.lam * b, b) > self.tolerance
 
     def features(self, X, shift, out):
         d = X.shape[1]
-        np.subtract(X.T, shift[:, None], out=out[:d])
+        np.subtract(X.T, shift.astype(out.dtype)[:, None], out=out[:d])
         np.multiply(out[:d], out[:d], out=out[d:2 * d])
 
     def stats(self, N, S, shift):
@@ -495,7 +496,7 @@ class _DiagonalTerm(_RowGaussianTerm):
             zbar = S[j, :d] / N[j]
             raw = S[j, d:2 * d]
             m2 = raw - N[j] * zbar * zbar
-            if np.any(m2 * TOLERANCE <= 64.0 * EPS * raw):  # cancelled: recomputed centred
+            if np.any(m2 * self.tolerance <= 64.0 * self.eps * raw):  # cancelled: recomputed centred
                 out.append(None)
                 continue
             out.append(MomentStats(np.array([N[j]]), (shift + zbar)[None, :], m2[None, :]))

@@ -8,7 +8,7 @@ zero keep their precision.
 """
 import numpy as np
 
-from .._fused import EPS, ColumnTerm, moments
+from .._fused import ColumnTerm, moments
 from .._math import LOG_2PI, spread_floor
 from .._validation import NONNEGATIVE as _NONNEG, POSITIVE as _POS, REAL as _REAL, check_scalar
 from ._base import Distribution, register
@@ -107,7 +107,7 @@ class _NormalTerm(ColumnTerm):
     def rounding(self):
         """Estimated absolute rounding error of the expansion, per component (rows near the data)."""
         b = np.abs(self.mean - self.shift) + self.spread
-        return 4.0 * EPS * self.prec * b * b
+        return 4.0 * self.eps * self.prec * b * b
 
     def exact(self, rows, j):
         """The factorised log density of component ``j`` from the term's feature rows (``u`` first)."""
@@ -125,7 +125,7 @@ class _NormalTerm(ColumnTerm):
             if not N[j] > 0:
                 out.append(MomentStats(np.array([0.0]), np.array([0.0]), np.array([0.0])))
                 continue
-            m = moments(N[j], S[j, 0], S[j, 1], self.shift)
+            m = moments(N[j], S[j, 0], S[j, 1], self.shift, self.eps, self.tolerance)
             out.append(None if m is None else MomentStats(np.array([N[j]]), np.array([m[0]]), np.array([m[1]])))
         return out
 
