@@ -493,8 +493,11 @@ class FusedEStep:
     def _scores(self, Phi, W, exact, shift, dead, out=None):
         """``log w_k + log p_k`` of a block, shape (k, B): the GEMM, then the exact rows and dead components
         (written into ``out``, a (k, ≥B) buffer, when given)."""
-        L = W @ Phi if out is None else np.matmul(W, Phi, out=out[:, :Phi.shape[1]])
-        self._add_gathered(L, Phi)
+        if exact.size == self.k:  # every row of L is the factorised density: no GEMM
+            L = np.empty((self.k, Phi.shape[1]), self.dtype) if out is None else out[:, :Phi.shape[1]]
+        else:
+            L = W @ Phi if out is None else np.matmul(W, Phi, out=out[:, :Phi.shape[1]])
+            self._add_gathered(L, Phi)
         if exact.size:
             self._exact_rows(L, Phi, exact, shift)
         if dead.size:

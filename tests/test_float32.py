@@ -111,6 +111,12 @@ def test_float32_guards_take_the_exact_density_and_the_centred_pass(rng):
         raw = (fused._features(data, slice(0, X.shape[0]), shift) @ R.T.astype(data.dtype)).T
         assert sorted(fused._stats(raw.astype(np.float64), shift)[1]) == redo
     check_float32_estep(model, X)
+    # every component factorised: the scores' GEMM is skipped, each row of scores written by its component
+    narrow = GeneralMixtureModel([MultivariateGaussianDistribution([-2, -2], 0.0025 * np.eye(2)),
+                                  MultivariateGaussianDistribution([2, 2], 0.0025 * np.eye(2))])
+    Y = np.vstack([rng.normal(-2.0, 0.05, (3000, 2)), rng.normal(2.0, 0.05, (3000, 2))])[rng.permutation(6000)]
+    fused = check_float32_estep(narrow, Y)
+    assert fused._prepare(Y.astype(np.float32))[2].tolist() == [0, 1]
 
 
 def reference_fit(X, start, iterations):

@@ -284,9 +284,9 @@ class _RowGaussianTerm(RowTerm):
         return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
 
     def exact(self, rows, j, shift):
-        d = self.means.shape[1]
-        D = self._whiten(j, rows[:d] - (self.means[j] - shift)[:, None])
-        return self.log_norm[j] - 0.5 * np.einsum("db,db->b", D, D)
+        d = self.means.shape[1]  # in the rows' dtype (float32 rows: a float32 GEMM, no cancellation)
+        D = self._whiten(j, rows[:d] - (self.means[j] - shift).astype(rows.dtype)[:, None])
+        return float(self.log_norm[j]) - 0.5 * np.einsum("db,db->b", D, D)
 
 
 class _GaussianTerm(_RowGaussianTerm):
@@ -314,7 +314,7 @@ class _GaussianTerm(_RowGaussianTerm):
         return d + d * (d + 1) // 2
 
     def _whiten(self, j, Z):
-        return self.chol[j].T @ Z
+        return self.chol[j].T.astype(Z.dtype) @ Z
 
     def coefficients(self, shift, W):
         precisions, d = self.precisions, self.means.shape[1]
@@ -465,7 +465,7 @@ class _DiagonalTerm(_RowGaussianTerm):
         return 2 * d
 
     def _whiten(self, j, Z):
-        return self.prec[j][:, None] * Z
+        return self.prec[j].astype(Z.dtype)[:, None] * Z
 
     def coefficients(self, shift, W):
         d = self.means.shape[1]
