@@ -59,7 +59,7 @@ def _is_number_or_none(v):
 
 
 def check_X(X, d, *, name="X", allow_empty=True, allow_object=False, dtype=np.float64):
-    """Return ``(X2, scalar)``: ``X`` as a float64 ``(n, d)`` array, and whether it was one scalar.
+    """Return ``(X2, scalar)``: ``X`` as a float64 (or ``dtype``) ``(n, d)`` array, and whether it was one scalar.
 
     Parameters
     ----------

@@ -238,6 +238,16 @@ def test_fit_reaches_the_sklearn_optimum_and_prints_the_summary(files, tmp_path)
                     gm.means_[np.argsort(gm.means_[:, 0])], rtol=1e-5)
 
 
+def test_fit_in_float32_reaches_the_sklearn_optimum(files):
+    root, X, _ = files
+    gm, _ = _sklearn_fit()
+    out = genmix("fit", root / "faithful.csv", "--random-state", 0, "--dtype", "float32").stdout
+    assert_allclose(_loglik(out), gm.score(X) * X.shape[0], rtol=1e-6)
+    fails("fit", root / "faithful.csv", "--components", "1-3", "--dtype", "float32",
+          match="--dtype float32 applies to one fit")
+    fails("fit", root / "faithful.csv", "--dtype", "float16", match="invalid choice: 'float16'")
+
+
 @pytest.mark.parametrize("name", ["plain.csv", "faithful.tsv", "faithful.npy", "faithful.parquet"])
 def test_fit_reads_every_format(files, tmp_path, name):
     root, X, _ = files
