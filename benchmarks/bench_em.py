@@ -84,10 +84,15 @@ def make_problem(kind, n, d, k, seed=SEED):
     return X, (start_weights, start_means, start_covs)
 
 
-def genmix_model(kind, start):
-    """A genmix mixture with the given starting parameters."""
-    from genmix import (GeneralMixtureModel, IndependentComponentsDistribution,
-                        MultivariateGaussianDistribution, NormalDistribution)
+def genmix_model(kind, start, library="genmix"):
+    """A genmix mixture with the given starting parameters (``library="pomegranate"``: the same classes of
+    pomegranate 0.x, whose API genmix keeps)."""
+    import importlib
+
+    lib = importlib.import_module(library)
+    GeneralMixtureModel, NormalDistribution = lib.GeneralMixtureModel, lib.NormalDistribution
+    IndependentComponentsDistribution = lib.IndependentComponentsDistribution
+    MultivariateGaussianDistribution = lib.MultivariateGaussianDistribution
 
     weights, means, covs = start
     if kind == "full":

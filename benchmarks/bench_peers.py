@@ -104,22 +104,14 @@ def _pomegranate1(kind, start, iterations, float64):
 
 
 def _pomegranate0(kind, start):
+    """pomegranate 0.14's mixture of the start: genmix's own builders, with pomegranate's classes."""
     if kind == "mixed":
         import bench_mixed
 
         return bench_mixed.pomegranate0_model(start)
-    from pomegranate import (GeneralMixtureModel, IndependentComponentsDistribution,
-                             MultivariateGaussianDistribution, NormalDistribution)
+    import bench_em
 
-    weights, means, covs = start
-    if kind == "full":
-        comps = [MultivariateGaussianDistribution(m, c) for m, c in zip(means, covs)]
-    elif kind == "diag":
-        comps = [IndependentComponentsDistribution([NormalDistribution(float(a), float(np.sqrt(v)))
-                                                    for a, v in zip(m, var)]) for m, var in zip(means, covs)]
-    else:
-        comps = [NormalDistribution(float(m[0]), float(np.sqrt(v[0]))) for m, v in zip(means, covs)]
-    return GeneralMixtureModel(comps, weights=np.asarray(weights))
+    return bench_em.genmix_model(kind, start, library="pomegranate")
 
 
 def child(case, kind, directory, repeats, threads):
