@@ -45,3 +45,20 @@ def test_bench_em_smoke_agrees_with_sklearn(bench_path, capsys):
             if line.startswith("| ") and "workload" not in line and not line.startswith("| ---")]
     assert len(rows) == len(bench_em.WORKLOADS)
     assert all(row.rstrip().endswith("| yes |") for row in rows), table
+
+
+def test_bench_peers_cases_run_in_their_own_processes_and_agree(bench_path, tmp_path):
+    """bench_peers' protocol on a small problem: each case a subprocess on the saved data; genmix (one
+    thread, two threads, float32) and scikit-learn reach the same 5-iteration log-likelihood."""
+    import bench_peers
+
+    bench_peers.write_problem("full", 3000, 3, 3, str(tmp_path), with_r=False)
+    results = {case: bench_peers.run_case(sys.executable, case, "full", str(tmp_path), 1, threads, 1)
+               for case, threads in [("genmix", 1), ("genmix n_jobs=2", 2), ("genmix float32", 1),
+                                     ("sklearn 1 thread", 1)]}
+    for case, (per, loglik, failure) in results.items():
+        assert failure == "" and per == per, (case, failure)  # a time, not NaN
+    reference = results["sklearn 1 thread"][1]
+    assert abs(results["genmix"][1] - reference) <= 1e-8 * abs(reference)
+    assert abs(results["genmix n_jobs=2"][1] - reference) <= 1e-8 * abs(reference)
+    assert abs(results["genmix float32"][1] - reference) <= 1e-6 * abs(reference)
