@@ -52,7 +52,9 @@ DTYPE_PARAMETER = """\
             the log-likelihood are accumulated in float64, and the precision guards measure float32
             rounding (a component that could lose more than about 1e-3 in a log density is scored
             factorised; statistics that would cancel are recomputed centred in float64). The fitted
-            log-likelihood agrees with a float64 fit to about 1e-6 relative. Other components (and
+            log-likelihood agrees with a float64 fit to about 1e-6 relative. The log-likelihood the stop
+            rule compares carries float32's rounding (about 1e-7 relative): a ``stop_threshold`` below
+            that ends the fit once the improvements are lost in it. Other components (and
             categorical data) are scored in float64 from the rounded values. Predictions and scores of
             the fitted model always compute in float64."""
 
