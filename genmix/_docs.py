@@ -47,7 +47,7 @@ DTYPE_PARAMETER = """\
             its size; batches of a memmap, a generator or a Dask collection as they are read) and the
             fused E-step (Gaussians of every covariance type, products of Normal, LogNormal,
             Exponential, Gamma, Poisson, Bernoulli and discrete columns) computes its features, GEMMs and
-            log-sum-exp in float32 (1.7x faster per iteration on a million rows of full d=10, 1.4-1.6x on
+            log-sum-exp in float32 (about 1.5x faster per iteration on a million rows of full d=10, 1.4-1.6x on
             other large workloads); the statistics, the parameters and
             the log-likelihood are accumulated in float64, and the precision guards measure float32
             rounding (a component that could lose more than about 1e-3 in a log density is scored
