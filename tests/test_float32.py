@@ -226,3 +226,31 @@ def test_values_beyond_float32_are_refused(rng, tmp_path):
             model.fit(data, dtype=np.float32, batch_size=100)
     assert model.to_json() == before
     assert np.isfinite(model.log_probability(big)[:7]).all()  # float64 reads the same data
+
+
+def test_float32_weights_threads_labels_and_streaming(rng):
+    """Integer weights act as replication (scikit-learn on the repeated rows is the reference), in two
+    threads too; a labelled fit is the float64 labelled fit (itself tested against its definition) to
+    float32's rounding; streaming EM reaches the full-batch optimum."""
+    truth = full_model(rng, 3, 3)
+    X = sample(truth, 12000, rng)
+    w = rng.integers(1, 4, X.shape[0]).astype(float)
+    start = start_model(X, 3, rng)
+    gm = reference_fit(np.repeat(X, w.astype(int), axis=0), start, 15)
+    for n_jobs in (1, 2):
+        model = start.copy().fit(X, weights=w, max_iterations=15, stop_threshold=-np.inf, n_jobs=n_jobs,
+                                 dtype=np.float32)
+        assert_allclose(model.log_probability(X) @ w / w.sum(), gm.score(np.repeat(X, w.astype(int), axis=0)),
+                        rtol=1e-6)
+    labels = np.full(X.shape[0], -1)
+    labels[:300] = 2  # a tenth of the rows, whatever their component: they pull component 2
+    model = start.copy().fit(X, labels=labels, max_iterations=10, stop_threshold=-np.inf, dtype=np.float32)
+    labelled = start.copy().fit(X, labels=labels, max_iterations=10, stop_threshold=-np.inf)  # tests/test_labels.py
+    unlabelled = start.copy().fit(X, max_iterations=10, stop_threshold=-np.inf)
+    means = [np.array([c.parameters[0] for c in m.distributions]) for m in (model, labelled, unlabelled)]
+    assert_allclose(means[0], means[1], rtol=0, atol=1e-4)
+    assert np.abs(means[1] - means[2]).max() > 1e-2  # the labels matter at this size
+    full = reference_fit(X, start, 200)  # converged
+    streamed = start.copy().fit(X, batch_size=2000, batches_per_epoch=2, max_iterations=300, stop_threshold=1e-3,
+                                dtype=np.float32)
+    assert_allclose(streamed.log_probability(X).mean(), full.score(X), rtol=1e-5)
