@@ -42,21 +42,20 @@ EM_PARAMETERS = """\
 
 DTYPE_PARAMETER = """\
         dtype : {None, numpy.float64, numpy.float32}, default=None, keyword-only
-            genmix's own: the working precision of the fit's E-steps (None is float64). With float32 the
-            numeric data are rounded to float32 for the fit (an in-memory array is converted once, half
-            its size; batches of a memmap, a generator or a Dask collection as they are read) and the
-            fused E-step (Gaussians of every covariance type, products of Normal, LogNormal,
+            genmix's own: the working precision of the fit's E-steps (None is float64). With float32 the numeric
+            data are rounded to float32 for the fit (an in-memory array is converted once, a copy of half its
+            size, none for float32 data; batches of a memmap, a generator or a Dask collection as they are read)
+            and the fused E-step (Gaussians of every covariance type, products of Normal, LogNormal,
             Exponential, Gamma, Poisson, Bernoulli and discrete columns) computes its features, GEMMs and
-            log-sum-exp in float32 (about 1.5x faster per iteration on a million rows of full d=10, 1.4-1.6x on
-            other large workloads); the statistics, the parameters and
-            the log-likelihood are accumulated in float64, and the precision guards measure float32
-            rounding (a component that could lose more than about 1e-3 in a log density is scored
-            factorised; statistics that would cancel are recomputed centred in float64). The fitted
-            log-likelihood agrees with a float64 fit to about 1e-6 relative. The log-likelihood the stop
-            rule compares carries float32's rounding (about 1e-7 relative): a ``stop_threshold`` below
-            that ends the fit once the improvements are lost in it. Other components (and
-            categorical data) are scored in float64 from the rounded values. Predictions and scores of
-            the fitted model always compute in float64."""
+            log-sum-exp in float32: about 1.5x faster per iteration on a million rows of full d=10, 1.4-1.6x on
+            other large workloads. The statistics, the parameters and the log-likelihood are accumulated in
+            float64, and the precision guards measure float32 rounding (a component that could lose more than
+            about 1e-3 in a log density is scored factorised; statistics that would cancel are recomputed
+            centred in float64). The fitted log-likelihood agrees with a float64 fit to about 1e-6 relative. The
+            log-likelihood the stop rule compares carries float32's rounding (about 1e-7 relative): a
+            ``stop_threshold`` below that ends the fit once the improvements are lost in it. Other components
+            (and categorical data) are scored in float64 from the rounded values. Predictions and scores of the
+            fitted model always compute in float64."""
 
 LABELS_PARAMETERS = """\
         labels : array-like of int of shape (n_samples,), default=None, keyword-only
