@@ -7,6 +7,8 @@ from each family's statistics summed chunk by chunk. Memory therefore stays boun
 ``chunk × k`` whatever the size of the data. Distances ignore missing (NaN) coordinates and are computed
 with GEMMs. Sample weights enter every step (a zero weight is the same as an absent row).
 """
+import functools
+
 import numpy as np
 
 from ._validation import Interval, as_generator, check_int
@@ -14,6 +16,7 @@ from .distributions._base import _input_for, is_stackable
 from .data import (DataGenerator, check_labels, check_weights, check_X, is_dask_collection, is_generator,
                    is_sliceable, n_columns, unit_weights)
 from .exceptions import naming_component
+from .parallel import fold_in_threads
 
 __all__ = ["kmeans", "initial_mixtures", "INITS"]
 
@@ -159,7 +162,7 @@ class _Rows:
 
     distributed = False
 
-    def __init__(self, X, weights, d, allow_object=False):
+    def __init__(self, X, weights, d, allow_object=False, n_jobs=1):
         if is_generator(X):
             if weights is not None:
                 raise ValueError("with a data generator, weights come from its batches and labels need an array X.")
@@ -172,7 +175,7 @@ class _Rows:
                 raise ValueError("X must contain at least one sample; got an empty array.")
             w = None if weights is None else check_weights(weights, self.n)
             self._source = DataGenerator(X, w, batch_size=_CHUNK)
-        self.d, self.allow_object = d, allow_object
+        self.d, self.allow_object, self.n_jobs = d, allow_object, n_jobs
 
     def chunks(self):
         """Yield ``(first row, X chunk, weights chunk)`` over one pass, each chunk validated."""
@@ -186,8 +189,12 @@ class _Rows:
     def fold(self, part, merge):
         """``merge(… merge(part(chunk 0), part(chunk 1)) …)`` over one pass, in row order (None for no
         rows); ``part(first, X, w, so_far)`` sees each validated chunk and the merge of the chunks before
-        it (None for the first, and always None on Dask, where blocks are independent: a part may use it
-        only to leave out what the merge would drop anyway)."""
+        it (None for the first, and always None on Dask and with ``n_jobs`` threads, where chunks are
+        independent: a part may use it only to leave out what the merge would drop anyway). With
+        ``n_jobs > 1`` the parts run in threads, merged in row order (the same result)."""
+        if self.n_jobs > 1:
+            return fold_in_threads((functools.partial(part, first, Xc, wc, None) for first, Xc, wc in self.chunks()),
+                                   merge, self.n_jobs)
         total = None
         for first, Xc, wc in self.chunks():
             p = part(first, Xc, wc, total)
@@ -195,13 +202,14 @@ class _Rows:
         return total
 
 
-def _rows(X, weights, d, allow_object=False):
-    """The row source of ``X``: :class:`_Rows`, or ``genmix.dask.DaskRows`` for a Dask collection."""
+def _rows(X, weights, d, allow_object=False, n_jobs=1):
+    """The row source of ``X``: :class:`_Rows` (its passes in ``n_jobs`` threads), or
+    ``genmix.dask.DaskRows`` for a Dask collection."""
     if is_dask_collection(X):
         from .dask import DaskRows
 
         return DaskRows(X, weights, d, allow_object)
-    return _Rows(X, weights, d, allow_object)
+    return _Rows(X, weights, d, allow_object, n_jobs)
 
 
 class _Survey:
@@ -516,7 +524,7 @@ def kmeans(X, k, weights=None, *, init="kmeans++", n_init=1, max_iterations=1, r
 
 
 def _kmeans_runner(X, k, weights, d, *, init, max_iterations, labels=None, fit_features=None,
-                   allow_object=False):
+                   allow_object=False, n_jobs=1):
     """Validated options and a :class:`_KMeans` over ``X``."""
     if init not in INITS:
         raise ValueError(f"initialization must be one of {', '.join(repr(i) for i in INITS)}; got {init!r}.")
@@ -525,7 +533,7 @@ def _kmeans_runner(X, k, weights, d, *, init, max_iterations, labels=None, fit_f
     if d is None:
         first = next(iter(X.batches()), None)
         d = 1 if first is None else n_columns(first[0])
-    rows = _rows(X, weights, d, allow_object)
+    rows = _rows(X, weights, d, allow_object, n_jobs)
     if rows.n is not None and k > rows.n:  # before anything of that size is built
         raise ValueError(f"n_components={k} is larger than the number of samples ({rows.n}).")
     return _KMeans(rows, k, init, max_iterations, fit_features, labels)
@@ -679,7 +687,7 @@ def kmeans_features(classes):
 
 
 def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, init, max_kmeans_iterations,
-                     random_state, labels=None):
+                     random_state, labels=None, n_jobs=1):
     """Yield ``n_init`` mixtures (one for 'first-k') seeded by k-means: each run seeds and iterates
     k-means, each component is fitted to its cluster and the weights are the clusters' weighted shares.
 
@@ -687,7 +695,8 @@ def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, in
     iteration, and the component fits come from each family's statistics under one-hot
     responsibilities summed chunk by chunk (the same ``Stats`` path as EM). User-defined classes, mixed-type
     data and a multivariate Gaussian with missing values take the slow path instead: each cluster's rows
-    are gathered and given to the class's ``from_samples``.
+    are gathered and given to the class's ``from_samples``. ``n_jobs`` threads share each pass's chunks
+    (the result does not depend on it).
     """
     if X is None:
         raise ValueError("X is required: the data to learn the mixture from.")
@@ -717,7 +726,7 @@ def initial_mixtures(cls, distributions, n_components, X, weights, *, n_init, in
     k = len(factories)
     runner = _kmeans_runner(X, k, weights, d, init=init, max_iterations=max_kmeans_iterations, labels=labels,
                             fit_features=kmeans_features(_column_classes(distributions, d)),
-                            allow_object=allow_object)
+                            allow_object=allow_object, n_jobs=n_jobs)
     n_init = check_int(n_init, "n_init", Interval(1, np.inf))
     rng = as_generator(random_state)
     heterogeneous = (isinstance(distributions, (list, tuple)) and d == 1 and len(set(distributions)) > 1

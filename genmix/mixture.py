@@ -985,7 +985,7 @@ class GeneralMixtureModel(Model):
         best = None
         for model in initial_mixtures(cls, distributions, n_components, X, weights, n_init=runs, init=init,
                                       max_kmeans_iterations=max_kmeans_iterations, random_state=random_state,
-                                      labels=labels):
+                                      labels=labels, n_jobs=em_options.n_jobs):
             if covariance_type not in (None, "full"):
                 model = cls(MultivariateGaussianDistribution._typed(model.distributions, model.weights,
                                                                     covariance_type), model.weights)

@@ -6,6 +6,7 @@ threadpoolctl, when it is installed) so that the two kinds of threads do not ove
 Results are combined in chunk order, so they do not depend on scheduling; they equal the one-thread
 results up to the rounding of the final sums.
 """
+import collections
 import contextlib
 import functools
 import os
@@ -15,7 +16,7 @@ import numpy as np
 
 from ._validation import Interval, check_int
 
-__all__ = ["resolve_n_jobs", "row_chunks", "map_chunks", "map_reduce"]
+__all__ = ["resolve_n_jobs", "row_chunks", "map_chunks", "map_reduce", "fold_in_threads"]
 
 #: the fewest rows worth a thread of their own (below that, thread overhead dominates)
 MIN_ROWS_PER_THREAD = 16384
@@ -71,12 +72,41 @@ def map_chunks(fn, n, n_jobs):
     chunks = row_chunks(n, n_jobs)
     if len(chunks) == 1:
         return [fn(chunks[0])]
-    executor = _EXECUTORS.get(len(chunks))
-    if executor is None:
-        executor = _EXECUTORS[len(chunks)] = ThreadPoolExecutor(max_workers=len(chunks),
-                                                                thread_name_prefix="genmix")
     with _single_threaded_blas(True):
-        return list(executor.map(fn, chunks))
+        return list(_executor(len(chunks)).map(fn, chunks))
+
+
+def _executor(n_threads):
+    """The shared pool of ``n_threads`` threads."""
+    executor = _EXECUTORS.get(n_threads)
+    if executor is None:
+        executor = _EXECUTORS[n_threads] = ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="genmix")
+    return executor
+
+
+def fold_in_threads(calls, merge, n_jobs):
+    """``merge(… merge(c₀(), c₁()) …)`` of the zero-argument callables ``calls`` (None for none), merged in
+    order, so the result does not depend on ``n_jobs`` or scheduling. With ``n_jobs > 1`` the calls run in
+    that many threads (BLAS pinned to one thread meanwhile) while ``calls`` is consumed lazily, at most
+    ``2 · n_jobs`` of them pending: an iterator that reads a chunk of data per call keeps only those chunks
+    in memory."""
+    total = None
+    if n_jobs <= 1:
+        for call in calls:
+            part = call()
+            total = part if total is None else merge(total, part)
+        return total
+    executor, pending = _executor(n_jobs), collections.deque()
+    with _single_threaded_blas(True):
+        for call in calls:
+            pending.append(executor.submit(call))
+            if len(pending) >= 2 * n_jobs:
+                part = pending.popleft().result()
+                total = part if total is None else merge(total, part)
+        while pending:
+            part = pending.popleft().result()
+            total = part if total is None else merge(total, part)
+    return total
 
 
 def map_reduce(fn, n, n_jobs):

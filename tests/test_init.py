@@ -320,3 +320,39 @@ def test_hierarchical_seeding_is_deterministic_and_scale_free():
     few = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0]]), 5, axis=0)
     C, _ = kmeans(few, 3, init="hierarchical", random_state=0)
     assert C.shape == (3, 2)
+
+
+@pytest.mark.parametrize("source", ["array", "memmap", "labels", "missing"])
+def test_threaded_passes_give_the_one_thread_start_exactly(rng, tmp_path, monkeypatch, source):
+    """``n_jobs`` threads share each k-means pass's chunks (merged in row order): the start is the same
+    to the last bit, whatever the source, with labels and with missing values."""
+    import genmix.init
+    from genmix.init import initial_mixtures
+
+    threaded = []
+
+    def spy(calls, merge, n_jobs):
+        threaded.append(n_jobs)
+        return genmix.parallel.fold_in_threads(calls, merge, n_jobs)
+
+    monkeypatch.setattr(genmix.init, "fold_in_threads", spy)
+
+    X = np.concatenate([rng.normal(c, 1.0, (60_000, 3)) for c in (-4.0, 0.0, 4.0)])[rng.permutation(180_000)]
+    labels = None
+    if source == "memmap":
+        data = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float64, shape=X.shape)
+        data[:] = X
+        X = data
+    elif source == "labels":
+        labels = np.full(X.shape[0], -1)
+        labels[:500] = rng.integers(0, 3, 500)
+    elif source == "missing":
+        X[rng.random(X.shape) < 0.1] = np.nan
+    starts = [next(initial_mixtures(GeneralMixtureModel, MultivariateGaussianDistribution, 3, X, None, n_init=1,
+                                    init="kmeans++", max_kmeans_iterations=5, random_state=3, labels=labels,
+                                    n_jobs=n_jobs)) for n_jobs in (1, 2)]
+    assert threaded and set(threaded) == {2}  # the two-thread run's passes went through the threads
+    assert_array_equal(starts[0].weights, starts[1].weights)
+    for a, b in zip(starts[0].distributions, starts[1].distributions):
+        for pa, pb in zip(a.parameters, b.parameters):
+            assert_array_equal(np.asarray(pa), np.asarray(pb))
