@@ -356,3 +356,42 @@ def test_threaded_passes_give_the_one_thread_start_exactly(rng, tmp_path, monkey
     for a, b in zip(starts[0].distributions, starts[1].distributions):
         for pa, pb in zip(a.parameters, b.parameters):
             assert_array_equal(np.asarray(pa), np.asarray(pb))
+
+
+def test_fold_in_threads_merges_in_order_and_bounds_what_is_pending():
+    """Calls that finish out of order are merged in their order (a non-commutative merge shows it); the
+    iterator is consumed lazily, at most 2·n_jobs calls ahead of the merge; an error surfaces."""
+    import threading
+    import time
+
+    from genmix.parallel import fold_in_threads
+
+    state = {"made": 0, "merged": 0, "ahead": 0}
+    lock = threading.Lock()
+
+    def calls():
+        for i in range(20):
+            with lock:
+                state["made"] += 1
+                state["ahead"] = max(state["ahead"], state["made"] - state["merged"])
+
+            def call(i=i):
+                time.sleep(0.004 * ((i * 7) % 5))  # out of order
+                return [i]
+            yield call
+
+    def merge(a, b):
+        with lock:
+            state["merged"] += 1
+        return a + b
+
+    assert fold_in_threads(calls(), merge, 2) == list(range(20))
+    assert state["ahead"] <= 2 * 2 + 1
+    assert fold_in_threads(iter(()), merge, 2) is None
+    assert fold_in_threads((lambda: [i] for i in range(5)), lambda a, b: a + b, 1) == list(range(5))
+
+    def bad():
+        raise ValueError("chunk 3 is bad")
+
+    with pytest.raises(ValueError, match="chunk 3 is bad"):
+        fold_in_threads(iter([lambda: [0], bad, lambda: [2]]), lambda a, b: a + b, 2)
