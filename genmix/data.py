@@ -115,14 +115,10 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False, dtype=np.fl
             arr = arr.astype(object)
     elif arr.dtype.kind == "b":
         arr = arr.astype(np.float64)
+    narrowed = arr.dtype == np.float64 and dtype == np.float32
     if arr.dtype != object:
-        wide = arr.dtype == np.float64 and dtype == np.float32
         with np.errstate(over="ignore"):  # a value beyond float32's range becomes inf: refused below
             arr = np.asarray(arr, dtype=dtype)
-        if wide and _has_inf(arr):
-            rows = np.unique(np.nonzero(np.isinf(arr))[0])[:5]
-            raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38) or infinite values "
-                             f"(rows {rows.tolist()}...); fit it with dtype=np.float64.")
     scalar = arr.ndim == 0
     if scalar:
         if d != 1:
@@ -141,6 +137,9 @@ def check_X(X, d, *, name="X", allow_empty=True, allow_object=False, dtype=np.fl
         raise ValueError(f"{name} must contain at least one sample; got an empty array.")
     if arr.dtype != object and _has_inf(arr):
         rows = np.unique(np.nonzero(np.isinf(arr))[0])[:5]
+        if narrowed:
+            raise ValueError(f"{name} has values beyond the float32 range (|x| > 3.4e38) or infinite values "
+                             f"(rows {rows.tolist()}...); fit it with dtype=np.float64.")
         raise ValueError(f"{name} contains infinite values (rows {rows.tolist()}...); only finite numbers and "
                          "NaN (missing) are allowed.")
     return arr, scalar

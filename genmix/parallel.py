@@ -91,21 +91,22 @@ def fold_in_threads(calls, merge, n_jobs):
     ``2 · n_jobs`` of them pending: an iterator that reads a chunk of data per call keeps only those chunks
     in memory."""
     total = None
+
+    def add(part):
+        return part if total is None else merge(total, part)
+
     if n_jobs <= 1:
         for call in calls:
-            part = call()
-            total = part if total is None else merge(total, part)
+            total = add(call())
         return total
     executor, pending = _executor(n_jobs), collections.deque()
     with _single_threaded_blas(True):
         for call in calls:
             pending.append(executor.submit(call))
             if len(pending) >= 2 * n_jobs:
-                part = pending.popleft().result()
-                total = part if total is None else merge(total, part)
+                total = add(pending.popleft().result())
         while pending:
-            part = pending.popleft().result()
-            total = part if total is None else merge(total, part)
+            total = add(pending.popleft().result())
     return total
 
 

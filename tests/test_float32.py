@@ -20,6 +20,21 @@ from tests.test_fused_estep import column_laws, full_model, reference_estep, sam
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 
 
+@pytest.fixture
+def fused_dtypes(monkeypatch):
+    """The dtypes the fused E-step ran in since the last ``clear()`` (a spy on ``FusedEStep.run``): a fit
+    that ignored ``dtype`` would still match its reference, so the tests check the path too."""
+    seen = []
+    run = FusedEStep.run
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.dtype)
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(FusedEStep, "run", spy)
+    return seen
+
+
 def rounded(X):
     """``(X in float32, the same values in float64)``."""
     X32 = np.asarray(X, dtype=np.float32)
@@ -138,11 +153,12 @@ def start_model(X, k, rng):
     return GeneralMixtureModel([MultivariateGaussianDistribution(X[i], 4.0 * np.eye(X.shape[1])) for i in idx])
 
 
-def test_float32_fit_matches_scikit_learn_in_float64(rng):
+def test_float32_fit_matches_scikit_learn_in_float64(rng, fused_dtypes):
     truth = full_model(rng, 6, 5)
     X = sample(truth, 60000, rng)
     start = start_model(X, 5, rng)
     model = start.copy().fit(X, max_iterations=20, stop_threshold=-np.inf, dtype=np.float32)
+    assert set(fused_dtypes) == {np.dtype(np.float32)} and len(fused_dtypes) == 21  # every E-step
     gm = reference_fit(X, start, 20)
     mean_ll = model.log_probability(X).mean()  # scored in float64
     assert_allclose(mean_ll, gm.score(X), rtol=1e-6)
@@ -151,7 +167,7 @@ def test_float32_fit_matches_scikit_learn_in_float64(rng):
 
 
 @pytest.mark.parametrize("source", ["memmap", "generator", "frame", "list"])
-def test_float32_reads_every_source_batch_by_batch(rng, tmp_path, source):
+def test_float32_reads_every_source_batch_by_batch(rng, tmp_path, source, fused_dtypes):
     truth = full_model(rng, 3, 3)
     X = sample(truth, 20000, rng)
     start = start_model(X, 3, rng)
@@ -167,22 +183,26 @@ def test_float32_reads_every_source_batch_by_batch(rng, tmp_path, source):
     else:
         data, kwargs = X.tolist(), {}
     model = start.copy().fit(data, max_iterations=15, stop_threshold=-np.inf, dtype="float32", **kwargs)
+    assert set(fused_dtypes) == {np.dtype(np.float32)}
     gm = reference_fit(X, start, 15)
     assert_allclose(model.log_probability(X).mean(), gm.score(X), rtol=1e-6)
 
 
-def test_float32_from_samples_and_mixed_families(rng):
+def test_float32_from_samples_and_mixed_families(rng, fused_dtypes):
     X = sample(full_model(rng, 4, 3), 30000, rng)
     m32 = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, random_state=0,
                                            max_iterations=30, dtype=np.float32)
+    assert set(fused_dtypes) == {np.dtype(np.float32)}
     m64 = GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X, random_state=0,
                                            max_iterations=30)
     assert_allclose(m32.log_probability(X).mean(), m64.log_probability(X).mean(), rtol=1e-6)
     # mixed rows (a categorical column) are encoded as float64 codes, so the fit is the float64 fit
     cats = rng.choice(["a", "b", "c"], X.shape[0]).astype(object)
     Y = np.column_stack([X[:, :2].astype(object), cats])
+    fused_dtypes.clear()
     f32 = GeneralMixtureModel.from_samples([NormalDistribution, NormalDistribution, DiscreteDistribution], 3,
                                            Y, random_state=0, max_iterations=10, dtype=np.float32)
+    assert fused_dtypes and set(fused_dtypes) == {np.dtype(np.float64)}  # fused, on the float64 codes
     f64 = GeneralMixtureModel.from_samples([NormalDistribution, NormalDistribution, DiscreteDistribution], 3,
                                            Y, random_state=0, max_iterations=10)
     assert_allclose(f32.log_probability(Y).mean(), f64.log_probability(Y).mean(), rtol=1e-12)
@@ -228,7 +248,7 @@ def test_values_beyond_float32_are_refused(rng, tmp_path):
     assert np.isfinite(model.log_probability(big)[:7]).all()  # float64 reads the same data
 
 
-def test_float32_weights_threads_labels_and_streaming(rng):
+def test_float32_weights_threads_labels_and_streaming(rng, fused_dtypes):
     """Integer weights act as replication (scikit-learn on the repeated rows is the reference), in two
     threads too; a labelled fit is the float64 labelled fit (itself tested against its definition) to
     float32's rounding; streaming EM reaches the full-batch optimum."""
@@ -238,19 +258,25 @@ def test_float32_weights_threads_labels_and_streaming(rng):
     start = start_model(X, 3, rng)
     gm = reference_fit(np.repeat(X, w.astype(int), axis=0), start, 15)
     for n_jobs in (1, 2):
+        fused_dtypes.clear()
         model = start.copy().fit(X, weights=w, max_iterations=15, stop_threshold=-np.inf, n_jobs=n_jobs,
                                  dtype=np.float32)
+        assert set(fused_dtypes) == {np.dtype(np.float32)}
         assert_allclose(model.log_probability(X) @ w / w.sum(), gm.score(np.repeat(X, w.astype(int), axis=0)),
                         rtol=1e-6)
     labels = np.full(X.shape[0], -1)
     labels[:300] = 2  # a tenth of the rows, whatever their component: they pull component 2
+    fused_dtypes.clear()
     model = start.copy().fit(X, labels=labels, max_iterations=10, stop_threshold=-np.inf, dtype=np.float32)
+    assert set(fused_dtypes) == {np.dtype(np.float32)}
     labelled = start.copy().fit(X, labels=labels, max_iterations=10, stop_threshold=-np.inf)  # tests/test_labels.py
     unlabelled = start.copy().fit(X, max_iterations=10, stop_threshold=-np.inf)
     means = [np.array([c.parameters[0] for c in m.distributions]) for m in (model, labelled, unlabelled)]
     assert_allclose(means[0], means[1], rtol=0, atol=1e-4)
     assert np.abs(means[1] - means[2]).max() > 1e-2  # the labels matter at this size
     full = reference_fit(X, start, 200)  # converged
+    fused_dtypes.clear()
     streamed = start.copy().fit(X, batch_size=2000, batches_per_epoch=2, max_iterations=300, stop_threshold=1e-3,
                                 dtype=np.float32)
+    assert set(fused_dtypes) == {np.dtype(np.float32)}
     assert_allclose(streamed.log_probability(X).mean(), full.score(X), rtol=1e-5)
