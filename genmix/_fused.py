@@ -26,17 +26,19 @@ scatter ``Σr·z zᵀ − N·z̄ z̄ᵀ`` would cancel too much has its statisti
 two-pass algorithm of ``distributions._stats``) in a second pass. Results keep the precision of the
 general path; tests/test_fused_estep.py compares both with scipy.
 """
+import collections
 import functools
+import hashlib
 import threading
 
 import numpy as np
 
-from ._math import responsibilities_in_place, rows_from
+from ._math import ImpossibleRowsError, responsibilities_in_place, rows_from
 from .parallel import _single_threaded_blas, map_chunks
 
 __all__ = ["FusedEStep", "ColumnTerm", "RowTerm", "LinearTerm", "CategoricalTerm", "Product", "moments", "EPS",
            "TOLERANCE", "LOG_BOUND", "EPS32", "TOLERANCE32", "WORKING_DTYPES", "working_dtype",
-           "as_float64"]
+           "as_float64", "remembered", "missingness_patterns"]
 
 EPS = np.finfo(np.float64).eps
 #: The largest acceptable estimated rounding error of a log density (absolute) or a variance (relative).
@@ -65,6 +67,67 @@ LOG_BOUND = 745.0
 #: one per column, the joint counts summed over the blocks and split into each column's once per E-step.
 #: 2**14 cells of k components keep a group's table within the last-level cache.
 _JOINT_CELLS = 2 ** 14
+
+
+#: A missingness pattern goes on the fused path (its own coefficient matrix) when it holds at least this many
+#: rows; rarer patterns' rows are scored by the family's own kernels (see ``_PatternRowEStep``).
+_PATTERN_ROWS = 16
+#: Rows per block of the tail (the rows of rarer patterns, through the family's kernels; as ``estep.BLOCK_ROWS``).
+_TAIL_ROWS = 16384
+#: ... and when the per-pattern matrices (patterns x components x d x d values) stay below this.
+_PATTERN_CELLS = 2 ** 21
+#: The structures of recent missingness masks (the same rows are visited by every E-step of a fit), at most
+#: ``_REMEMBERED`` of them and ``_REMEMBERED_CELLS`` mask cells in all (~1.5-9 bytes kept per cell).
+_REMEMBERED = collections.OrderedDict()
+_REMEMBERED_KEPT = 64
+_REMEMBERED_CELLS = 1 << 25
+_REMEMBERED_LOCK = threading.Lock()
+
+
+def remembered(nanmask, kind, build):
+    """``build(nanmask)``, remembered for the last masks: grouping rows by missingness pattern (a sort)
+    costs more than using the groups, and EM meets the same masks every iteration. Keyed by ``kind`` and
+    the mask's bits, so a changed mask is never served a stale structure; masks of more than
+    ``_REMEMBERED_CELLS`` cells are not kept. The structure's arrays must be read-only."""
+    packed = np.packbits(nanmask, axis=None)
+    key = (nanmask.shape, kind, hashlib.blake2b(packed.tobytes(), digest_size=16).digest())
+    with _REMEMBERED_LOCK:
+        if key in _REMEMBERED:
+            _REMEMBERED.move_to_end(key)
+            return _REMEMBERED[key]
+    structure = build(nanmask)
+    if nanmask.size > _REMEMBERED_CELLS:
+        return structure  # too large to keep
+    with _REMEMBERED_LOCK:
+        _REMEMBERED[key] = structure
+        while (len(_REMEMBERED) > _REMEMBERED_KEPT
+               or sum(k[0][0] * k[0][1] for k in _REMEMBERED) > _REMEMBERED_CELLS):
+            _REMEMBERED.popitem(last=False)
+    return structure
+
+
+def _sorted_patterns(nanmask):
+    """``(order, starts, masks)``: the rows sorted by missingness pattern (``order``; the patterns by their
+    number of rows, largest first, the rows of one pattern in their order), pattern ``g`` holding
+    ``order[starts[g]:starts[g + 1]]``, with mask ``masks[g]`` (True where missing)."""
+    keys = np.packbits(nanmask, axis=1)
+    keys = np.ascontiguousarray(keys).view(np.dtype((np.void, keys.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    counts = np.bincount(inverse.ravel(), minlength=first.size)
+    rank = np.argsort(-counts, kind="stable")
+    relabel = np.empty_like(rank)
+    relabel[rank] = np.arange(rank.size)
+    order = np.argsort(relabel[inverse.ravel()], kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts[rank])])
+    masks = nanmask[first[rank]]
+    for a in (order, starts, masks):
+        a.flags.writeable = False  # shared between calls: never written
+    return order, starts, masks
+
+
+def missingness_patterns(nanmask):
+    """:func:`_sorted_patterns` of a mask, remembered (see :func:`remembered`)."""
+    return remembered(nanmask, "sorted", _sorted_patterns)
 
 
 def moments(N, s1, s2, shift, eps=EPS, tolerance=TOLERANCE):
@@ -423,12 +486,21 @@ class RowTerm:
         The centred ``Stats`` of the rows under ``R (B, m)``, for the second pass.
     ``bound(span)``
         A bound on the expansion's terms for data within ``span`` (the overflow check).
+    ``marginals(masks, shift, spread, span)``, ``pattern_stats(N, S, shift)``, ``centred_missing(X, R, comps)``
+        (optional; None for a term without them) Rows with missing values: per missingness pattern
+        (``masks`` (G, d), True where missing) the coefficients ``(G, k, 1 + n_features)`` of each
+        component's marginal log density over the observed coordinates, in the features of rows whose
+        missing coordinates read as the shift (None where the precision guard or the overflow bound
+        fails); from the per-pattern sums ``N`` (G, k) and ``S`` (G, k, n_features), each component's
+        expected complete-data ``Stats`` (None where they cancel); and the centred ``Stats`` of rows with
+        missing values for the components ``comps`` under ``R`` (B, len(comps)), for the second pass.
 
     As for column terms, the engine sets :attr:`eps` and :attr:`tolerance`, which :meth:`needs_exact` and
     :meth:`stats` measure with.
     """
 
     eps, tolerance = EPS, TOLERANCE
+    marginals = None
 
 
 class FusedEStep:
@@ -878,10 +950,13 @@ class _RowEStep(FusedEStep):
 
     @classmethod
     def of(cls, components, log_weights, term, X):
-        """The E-step, or None with missing values (the general path conditions) or an overflow risk."""
+        """The E-step (:class:`_PatternRowEStep` for rows with missing values), or None where it does not
+        apply (an overflow risk)."""
         span = max(float(X.max()), -float(X.min()))
         limit = WORKING_DTYPES[working_dtype(X)][2]
-        if not span < limit:  # missing values: the conditional (general) path
+        if span != span:  # missing values: one coefficient matrix per pattern, or the general path
+            return _PatternRowEStep.of(components, log_weights, term, X)
+        if not span < limit:
             return None
         with np.errstate(over="ignore", invalid="ignore"):
             bound = term.bound(span)
@@ -938,3 +1013,177 @@ class _RowEStep(FusedEStep):
 
     def _packaged(self, component, s):
         return s
+
+
+class _PatternRowEStep(_RowEStep):
+    """The fused E-step of a row term on rows with missing values: one coefficient matrix per pattern.
+
+    A row's missing coordinates read as the shift ``c``, so that its centred features vanish there. The
+    term's ``marginals`` gives, per missingness pattern and component, the coefficients of the marginal log
+    density over the observed coordinates in those features, and its ``pattern_stats`` turns each
+    pattern's sums into the expected complete-data statistics (conditional expectations of the missing
+    coordinates given the observed ones): the exact EM of the family's own kernels. The rows are visited
+    sorted by pattern (:func:`missingness_patterns`, largest patterns first) in gathered blocks; in a
+    block, each pattern's rows are one contiguous segment whose scores are one GEMM with that pattern's
+    coefficients and whose sums are another. Patterns of fewer than ``_PATTERN_ROWS`` rows (their
+    matrices would cost more than their rows) form the *tail*, scored and summarised by the term's
+    ``missing_rows`` (the family's own conditional kernels).
+    """
+
+    def __init__(self, components, log_weights, term, d, patterns, n_fused, shift, W):
+        super().__init__(components, log_weights, term, d)
+        self.order, self.starts, self.masks = patterns
+        self.n_patterns, self.tail = n_fused, int(self.starts[n_fused])  # fused patterns; first tail position
+        self.shift = shift
+        finite = np.isfinite(log_weights)
+        W[:, finite, 0] += log_weights[finite]
+        self.W = W
+        self.dead = np.nonzero(~finite)[0]
+
+    @classmethod
+    def of(cls, components, log_weights, term, X):
+        """The E-step, or None: a term without ``marginals``, float32 rows, no pattern with enough rows, or
+        a pattern whose expansion could lose precision or overflow."""
+        if getattr(term, "marginals", None) is None or working_dtype(X) != np.float64:
+            return None
+        nanmask = np.isnan(X)
+        patterns = missingness_patterns(nanmask)
+        d, k = X.shape[1], len(components)
+        sizes = np.diff(patterns[1])
+        n_fused = min(int(np.count_nonzero(sizes >= _PATTERN_ROWS)), _PATTERN_CELLS // (k * d * d))
+        if n_fused == 0:
+            return None
+        span = 0.0 if nanmask.all() else max(float(np.nanmax(X)), -float(np.nanmin(X)))
+        if not span < WORKING_DTYPES[np.dtype(np.float64)][2]:
+            return None
+        shift, spread = term.set_shift(np.asarray(X[:_SHIFT_ROWS], dtype=np.float64))
+        with np.errstate(over="ignore", invalid="ignore"):
+            W = term.marginals(patterns[2][:n_fused], shift, spread, span)
+        if W is None:
+            return None
+        return cls(components, log_weights, term, d, patterns, n_fused, shift, W)
+
+    def _blocks(self, sl):
+        """Per block of the sorted positions ``sl``: ``(rows, segments)``, the block's rows of ``X`` and its
+        ``(pattern, slice within the block)`` segments, or None for a block of the tail (a block is one or
+        the other)."""
+        if sl.start < self.tail < sl.stop:
+            yield from self._blocks(slice(sl.start, self.tail))
+            yield from self._blocks(slice(self.tail, sl.stop))
+            return
+        starts, G = self.starts, self.n_patterns
+        if sl.start >= self.tail:  # the family's kernels: their own (longer) blocks
+            for b0 in range(sl.start, sl.stop, _TAIL_ROWS):
+                yield self.order[b0:min(b0 + _TAIL_ROWS, sl.stop)], None
+            return
+        for b0 in range(sl.start, sl.stop, self.block_rows):
+            b1 = min(b0 + self.block_rows, sl.stop)
+            g = int(np.searchsorted(starts, b0, side="right")) - 1
+            segments = []
+            while g < G and starts[g] < b1:
+                segments.append((g, slice(max(int(starts[g]), b0) - b0, min(int(starts[g + 1]), b1) - b0)))
+                g += 1
+            yield self.order[b0:b1], segments
+
+    def _block_features(self, X, rows, buffer):
+        """The ``(F, B)`` features of the gathered rows, their missing coordinates read as the shift."""
+        Xb = np.asarray(X[rows], dtype=np.float64)
+        np.copyto(Xb, self.shift, where=np.isnan(Xb))
+        Phi = buffer[:, :Xb.shape[0]]
+        Phi[0] = 1.0
+        self.term.features(Xb, self.shift, Phi[1:])
+        return Phi
+
+    def _block_scores(self, X, rows, segments, buffers):
+        """``(L (k, B), Φ, stats)``: the block's scores with the log weights; for a tail block Φ is None and
+        ``stats(R)`` the term's statistics of its rows."""
+        if segments is None:
+            logp, stats = self.term.missing_rows(np.asarray(X[rows], dtype=np.float64))
+            return logp.T + self.log_weights[:, None], None, stats  # log 0 = -inf, no log density is +inf
+        L = buffers[1][:, :rows.size]
+        Phi = self._block_features(X, rows, buffers[0])
+        for g, seg in segments:
+            np.matmul(self.W[g], Phi[:, seg], out=L[:, seg])
+        if self.dead.size:
+            L[self.dead] = -np.inf
+        return L, Phi, None
+
+    def weighted_log_prob(self, X):
+        """``log w_k + log p_k(x_i)`` of the rows ``X`` (marginal over each row's observed coordinates)."""
+        out = np.empty((X.shape[0], self.k))
+        buffers = self._buffers(slice(0, X.shape[0]))
+        with _single_threaded_blas(True):
+            for rows, segments in self._blocks(slice(0, X.shape[0])):
+                out[rows] = self._block_scores(X, rows, segments, buffers)[0].T
+        return out
+
+    def run(self, X, w, log_priors=None, n_jobs=1):
+        """As :meth:`FusedEStep.run`; impossible rows are named by their index in ``X``."""
+        unit = bool(np.all(w == 1.0))
+
+        def responsibilities(rows, segments, buffers):
+            L, Phi, stats = self._block_scores(X, rows, segments, buffers)
+            if log_priors is not None:
+                L += log_priors[rows].T
+            try:
+                logp = responsibilities_in_place(L, None if unit else w[rows])
+            except ImpossibleRowsError as exc:
+                raise ImpossibleRowsError(np.sort(rows[exc.rows])) from None
+            return L, logp, Phi, stats
+
+        return self._pattern_pass(X, responsibilities, n_jobs)
+
+    def statistics(self, X, R, n_jobs=1):
+        """As :meth:`FusedEStep.statistics`: the statistics of given responsibilities ``R`` (n, k)."""
+        def given(rows, segments, buffers):
+            if segments is None:
+                Xb = np.asarray(X[rows], dtype=np.float64)
+                return R[rows].T, 0.0, None, self.term.missing_rows(Xb, scores=False)[1]
+            return R[rows].T.copy(), 0.0, self._block_features(X, rows, buffers[0]), None
+
+        return self._pattern_pass(X, given, n_jobs)[1:]
+
+    def _pattern_pass(self, X, block, n_jobs):
+        """``(logp, Σr, Stats)``: per pattern the sums ``Σ r φ`` (G, k, F) over blocks and threads and the
+        term's expected statistics from them, plus the tail's statistics; a centred second pass for fused
+        statistics that cancel. ``block(rows, segments, buffers)`` gives ``(R (k, B), logp, Φ, stats)``."""
+        n = X.shape[0]
+
+        def chunk(sl):
+            logp, S, tail = 0.0, np.zeros((self.n_patterns, self.k, self.n_features)), None
+            buffers = self._buffers(sl)
+            for rows, segments in self._blocks(sl):
+                R, block_logp, Phi, stats = block(rows, segments, buffers)
+                logp += block_logp
+                if segments is None:
+                    tail = _plus(tail, stats(R.T))
+                    continue
+                for g, seg in segments:
+                    S[g] += (Phi[:, seg] @ R[:, seg].T).T
+            return logp, S, tail
+
+        with _single_threaded_blas(True):
+            parts = map_chunks(chunk, n, n_jobs)
+        logp, S = sum(p[0] for p in parts), sum(p[1] for p in parts)
+        tail = functools.reduce(_plus, (p[2] for p in parts), None)
+        stats = self.term.pattern_stats(S[..., 0], S[..., 1:], self.shift)
+        redo = [j for j, s in enumerate(stats) if s is None]
+        if redo:  # expected sums that cancel too much: those statistics again, centred, in a second pass
+            def centred(sl):
+                total = None
+                buffers = self._buffers(sl)
+                for rows, segments in self._blocks(slice(sl.start, min(sl.stop, self.tail))):
+                    R = block(rows, segments, buffers)[0][redo].T.astype(np.float64)  # (B, m)
+                    Xb = np.asarray(X[rows], dtype=np.float64)
+                    total = _plus(total, self.term.missing_rows(Xb, redo, scores=False)[1](R))
+                return total
+
+            with _single_threaded_blas(True):
+                total = functools.reduce(_plus, map_chunks(centred, self.tail, n_jobs))
+            for i, j in enumerate(redo):
+                stats[j] = total.take(i)
+        resp = S[..., 0].sum(axis=0)
+        if tail is not None:
+            stats = [s + tail.take(j) for j, s in enumerate(stats)]
+            resp = resp + tail.w
+        return logp, resp, [self._package(j, s) for j, s in enumerate(stats)]

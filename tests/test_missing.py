@@ -115,17 +115,18 @@ def test_missingness_patterns_are_regrouped_when_the_mask_changes():
 
 
 def test_remembered_patterns_stay_within_their_cell_budget(monkeypatch):
+    import genmix._fused as fused
     import genmix.distributions.multivariate_gaussian as mvn
 
-    monkeypatch.setattr(mvn, "_PATTERNS", type(mvn._PATTERNS)())
-    monkeypatch.setattr(mvn, "_PATTERNS_CELLS", 1000)
+    monkeypatch.setattr(fused, "_REMEMBERED", type(fused._REMEMBERED)())
+    monkeypatch.setattr(fused, "_REMEMBERED_CELLS", 1000)
     rng = np.random.default_rng(1)
     for _ in range(6):
         X = rng.normal(size=(100, 4))
         X[rng.random(X.shape) < 0.3] = np.nan
         mvn._Missing(X, np.isnan(X))  # 400 cells each
-    assert sum(k[0][0] * k[0][1] for k in mvn._PATTERNS) <= 1000 and len(mvn._PATTERNS) == 2
+    assert sum(k[0][0] * k[0][1] for k in fused._REMEMBERED) <= 1000 and len(fused._REMEMBERED) == 2
     big = rng.normal(size=(400, 4))
     big[0, 0] = np.nan
     mvn._Missing(big, np.isnan(big))  # 1,600 cells: grouped, not kept
-    assert all(k[0] != (400, 4) for k in mvn._PATTERNS)
+    assert all(k[0] != (400, 4) for k in fused._REMEMBERED)

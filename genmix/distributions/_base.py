@@ -52,11 +52,12 @@ _ESTEP = threading.local()
 
 
 @contextlib.contextmanager
-def estep_scope():
+def estep_scope(memo=None):
     """Within one E-step (log densities, then statistics, of the same batch with the same parameters),
-    families may share intermediate results through :func:`estep_memo`; nothing outlives the scope."""
+    families may share intermediate results through :func:`estep_memo`; nothing outlives the scope
+    (``memo``: a dict to keep them in, for scopes entered again over the same rows)."""
     outer = getattr(_ESTEP, "memo", None)
-    _ESTEP.memo = {}
+    _ESTEP.memo = {} if memo is None else memo
     try:
         yield
     finally:

@@ -13,19 +13,17 @@ per pattern and component. The statistics use the conditional expectation of the
 given the observed ones, ``E[x_m | x_o]`` and ``Cov[x_m | x_o]`` (Ghahramani & Jordan, 1994), so EM is
 exact under missing-at-random.
 """
-import collections
 import contextlib
-import hashlib
-import threading
+import functools
 
 import numpy as np
 
-from .._fused import RowTerm, moments
-from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, precision_cholesky
+from .._fused import WORKING_DTYPES, RowTerm, moments, remembered
+from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, lower_inverse, precision_cholesky
 from .._validation import NONNEGATIVE as _NONNEG, check_scalar
 from ..data import check_weights
 from ..exceptions import NumericalWarning, naming_component, warn_once
-from ._base import Distribution, estep_memo, register
+from ._base import Distribution, estep_memo, estep_scope, register
 from ._covariance import FULL, covariance_type as _covariance_type
 from ._stats import MomentStats, moment_stats, moment_stats_diag
 
@@ -34,33 +32,11 @@ from ._stats import MomentStats, moment_stats, moment_stats_diag
 _MIN_VARIANCE = 1e-150
 
 
-#: the pattern structures of recent missingness masks (the same rows are visited by every E-step of a fit),
-#: at most ``_PATTERNS_KEPT`` of them and ``_PATTERNS_CELLS`` mask cells in all (~1.5 bytes kept per cell)
-_PATTERNS = collections.OrderedDict()
-_PATTERNS_KEPT = 64
-_PATTERNS_CELLS = 1 << 25
-_PATTERNS_LOCK = threading.Lock()
-
-
 def _patterns(nanmask):
-    """``(rows, groups, masks, n_obs)`` of a missingness mask (see :class:`_Missing`), remembered for the
-    last masks (see ``_PATTERNS_CELLS``): grouping the patterns (a sort of the rows by pattern) costs more
-    than conditioning on them, and EM meets the same masks every iteration. Keyed by the mask's bits, so a
-    changed mask is never served a stale structure."""
-    packed = np.packbits(nanmask, axis=None)
-    key = (nanmask.shape, hashlib.blake2b(packed.tobytes(), digest_size=16).digest())
-    with _PATTERNS_LOCK:
-        if key in _PATTERNS:
-            _PATTERNS.move_to_end(key)
-            return _PATTERNS[key]
-    structure = _group_patterns(nanmask)
-    if nanmask.size > _PATTERNS_CELLS:
-        return structure  # too large to keep
-    with _PATTERNS_LOCK:
-        _PATTERNS[key] = structure
-        while len(_PATTERNS) > _PATTERNS_KEPT or sum(k[0][0] * k[0][1] for k in _PATTERNS) > _PATTERNS_CELLS:
-            _PATTERNS.popitem(last=False)
-    return structure
+    """``(rows, groups, masks, n_obs)`` of a missingness mask (see :class:`_Missing`), remembered per mask
+    (``genmix._fused.remembered``): grouping the patterns costs more than conditioning on them, and EM meets
+    the same masks every iteration."""
+    return remembered(nanmask, "mvn-groups", _group_patterns)
 
 
 def _group_patterns(nanmask):
@@ -276,12 +252,18 @@ class _RowGaussianTerm(RowTerm):
     normaliser and the exact fallback through the component's whitening (``_whiten``)."""
 
     def __init__(self, means, log_det_prec):
-        self.means = means
+        self.means, self.log_det_prec = means, log_det_prec
         self.log_norm = log_det_prec - 0.5 * means.shape[1] * LOG_2PI
 
     def set_shift(self, sample):
-        shift = sample.mean(axis=0)
-        return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+        observed = ~np.isnan(sample)
+        if observed.all():
+            shift = sample.mean(axis=0)
+            return shift, np.sqrt(np.mean((sample - shift) ** 2, axis=0))
+        count = np.maximum(observed.sum(axis=0), 1)  # over the observed values (a column without any: 0)
+        shift = np.where(observed, sample, 0.0).sum(axis=0) / count
+        deviations = np.where(observed, sample - shift, 0.0)
+        return shift, np.sqrt((deviations ** 2).sum(axis=0) / count)
 
     def exact(self, rows, j, shift):
         d = self.means.shape[1]  # in the rows' dtype (float32 rows: a float32 GEMM, no cancellation)
@@ -376,6 +358,113 @@ class _GaussianTerm(_RowGaussianTerm):
     def bound(self, span):
         return np.abs(self.precisions).max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
 
+    def marginals(self, masks, shift, spread, span):
+        """Coefficients ``(G, k, 1 + n_features)`` of each component's marginal log density over the observed
+        coordinates of each missingness pattern (``masks`` (G, d), True where missing), in the features of
+        rows whose missing coordinates read as the shift; None where an expansion could lose more than the
+        term's ``tolerance`` or reach ``span``'s overflow bound (the general path then conditions).
+
+        Through the precision, as the family's own kernel: with ``K = Λ_mm⁻¹`` embedded at (m, m), the
+        observed block's precision is the Schur complement ``Q = (Λ − ΛKΛ)_oo = Σ_oo⁻¹`` and
+        ``log|Σ_oo| = log|Λ_mm| − log|Λ|``; with ``ã`` the observed part of ``a = μ − c``,
+        ``log p(x_o) = −½|o| log 2π − ½ log|Σ_oo| − ½(z̃ − ã)ᵀQ(z̃ − ã)``. The precision guard is
+        :meth:`needs_exact`'s with ``|Λ|`` replaced by ``√(Λ_ii Λ_jj)``, which bounds both ``|Q|`` and the
+        subtracted ``ΛKΛ`` of every pattern. Keeps, for :meth:`pattern_stats`, ``E[z | z_o] = T z̃ + b``
+        (``T = I − KΛ``, ``b = a_m + KΛã``) and ``Cov[z | z_o] = K``.
+        """
+        G, d = masks.shape
+        k = self.means.shape[0]
+        lam = self.precisions
+        root = np.sqrt(np.diagonal(lam, axis1=1, axis2=2))  # (k, d)
+        a = self.means - shift
+        b = (np.abs(a) + spread) * root
+        smallest = np.linalg.eigvalsh(lam)[:, 0]
+        with np.errstate(divide="ignore"):
+            kappa = np.where(smallest > 0, root.max(axis=1) * root.sum(axis=1) / smallest, np.inf)
+        if (np.any(4.0 * self.eps * b.sum(axis=1) ** 2 > self.tolerance)
+                or np.any(4.0 * self.eps * kappa > 10.0 * self.tolerance)):
+            return None
+        m = masks[:, None, :]  # (G, 1, d)
+        o = ~m
+        mm = m[..., :, None] & m[..., None, :]
+        eye = np.eye(d)
+        chol = np.linalg.cholesky(np.where(mm, lam, eye * o[..., None, :]))  # Λ_mm, the identity elsewhere
+        inv_chol = lower_inverse(chol)
+        K = np.swapaxes(inv_chol, 2, 3) @ inv_chol
+        K -= eye * o[..., None, :]  # exactly 0 outside (m, m)
+        k_lam = K @ lam
+        Q = lam - lam @ k_lam
+        Q[~(o[..., :, None] & o[..., None, :]).repeat(k, axis=1)] = 0.0
+        log_det_mm = 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2)
+        a_o = np.where(o, a, 0.0)  # (G, k, d)
+        q_a = (Q @ a_o[..., None])[..., 0]
+        W = np.empty((G, k, 1 + self.n_features(d)))
+        W[..., 0] = (self.log_norm + 0.5 * m.sum(axis=2) * LOG_2PI - 0.5 * log_det_mm
+                     - 0.5 * (q_a * a_o).sum(axis=2))
+        W[masks.all(axis=1), :, 0] = 0.0  # a density over no coordinates: exactly log 1
+        W[..., 1:1 + d] = q_a
+        iu = np.triu_indices(d)
+        W[..., 1 + d:] = -np.where(iu[0] == iu[1], 0.5, 1.0) * Q[..., iu[0], iu[1]]
+        if not root.max() ** 2 * (2.0 * span) ** 2 + np.abs(W[..., 0]).max() < WORKING_DTYPES[np.dtype(np.float64)][2]:
+            return None
+        T = np.empty((G, k, d, d + 1))  # [b | T]: acting on [1; z̃]
+        T[..., 0] = np.where(m, a, 0.0) + (k_lam @ a_o[..., None])[..., 0]
+        np.subtract(eye, k_lam, out=T[..., 1:])
+        self._conditional = (T, K)
+        return W
+
+    def pattern_stats(self, N, S, shift):
+        """Per component its ``MomentStats`` (None where the sums cancel) from the per-pattern sums of
+        :meth:`marginals`' features, ``N`` (G, k) and ``S`` (G, k, n_features): with ``y = [1; z̃]``,
+        ``T' = [b | T]`` and the sums ``Σ r y yᵀ``, ``Σ r E[z] = T' Σ r y`` and
+        ``Σ r E[z zᵀ] = T' (Σ r y yᵀ) T'ᵀ + Σ r K``, summed over the patterns."""
+        T, K = self._conditional
+        G, k = N.shape
+        d = self.means.shape[1]
+        Y = np.take(np.concatenate([N[..., None], S], axis=2), _augmented_index(d), axis=2)  # (G, k, d+1, d+1)
+        E1 = (T @ Y[..., :, :1])[..., 0].sum(axis=0)
+        E2 = (T @ Y @ np.swapaxes(T, 2, 3)).sum(axis=0)
+        E2 += (N.T[:, None, :] @ np.swapaxes(K, 0, 1).reshape(k, G, d * d)).reshape(k, d, d)
+        out = []
+        for j, n_j in enumerate(N.sum(axis=0)):
+            if not n_j > 0:
+                out.append(MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d))))
+                continue
+            mom = moments(n_j, E1[j], E2[j], shift, self.eps, self.tolerance)
+            out.append(None if mom is None else MomentStats(np.array([n_j]), mom[0][None, :], mom[1][None, :, :]))
+        return out
+
+    def missing_rows(self, X, comps=None, scores=True):
+        """Rows with missing values through the family's own conditional kernels (exact, centred):
+        ``(log densities (B, k) or None without scores, stats)``, where ``stats(R)`` gives the
+        ``MomentStats`` of the components ``comps`` (all if None) under ``R`` (B, len(comps)), sharing the
+        conditioning with the log densities."""
+        comps = slice(None) if comps is None else comps
+        memo = {}
+        logp = None
+        if scores:
+            with estep_scope(memo):
+                logp = _logpdf(X, self.means, self.chol, self.log_det_prec)
+
+        def stats(R):
+            with estep_scope(memo):
+                return _suffstats(X, R, self.means[comps], self.chol[comps])
+
+        return logp, stats
+
+
+@functools.lru_cache(maxsize=16)
+def _augmented_index(d):
+    """Positions in ``[1, z, z_i z_j (i ≤ j)]`` of the entries of ``y yᵀ`` for ``y = [1; z]``, (d+1, d+1)."""
+    index = np.zeros((d + 1, d + 1), dtype=np.intp)
+    index[0, 1:] = index[1:, 0] = np.arange(1, d + 1)
+    at = 1 + d
+    for i in range(d):
+        for j in range(i, d):
+            index[1 + i, 1 + j] = index[1 + j, 1 + i] = at
+            at += 1
+    return index
+
 
 class _TiedTerm(_GaussianTerm):
     """The fused path's term of full-covariance Gaussians sharing one precision ``Λ = C Cᵀ`` (the tied
@@ -401,6 +490,8 @@ class _TiedTerm(_GaussianTerm):
         k = means.shape[0]
         super().__init__(means, np.broadcast_to(prec_chol, (k,) + prec_chol.shape), log_det_prec)
         self.shared = prec_chol
+
+    marginals = None  # one shared whitening has no per-pattern form: rows with missing values go the general way
 
     @staticmethod
     def n_features(d):
