@@ -84,54 +84,72 @@ class _Missing:
         if self.rows.size:
             self.X = np.where(self.masks, 0.0, X[self.rows])
 
-    def condition(self, mean, prec_chol):
-        """Condition every incomplete row on its observed part under N(mean, (P Pᵀ)⁻¹).
+    def condition(self, means, prec_chol):
+        """Condition every incomplete row on its observed part under each N(μ_j, (P_j P_jᵀ)⁻¹) of a stack.
 
         With ``z`` the row with its missing coordinates set to the mean, ``y = (z − μ) P`` and
         ``v = y Pᵀ = Λ (z − μ)``, the conditional mean is ``x̂_m = μ_m − Λ_mm⁻¹ v_m``, the conditional
         covariance ``Λ_mm⁻¹``, and the observed quadratic form ``‖y‖² − v_mᵀ Λ_mm⁻¹ v_m`` (a Schur
-        complement); ``log|Σ_oo| = log|Λ_mm| − log|Λ|``.
+        complement); ``log|Σ_oo| = log|Λ_mm| − log|Λ|``. Batched over the components as well as the
+        patterns (one call per missing count for the whole stack).
+
+        Parameters
+        ----------
+        means : ndarray (k, d)
+        prec_chol : ndarray (k, d, d)
 
         Returns
         -------
-        filled : ndarray (n_incomplete, d)
-            The rows with the conditional means filled in.
-        quad : ndarray (n_incomplete,)
+        filled : ndarray (k, n_incomplete, d)
+            The rows with the conditional means filled in, per component.
+        quad : ndarray (k, n_incomplete)
             The quadratic form of the observed coordinates.
-        log_det_mm : ndarray (n_incomplete,)
+        log_det_mm : ndarray (k, n_incomplete)
             ``log|Λ_mm|`` of each row's pattern.
-        conditionals : list of (which, inv_mm, mis)
-            Per group, each row's pattern, ``Λ_mm⁻¹`` per pattern and the missing indices.
+        conditionals : list of (which, inv_mm, mis, at)
+            Per group, each row's pattern, ``Λ_mm⁻¹`` per component and pattern (k, P, m, m), the missing
+            indices and the group's rows.
         """
-        precision = prec_chol @ prec_chol.T
-        filled = np.where(self.masks, mean, self.X)
-        y = (filled - mean) @ prec_chol
-        quad = np.einsum("ij,ij->i", y, y)
-        v = y @ prec_chol.T
-        log_det_mm = np.zeros(self.rows.size)
+        k = means.shape[0]
+        precision = prec_chol @ np.swapaxes(prec_chol, 1, 2)
+        centre = means[:, None, :]
+        filled = np.where(self.masks, centre, self.X)
+        y = (filled - centre) @ prec_chol
+        quad = (y * y).sum(axis=2)
+        v = y @ np.swapaxes(prec_chol, 1, 2)
+        log_det_mm = np.zeros((k, self.rows.size))
         conditionals = []
         for at, which, mis in self.groups:
-            lam_mm = precision[mis[:, :, None], mis[:, None, :]]
-            chol = np.linalg.cholesky(lam_mm)
-            inv_chol = np.linalg.solve(chol, np.broadcast_to(np.eye(mis.shape[1]), lam_mm.shape))
-            inv_mm = np.swapaxes(inv_chol, 1, 2) @ inv_chol
-            rmis = mis[which]
-            vm = np.take_along_axis(v[at], rmis, axis=1)
-            u = np.einsum("nij,nj->ni", inv_mm[which], vm)
-            quad[at] -= np.einsum("ij,ij->i", vm, u)
-            np.put_along_axis(filled[at], rmis, mean[rmis] - u, axis=1)  # a view: written in place
-            log_det_mm[at] = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)[which]
+            chol = np.linalg.cholesky(precision[:, mis[:, :, None], mis[:, None, :]])  # (k, P, m, m)
+            inv_chol = lower_inverse(chol)
+            inv_mm = np.swapaxes(inv_chol, 2, 3) @ inv_chol
+            rmis = np.broadcast_to(mis[which], (k,) + (which.size, mis.shape[1]))
+            vm = np.take_along_axis(v[:, at], rmis, axis=2)  # (k, B, m)
+            u = (inv_mm[:, which] @ vm[..., None])[..., 0]
+            quad[:, at] -= (vm * u).sum(axis=2)
+            np.put_along_axis(filled[:, at], rmis, np.take_along_axis(centre, rmis, axis=2) - u, axis=2)  # a view
+            log_det_mm[:, at] = 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2)[:, which]
             conditionals.append((which, inv_mm, mis, at))
         return filled, quad, log_det_mm, conditionals
 
 
-def _conditioned(X, nanmask, mean, prec_chol):
-    """:meth:`_Missing.condition` for one component, shared by the log density and the statistics of
-    one E-step (see ``estep_memo``)."""
+#: Components conditioned together: at most this many values of (components x incomplete rows x d) at once.
+_CONDITION_CELLS = 2 ** 21
+
+
+def _conditioned(X, nanmask, means, prec_chol):
+    """:meth:`_Missing.condition` for a stack of components, in chunks of components that keep its
+    temporaries within ``_CONDITION_CELLS``: ``(missing, [(components, result)])``, shared by the log density
+    and the statistics of one E-step (see ``estep_memo``)."""
     missing = estep_memo(("mvn-missing", id(X)), lambda: _Missing(X, nanmask))
-    result = estep_memo(("mvn-condition", id(X), mean.tobytes(), prec_chol.tobytes()),
-                        lambda: missing.condition(mean, prec_chol))
-    return missing, result
+    step = max(1, _CONDITION_CELLS // max(1, missing.rows.size * X.shape[1]))
+    parts = []
+    for start in range(0, means.shape[0], step):
+        comps = slice(start, min(start + step, means.shape[0]))
+        m, p = means[comps], prec_chol[comps]
+        parts.append((comps, estep_memo(("mvn-condition", id(X), m.tobytes(), p.tobytes()),
+                                        lambda: missing.condition(m, p))))
+    return missing, parts
 
 
 def _logpdf(X, means, prec_chol, log_det_prec):
@@ -150,11 +168,10 @@ def _logpdf(X, means, prec_chol, log_det_prec):
             out[rows, j] = -0.5 * (d * LOG_2PI + np.einsum("ij,ij->i", y, y)) + log_det_prec[j]
     if every:
         return out
-    for j in range(k):  # marginal densities of the observed coordinates
-        missing, (_, quad, log_det_mm, _) = _conditioned(X, nanmask, means[j], prec_chol[j])
-        out[missing.rows, j] = np.where(missing.n_obs == 0, 0.0,  # over no coordinates: exactly log 1
-                                        -0.5 * (missing.n_obs * LOG_2PI + quad)
-                                        - 0.5 * (log_det_mm - 2.0 * log_det_prec[j]))
+    missing, parts = _conditioned(X, nanmask, means, prec_chol)  # marginal densities of the observed coordinates
+    for comps, (_, quad, log_det_mm, _) in parts:
+        value = (-0.5 * (missing.n_obs * LOG_2PI + quad) - 0.5 * (log_det_mm - 2.0 * log_det_prec[comps, None]))
+        out[missing.rows, comps] = np.where(missing.n_obs == 0, 0.0, value).T  # over no coordinates: exactly log 1
     return out
 
 
@@ -165,16 +182,20 @@ def _suffstats(X, R, means, prec_chol, **_):
     k, d = means.shape
     w, mean, m2 = np.empty(k), np.empty((k, d)), np.empty((k, d, d))
     filled_all = X.copy()  # one buffer: each component overwrites only the incomplete rows
-    for j in range(k):
-        missing, (filled, _, _, conditionals) = _conditioned(X, nanmask, means[j], prec_chol[j])
-        filled_all[missing.rows] = filled
-        correction = np.zeros((d, d))  # Σ r · Cov[x_m | x_o], embedded at (m, m)
-        r = R[missing.rows, j]
+    missing, parts = _conditioned(X, nanmask, means, prec_chol)
+    R_missing = R[missing.rows]
+    for comps, (filled, _, _, conditionals) in parts:
+        first = comps.start
+        correction = np.zeros((filled.shape[0], d, d))  # Σ r · Cov[x_m | x_o], embedded at (m, m)
         for which, inv_mm, mis, at in conditionals:
-            mass = np.bincount(which, weights=r[at], minlength=inv_mm.shape[0])
-            np.add.at(correction, (mis[:, :, None], mis[:, None, :]), mass[:, None, None] * inv_mm)
-        s = moment_stats(filled_all, R[:, j:j + 1])
-        w[j], mean[j], m2[j] = s.w[0], s.mean[0], s.m2[0] + correction
+            mass = np.stack([np.bincount(which, weights=r, minlength=inv_mm.shape[1])
+                             for r in R_missing[at, comps].T])  # (components, P)
+            np.add.at(correction, (slice(None), mis[:, :, None], mis[:, None, :]), mass[..., None, None] * inv_mm)
+        for i in range(filled.shape[0]):
+            j = first + i
+            filled_all[missing.rows] = filled[i]
+            s = moment_stats(filled_all, R[:, j:j + 1])
+            w[j], mean[j], m2[j] = s.w[0], s.mean[0], s.m2[0] + correction[i]
     return MomentStats(w, mean, m2)
 
 
@@ -841,7 +862,7 @@ class MultivariateGaussianDistribution(Distribution):
         X = np.array(X, dtype=np.float64, copy=True)
         missing = _Missing(X, np.isnan(X))
         if missing.rows.size:
-            X[missing.rows] = missing.condition(self._params["means"], self._cache["prec_chol"])[0]
+            X[missing.rows] = missing.condition(self._params["means"][None], self._cache["prec_chol"][None])[0][0]
         return X
 
     def _sample_n(self, rng, n):
