@@ -82,7 +82,7 @@ class _Missing:
         structure = _patterns(nanmask)
         self.rows, self.groups, self.masks, self.n_obs = structure
         if self.rows.size:
-            self.X = np.where(self.masks, 0.0, X[self.rows])
+            self.X = np.where(self.masks, 0.0, np.take(X, self.rows, axis=0))
 
     def condition(self, means, prec_chol):
         """Condition every incomplete row on its observed part under each N(μ_j, (P_j P_jᵀ)⁻¹) of a stack.
@@ -125,13 +125,17 @@ class _Missing:
             inv_mm = np.swapaxes(inv_chol, 2, 3) @ inv_chol
             rmis = np.broadcast_to(mis[which], (k,) + (which.size, mis.shape[1]))
             vm = np.take_along_axis(v[:, at], rmis, axis=2)  # (k, B, m)
-            u = (inv_mm[:, which] @ vm[..., None])[..., 0]
+            u = (np.take(inv_mm, which, axis=1) @ vm[..., None])[..., 0]
             quad[:, at] -= (vm * u).sum(axis=2)
             np.put_along_axis(filled[:, at], rmis, np.take_along_axis(centre, rmis, axis=2) - u, axis=2)  # a view
-            log_det_mm[:, at] = 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2)[:, which]
+            log_det_mm[:, at] = np.take(2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2), which, axis=1)
             conditionals.append((which, inv_mm, mis, at))
         return filled, quad, log_det_mm, conditionals
 
+
+#: Values (patterns x components x d x d) of each temporary of ``_GaussianTerm._marginals_into``: its patterns
+#: are taken in chunks of at most this many values (1 MiB per temporary).
+_MARGINAL_CELLS = 2 ** 17
 
 #: Components conditioned together: at most this many values of (components x incomplete rows x d) at once.
 _CONDITION_CELLS = 2 ** 21
@@ -183,14 +187,15 @@ def _suffstats(X, R, means, prec_chol, **_):
     w, mean, m2 = np.empty(k), np.empty((k, d)), np.empty((k, d, d))
     filled_all = X.copy()  # one buffer: each component overwrites only the incomplete rows
     missing, parts = _conditioned(X, nanmask, means, prec_chol)
-    R_missing = R[missing.rows]
+    R_missing = np.take(R, missing.rows, axis=0)
     for comps, (filled, _, _, conditionals) in parts:
         first = comps.start
         correction = np.zeros((filled.shape[0], d, d))  # Σ r · Cov[x_m | x_o], embedded at (m, m)
         for which, inv_mm, mis, at in conditionals:
-            mass = np.stack([np.bincount(which, weights=r, minlength=inv_mm.shape[1])
-                             for r in R_missing[at, comps].T])  # (components, P)
-            np.add.at(correction, (slice(None), mis[:, :, None], mis[:, None, :]), mass[..., None, None] * inv_mm)
+            cells = (mis[:, :, None] * d + mis[:, None, :]).ravel()  # each pattern's (m, m) cells
+            for i, r in enumerate(R_missing[at, comps].T):
+                mass = np.bincount(which, weights=r, minlength=inv_mm.shape[1])
+                correction[i] += np.bincount(cells, (mass[:, None, None] * inv_mm[i]).ravel(), d * d).reshape(d, d)
         for i in range(filled.shape[0]):
             j = first + i
             filled_all[missing.rows] = filled[i]
@@ -405,34 +410,47 @@ class _GaussianTerm(_RowGaussianTerm):
         if (np.any(4.0 * self.eps * b.sum(axis=1) ** 2 > self.tolerance)
                 or np.any(4.0 * self.eps * kappa > 10.0 * self.tolerance)):
             return None
-        m = masks[:, None, :]  # (G, 1, d)
+        W = np.empty((G, k, 1 + self.n_features(d)))
+        T = np.empty((G, k, d, d + 1))  # [b | T]: acting on [1; z̃]
+        K = np.empty((G, k, d, d))
+        step = max(1, _MARGINAL_CELLS // (k * d * d))
+        for start in range(0, G, step):
+            at = slice(start, min(start + step, G))
+            self._marginals_into(masks[at], a, W[at], T[at], K[at])
+        W[masks.all(axis=1), :, 0] = 0.0  # a density over no coordinates: exactly log 1
+        if not root.max() ** 2 * (2.0 * span) ** 2 + np.abs(W[..., 0]).max() < WORKING_DTYPES[np.dtype(np.float64)][2]:
+            return None
+        self._conditional = (T, K)
+        return W
+
+    def _marginals_into(self, masks, a, W, T, K):
+        """:meth:`marginals` of a chunk of patterns, written into ``W``, ``T`` and ``K`` (chunks bounded by
+        ``_MARGINAL_CELLS`` keep the temporaries' memory bounded for many patterns, components or
+        dimensions)."""
+        d = a.shape[1]
+        lam = self.precisions
+        m = masks[:, None, :]  # (g, 1, d)
         o = ~m
         mm = m[..., :, None] & m[..., None, :]
         eye = np.eye(d)
         chol = np.linalg.cholesky(np.where(mm, lam, eye * o[..., None, :]))  # Λ_mm, the identity elsewhere
         inv_chol = lower_inverse(chol)
-        K = np.swapaxes(inv_chol, 2, 3) @ inv_chol
+        np.matmul(np.swapaxes(inv_chol, 2, 3), inv_chol, out=K)
         K -= eye * o[..., None, :]  # exactly 0 outside (m, m)
         k_lam = K @ lam
         Q = lam - lam @ k_lam
-        Q[~(o[..., :, None] & o[..., None, :]).repeat(k, axis=1)] = 0.0
+        Q *= o[..., :, None] & o[..., None, :]  # exactly 0 outside (o, o)
         log_det_mm = 2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2)
-        a_o = np.where(o, a, 0.0)  # (G, k, d)
+        a_o = np.where(o, a, 0.0)  # (g, k, d)
         q_a = (Q @ a_o[..., None])[..., 0]
-        W = np.empty((G, k, 1 + self.n_features(d)))
         W[..., 0] = (self.log_norm + 0.5 * m.sum(axis=2) * LOG_2PI - 0.5 * log_det_mm
                      - 0.5 * (q_a * a_o).sum(axis=2))
-        W[masks.all(axis=1), :, 0] = 0.0  # a density over no coordinates: exactly log 1
         W[..., 1:1 + d] = q_a
         iu = np.triu_indices(d)
-        W[..., 1 + d:] = -np.where(iu[0] == iu[1], 0.5, 1.0) * Q[..., iu[0], iu[1]]
-        if not root.max() ** 2 * (2.0 * span) ** 2 + np.abs(W[..., 0]).max() < WORKING_DTYPES[np.dtype(np.float64)][2]:
-            return None
-        T = np.empty((G, k, d, d + 1))  # [b | T]: acting on [1; z̃]
+        np.multiply(np.take(Q.reshape(Q.shape[:2] + (d * d,)), iu[0] * d + iu[1], axis=2),
+                    -np.where(iu[0] == iu[1], 0.5, 1.0), out=W[..., 1 + d:])
         T[..., 0] = np.where(m, a, 0.0) + (k_lam @ a_o[..., None])[..., 0]
         np.subtract(eye, k_lam, out=T[..., 1:])
-        self._conditional = (T, K)
-        return W
 
     def pattern_stats(self, N, S, shift):
         """Per component its ``MomentStats`` (None where the sums cancel) from the per-pattern sums of
