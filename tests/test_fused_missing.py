@@ -240,3 +240,48 @@ def test_one_em_iteration_is_the_exact_m_step_of_the_reference(rng):
     for c, (n_j, mean, m2) in zip(fitted.distributions, moments):
         assert_allclose(params(c)[0], mean, rtol=1e-10)
         assert_allclose(params(c)[1], m2 / n_j, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("cells", [None, 50], ids=["one-chunk", "component-chunks"])
+def test_the_family_kernels_match_the_covariance_form(rng, monkeypatch, cells):
+    """The general path (the family's conditional kernels, batched over components; here also in chunks of
+    components) on the same reference, with many patterns of few rows."""
+    import genmix.distributions.multivariate_gaussian as mvn
+
+    if cells is not None:
+        monkeypatch.setattr(mvn, "_CONDITION_CELLS", cells)
+    monkeypatch.setattr(FusedEStep, "build", classmethod(lambda cls, *a: None))
+    model = model_of(rng, 5, 4)
+    X = incomplete(model, 400, rng, fraction=0.35)
+    w = rng.uniform(0.5, 2.0, X.shape[0])
+    result = estep(model.distributions, model.log_weights, X, w)
+    ref = reference(model, X, w)
+    assert_allclose(result.log_likelihood, ref[0], rtol=1e-11)
+    check(result.stats, result.resp_sum, ref)
+    for j, c in enumerate(model.distributions):  # a component's own log density: the marginal
+        expected = [st.multivariate_normal(params(c)[0][~np.isnan(x)],
+                                           params(c)[1][np.ix_(~np.isnan(x), ~np.isnan(x))]).logpdf(x[~np.isnan(x)])
+                    if (~np.isnan(x)).any() else 0.0 for x in X[:60]]
+        assert_allclose(c.log_probability(X[:60]), expected, rtol=1e-11)
+
+
+def test_lower_inverse_and_scratch_buffers():
+    import threading
+
+    from genmix._fused import _scratch
+    from genmix._math import lower_inverse
+
+    rng = np.random.default_rng(5)
+    A = rng.normal(size=(7, 3, 6, 6))
+    L = np.linalg.cholesky(A @ np.swapaxes(A, -1, -2) + 6 * np.eye(6))
+    assert_allclose(lower_inverse(L), np.linalg.inv(L), rtol=0, atol=1e-13)
+    a = _scratch("t-a", (3, 4), np.float64)
+    assert _scratch("t-a", (2, 5), np.float64).base is a.base  # the same memory, reshaped
+    assert _scratch("t-b", (3, 4), np.float64).base is not a.base  # another name, another buffer
+    assert _scratch("t-a", (10, 10), np.float64).shape == (10, 10)  # grown on demand
+    assert _scratch("t-a", (2, 2), np.float32).dtype == np.float32
+    other = []
+    thread = threading.Thread(target=lambda: other.append(_scratch("t-a", (2, 2), np.float32)))
+    thread.start()
+    thread.join()
+    assert other[0].base is not _scratch("t-a", (2, 2), np.float32).base  # each thread its own
