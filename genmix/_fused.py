@@ -460,7 +460,8 @@ class Product:
 
 
 class RowTerm:
-    """The protocol of a feature term over whole rows (complete rows only), e.g. full-covariance Gaussians.
+    """The protocol of a feature term over whole rows, e.g. full-covariance Gaussians (rows with missing values
+    only through the optional methods below).
 
     A family's ``_feature_term(components)`` may return one. Subclasses implement:
 
@@ -536,7 +537,8 @@ class FusedEStep:
 
         It applies when ``X`` is a float array whose magnitudes leave the expansion far from overflow
         and the components are all of one family whose ``_feature_term(components)`` gives a term: a
-        :class:`RowTerm` (complete rows only: with missing values the general path conditions on the
+        :class:`RowTerm` (rows with missing values only through its optional per-pattern methods, see
+        :class:`_PatternRowEStep`; otherwise the general path conditions on the
         observed coordinates), or a column term or a :class:`Product` of them (NaN allowed, observed
         values inside each column's support, a product's terms one per column of ``X``). Elsewhere the
         general path scores the rows. A float32 ``X`` is scored in float32 (:func:`working_dtype`).
@@ -962,7 +964,8 @@ def _joint_groups(gathered):
 
 
 class _RowEStep(FusedEStep):
-    """The fused E-step of one term over whole rows (e.g. full-covariance Gaussians), complete rows only."""
+    """The fused E-step of one term over whole rows (e.g. full-covariance Gaussians), complete rows (rows with
+    missing values: :class:`_PatternRowEStep`)."""
 
     def __init__(self, components, log_weights, term, d):
         self.term, self.d = term, d
