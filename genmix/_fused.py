@@ -72,12 +72,13 @@ _JOINT_CELLS = 2 ** 14
 #: A missingness pattern goes on the fused path (its own coefficient matrix) when it holds at least this many
 #: rows; rarer patterns' rows are scored by the family's own kernels (see ``_PatternRowEStep``).
 _PATTERN_ROWS = 16
+#: ... and while the per-pattern matrices (patterns x components x d x d values) stay below this (the
+#: largest patterns first; the others join the rarer ones).
+_PATTERN_CELLS = 2 ** 21
 #: Rows per block of the tail (the rows of rarer patterns, through the family's kernels; as ``estep.BLOCK_ROWS``).
 _TAIL_ROWS = 16384
-#: ... and when the per-pattern matrices (patterns x components x d x d values) stay below this.
-_PATTERN_CELLS = 2 ** 21
 #: The structures of recent missingness masks (the same rows are visited by every E-step of a fit), at most
-#: ``_REMEMBERED`` of them and ``_REMEMBERED_CELLS`` mask cells in all (~1.5-9 bytes kept per cell).
+#: ``_REMEMBERED_KEPT`` of them and ``_REMEMBERED_CELLS`` mask cells in all (~1.5-9 bytes kept per cell).
 _REMEMBERED = collections.OrderedDict()
 _REMEMBERED_KEPT = 64
 _REMEMBERED_CELLS = 1 << 25
@@ -487,14 +488,16 @@ class RowTerm:
         The centred ``Stats`` of the rows under ``R (B, m)``, for the second pass.
     ``bound(span)``
         A bound on the expansion's terms for data within ``span`` (the overflow check).
-    ``marginals(masks, shift, spread, span)``, ``pattern_stats(N, S, shift)``, ``centred_missing(X, R, comps)``
-        (optional; None for a term without them) Rows with missing values: per missingness pattern
-        (``masks`` (G, d), True where missing) the coefficients ``(G, k, 1 + n_features)`` of each
+    ``marginals(masks, shift, spread, span)``, ``pattern_stats(N, S, shift)``, ``missing_rows(X, comps, scores)``
+        (optional; ``marginals = None`` for a term without them) Rows with missing values: per missingness
+        pattern (``masks`` (G, d), True where missing) the coefficients ``(G, k, 1 + n_features)`` of each
         component's marginal log density over the observed coordinates, in the features of rows whose
         missing coordinates read as the shift (None where the precision guard or the overflow bound
         fails); from the per-pattern sums ``N`` (G, k) and ``S`` (G, k, n_features), each component's
-        expected complete-data ``Stats`` (None where they cancel); and the centred ``Stats`` of rows with
-        missing values for the components ``comps`` under ``R`` (B, len(comps)), for the second pass.
+        expected complete-data ``Stats`` (None where they cancel); and, through the family's own kernels,
+        the log densities ``(B, k)`` of rows with missing values (when ``scores``) with a function of
+        ``R`` (B, len(comps)) giving the centred ``Stats`` of the components ``comps`` (all if None): the
+        rarer patterns' rows and the second pass.
 
     As for column terms, the engine sets :attr:`eps` and :attr:`tolerance`, which :meth:`needs_exact` and
     :meth:`stats` measure with.

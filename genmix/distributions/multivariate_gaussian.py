@@ -11,7 +11,9 @@ Missing values (NaN): a row is scored by its marginal density over the observed 
 nothing observed has log density 0); rows are grouped by missingness pattern, with one factorisation
 per pattern and component. The statistics use the conditional expectation of the missing coordinates
 given the observed ones, ``E[x_m | x_o]`` and ``Cov[x_m | x_o]`` (Ghahramani & Jordan, 1994), so EM is
-exact under missing-at-random.
+exact under missing-at-random. In a mixture's E-step the full term (``_GaussianTerm.marginals``) puts
+the common patterns on the fused path, one coefficient matrix per pattern (``genmix._fused``); this
+module's conditional kernel (:class:`_Missing`, batched over components and patterns) takes the rest.
 """
 import contextlib
 import functools
