@@ -1122,10 +1122,7 @@ class _PatternRowEStep(_RowEStep):
         """The ``(F, B)`` features of the gathered rows, their missing coordinates read as the shift."""
         Xb = _gather(X, rows)
         np.copyto(Xb, self.shift, where=np.isnan(Xb))
-        Phi = buffer[:, :Xb.shape[0]]
-        Phi[0] = 1.0
-        self.term.features(Xb, self.shift, Phi[1:])
-        return Phi
+        return self._features(Xb, slice(0, Xb.shape[0]), self.shift, buffer)
 
     def _block_scores(self, X, rows, segments, buffers):
         """``(L (k, B), Φ, stats)``: the block's scores with the log weights; for a tail block Φ is None and

@@ -155,6 +155,8 @@ def test_given_responsibilities(rng):
     X = incomplete(model, 4000, rng)
     R = rng.dirichlet(np.ones(3), X.shape[0])
     w = rng.uniform(0.5, 1.5, X.shape[0])
+    fused = built(model, X)
+    assert 0 < fused.tail < X.shape[0]  # fused patterns and the tail
     result = estep_from_responsibilities(model.distributions, X, R, w, n_jobs=2)
     assert np.isnan(result.log_likelihood)
     ref = reference(model, X)
@@ -234,6 +236,7 @@ def test_one_em_iteration_is_the_exact_m_step_of_the_reference(rng):
     model = model_of(rng, 4, 3)
     X = incomplete(model, 5000, rng)
     _, _, moments = reference(model, X)
+    built(model, X)  # the fit's E-steps take the pattern path
     fitted = model.copy().fit(X, max_iterations=1, stop_threshold=-np.inf)
     N = np.array([m[0] for m in moments])
     assert_allclose(fitted.weights, N / N.sum(), rtol=1e-11)
