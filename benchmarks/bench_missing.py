@@ -44,7 +44,48 @@ def main():
         print(format_table(results, title=f"BLAS threads = {threads}: a fit of {ITERATIONS} iterations / {ITERATIONS}"))
         print()
     later_epochs(centres, X, X_missing)
+    regimes()
     columns()
+
+
+def regimes():
+    """One E-step of the pattern path (``genmix._fused._PatternRowEStep``) against the conditional kernel
+    alone (the fused step switched off), where patterns are nearly all unique, few, or all fused."""
+    from genmix.estep import estep
+
+    rng = np.random.default_rng(2)
+    build = FusedEStep.__dict__["build"]
+
+    def general(run):
+        FusedEStep.build = classmethod(lambda cls, *a: None)
+        try:
+            return run()
+        finally:
+            FusedEStep.build = build
+
+    print("**The pattern path against the conditional kernel alone (one E-step, 1 thread)**\n")
+    print("| n | d | k | missing | fused patterns | rows on the kernel | pattern path | kernel alone | ratio |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for n, d, k, fraction in ((50_000, 32, 4, 0.2), (50_000, 32, 4, 0.02), (100_000, 10, 5, 0.5)):
+        centres = rng.normal(0, 3, (k, d))
+        X = centres[rng.integers(0, k, n)] + rng.normal(0, 1, (n, d))
+        X[rng.random((n, d)) < fraction] = np.nan
+        model = GeneralMixtureModel([MultivariateGaussianDistribution(c + 0.5, np.eye(d)) for c in centres])
+        fused = FusedEStep.build(model.distributions, model.log_weights, X)
+        w = np.ones(n)
+
+        def run():
+            return estep(model.distributions, model.log_weights, X, w)
+
+        wait_for_idle(30)
+        results = compare([Case("pattern path", run), Case("kernel alone", lambda: general(run))],
+                          baseline="kernel alone", repeats=3, limits=1)
+        times = {r.name: r.median for r in results}
+        on_kernel = n if fused is None else n - fused.tail  # None: the pattern path declined
+        print(f"| {n:,} | {d} | {k} | {fraction:.0%} | {getattr(fused, 'n_patterns', 0)} | "
+              f"{on_kernel:,} | {1e3 * times['pattern path']:.1f} ms | "
+              f"{1e3 * times['kernel alone']:.1f} ms | {times['pattern path'] / times['kernel alone']:.2f} |")
+    print()
 
 
 def later_epochs(centres, X, X_missing, iterations=12, repeats=5):

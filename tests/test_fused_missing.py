@@ -217,6 +217,11 @@ def test_where_the_pattern_path_declines(rng):
     assert built(model, X) is not None
     few = X[:10]  # every pattern rarer than _PATTERN_ROWS: the general path conditions
     assert FusedEStep.build(model.distributions, model.log_weights, few) is None
+    wide = model_of(rng, 12, 2)  # 12 dimensions, 30% missing: most rows in patterns of their own
+    Xw = incomplete(wide, 3000, rng, fraction=0.3)
+    assert FusedEStep.build(wide.distributions, wide.log_weights, Xw) is None
+    Xw[:1800] = np.asarray(wide.sample(1800, random_state=1))  # now 60% complete rows: one common pattern
+    assert isinstance(FusedEStep.build(wide.distributions, wide.log_weights, Xw), _PatternRowEStep)
     # unit-variance components 1e4 apart: the expansion about the data's centre would lose more than the
     # tolerance (the complete-data path scores such components factorised; the pattern path declines)
     shifted = GeneralMixtureModel([MultivariateGaussianDistribution(np.full(3, 1e4 * j), np.eye(3)) for j in (0, 1)])
