@@ -112,10 +112,11 @@ class _Missing:
             Per group, each row's pattern, ``Λ_mm⁻¹`` per component and pattern (k, P, m, m), the missing
             indices and the group's rows.
         """
-        k = means.shape[0]
+        k, d = means.shape
         precision = prec_chol @ np.swapaxes(prec_chol, 1, 2)
         centre = means[:, None, :]
         filled = np.where(self.masks, centre, self.X)
+        flat = filled.reshape(k, -1)  # a view (filled is fresh, contiguous): the missing cells written through it
         y = (filled - centre) @ prec_chol
         quad = (y * y).sum(axis=2)
         v = y @ np.swapaxes(prec_chol, 1, 2)
@@ -125,11 +126,13 @@ class _Missing:
             chol = np.linalg.cholesky(precision[:, mis[:, :, None], mis[:, None, :]])  # (k, P, m, m)
             inv_chol = lower_inverse(chol)
             inv_mm = np.swapaxes(inv_chol, 2, 3) @ inv_chol
-            rmis = np.broadcast_to(mis[which], (k,) + (which.size, mis.shape[1]))
-            vm = np.take_along_axis(v[:, at], rmis, axis=2)  # (k, B, m)
+            B, m = which.size, mis.shape[1]
+            cells = (np.arange(B)[:, None] * d + np.take(mis, which, axis=0)).ravel()  # the rows' missing cells
+            vm = np.take(v[:, at].reshape(k, B * d), cells, axis=1).reshape(k, B, m)
             u = (np.take(inv_mm, which, axis=1) @ vm[..., None])[..., 0]
             quad[:, at] -= (vm * u).sum(axis=2)
-            np.put_along_axis(filled[:, at], rmis, np.take_along_axis(centre, rmis, axis=2) - u, axis=2)  # a view
+            centre_m = np.take(means, cells % d, axis=1).reshape(k, B, m)
+            flat[:, at.start * d + cells] = (centre_m - u).reshape(k, B * m)
             log_det_mm[:, at] = np.take(2.0 * np.log(np.diagonal(chol, axis1=2, axis2=3)).sum(axis=2), which, axis=1)
             conditionals.append((which, inv_mm, mis, at))
         return filled, quad, log_det_mm, conditionals
