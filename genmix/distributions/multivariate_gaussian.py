@@ -335,11 +335,7 @@ class _GaussianTerm(_RowGaussianTerm):
         lam_a = np.einsum("kij,kj->ki", precisions, a)
         W[:, 0] = self.log_norm - 0.5 * np.einsum("ki,ki->k", lam_a, a)
         W[:, 1:1 + d] = lam_a
-        at = 1 + d
-        for i in range(d):
-            W[:, at] = -0.5 * precisions[:, i, i]
-            W[:, at + 1:at + d - i] = -precisions[:, i, i + 1:]
-            at += d - i
+        _quadratic_coefficients(precisions, W[:, 1 + d:])
 
     def needs_exact(self, shift, spread):
         """Components whose expanded log density could lose more than the term's ``tolerance``.
@@ -369,19 +365,17 @@ class _GaussianTerm(_RowGaussianTerm):
 
     def stats(self, N, S, shift):
         d = self.means.shape[1]
-        out = []
-        for j in range(N.size):
-            if not N[j] > 0:
-                out.append(MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d))))
-                continue
-            raw = np.empty((d, d))  # Σr z zᵀ from its upper triangle, row by row
-            at = d
-            for i in range(d):
-                raw[i, i:] = raw[i:, i] = S[j, at:at + d - i]
-                at += d - i
-            m = moments(N[j], S[j, :d], raw, shift, self.eps, self.tolerance)
-            out.append(None if m is None else MomentStats(np.array([N[j]]), m[0][None, :], m[1][None, :, :]))
-        return out
+        raw = np.take(S, _augmented_index(d)[1:, 1:] - 1, axis=1)  # Σr z zᵀ (k, d, d) from its upper triangle
+        return [self._moments(N[j], S[j, :d], raw[j], shift) for j in range(N.size)]
+
+    def _moments(self, n, s1, s2, shift):
+        """One component's ``MomentStats`` from ``Σr``, ``Σr z`` and ``Σr z zᵀ`` about ``shift``: zero
+        statistics without mass, None where the subtraction cancels (see :func:`genmix._fused.moments`)."""
+        d = s1.size
+        if not n > 0:
+            return MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d)))
+        m = moments(n, s1, s2, shift, self.eps, self.tolerance)
+        return None if m is None else MomentStats(np.array([n]), m[0][None, :], m[1][None, :, :])
 
     def centred(self, X, R):
         return moment_stats(X, R)
@@ -451,9 +445,7 @@ class _GaussianTerm(_RowGaussianTerm):
         W[..., 0] = (self.log_norm + 0.5 * m.sum(axis=2) * LOG_2PI - 0.5 * log_det_mm
                      - 0.5 * (q_a * a_o).sum(axis=2))
         W[..., 1:1 + d] = q_a
-        iu = np.triu_indices(d)
-        np.multiply(np.take(Q.reshape(Q.shape[:2] + (d * d,)), iu[0] * d + iu[1], axis=2),
-                    -np.where(iu[0] == iu[1], 0.5, 1.0), out=W[..., 1 + d:])
+        _quadratic_coefficients(Q, W[..., 1 + d:])
         T[..., 0] = np.where(m, a, 0.0) + (k_lam @ a_o[..., None])[..., 0]
         np.subtract(eye, k_lam, out=T[..., 1:])
 
@@ -469,14 +461,7 @@ class _GaussianTerm(_RowGaussianTerm):
         E1 = (T @ Y[..., :, :1])[..., 0].sum(axis=0)
         E2 = (T @ Y @ np.swapaxes(T, 2, 3)).sum(axis=0)
         E2 += (N.T[:, None, :] @ np.swapaxes(K, 0, 1).reshape(k, G, d * d)).reshape(k, d, d)
-        out = []
-        for j, n_j in enumerate(N.sum(axis=0)):
-            if not n_j > 0:
-                out.append(MomentStats(np.array([0.0]), np.zeros((1, d)), np.zeros((1, d, d))))
-                continue
-            mom = moments(n_j, E1[j], E2[j], shift, self.eps, self.tolerance)
-            out.append(None if mom is None else MomentStats(np.array([n_j]), mom[0][None, :], mom[1][None, :, :]))
-        return out
+        return [self._moments(n_j, E1[j], E2[j], shift) for j, n_j in enumerate(N.sum(axis=0))]
 
     def missing_rows(self, X, comps=None, scores=True):
         """Rows with missing values through the family's own conditional kernels (exact, centred):
@@ -495,6 +480,15 @@ class _GaussianTerm(_RowGaussianTerm):
                 return _suffstats(X, R, self.means[comps], self.chol[comps])
 
         return logp, stats
+
+
+def _quadratic_coefficients(P, out):
+    """Write into ``out`` (..., d(d+1)/2) the coefficients of ``−½ zᵀPz`` in the features ``z_i z_j`` (i ≤ j,
+    row by row) for a stack of symmetric ``P`` (..., d, d): ``−½ P_ii`` and ``−P_ij``."""
+    d = P.shape[-1]
+    iu = np.triu_indices(d)
+    np.multiply(np.take(P.reshape(P.shape[:-2] + (d * d,)), iu[0] * d + iu[1], axis=-1),
+                np.where(iu[0] == iu[1], -0.5, -1.0), out=out)
 
 
 @functools.lru_cache(maxsize=16)
