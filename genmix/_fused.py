@@ -589,9 +589,10 @@ class FusedEStep:
         return L
 
     def _weights_into(self, W, exact):
-        """Add the log weights to the constant column of ``W``; the (k, F) ``W`` and the exact components."""
+        """Add the log weights to the constant column of ``W`` (…, k, F) (one such matrix per pattern on the
+        pattern path); ``W`` in the working dtype and the exact components."""
         finite = np.isfinite(self.log_weights)
-        W[finite, 0] += self.log_weights[finite]
+        W[..., finite, 0] += self.log_weights[finite]
         return W.astype(self.dtype, copy=False), np.nonzero(exact)[0]
 
     def _buffers(self, sl):
@@ -1061,10 +1062,8 @@ class _PatternRowEStep(_RowEStep):
         self.order, self.starts, self.masks = patterns
         self.n_patterns, self.tail = n_fused, int(self.starts[n_fused])  # fused patterns; first tail position
         self.shift = shift
-        finite = np.isfinite(log_weights)
-        W[:, finite, 0] += log_weights[finite]
-        self.W = W
-        self.dead = np.nonzero(~finite)[0]
+        self.W = self._weights_into(W, np.zeros(self.k, dtype=bool))[0]
+        self.dead = np.nonzero(~np.isfinite(log_weights))[0]
 
     @classmethod
     def of(cls, components, log_weights, term, X):

@@ -138,6 +138,21 @@ def test_weights_labels_threads_and_small_blocks(rng, monkeypatch):
         check(stats, resp, ref)
 
 
+def test_pattern_matrices_within_their_budget(rng, monkeypatch):
+    """Past ``_PATTERN_CELLS`` the largest patterns keep their matrices and the others join the tail."""
+    model = model_of(rng, 4, 3)
+    X = incomplete(model, 6000, rng)
+    full = built(model, X)
+    monkeypatch.setattr(fused_module, "_PATTERN_CELLS", 5 * 3 * 4 * 4)  # room for five patterns' matrices
+    capped = built(model, X)
+    assert capped.n_patterns == 5 < full.n_patterns and capped.tail < full.tail  # tail: its first position
+    assert capped.tail == full.starts[5]  # the five largest
+    logp, resp, stats = capped.run(X, np.ones(X.shape[0]))
+    ref = reference(model, X)
+    assert_allclose(logp, ref[0], rtol=1e-11)
+    check(stats, resp, ref)
+
+
 def test_zero_weight_and_frozen_components(rng):
     model = model_of(rng, 3, 3)
     X = incomplete(model, 3000, rng)
