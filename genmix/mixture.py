@@ -926,10 +926,14 @@ class GeneralMixtureModel(Model):
             across all the data (all of them when there are fewer), by reservoir sampling with a
             fixed key stream: the sample depends only on the rows and their order, so an array, a
             memmap, a DataFrame and any batching of the same rows give the same start for the same
-            ``random_state``. (pomegranate 0.x seeded from the first batch of a generator.)
+            ``random_state``. (pomegranate 0.x seeded from the first batch of a generator.) When the
+            sample is a strict subset of the data (and no labels are given), the seeding is refined by
+            Lloyd's algorithm on the sample, in memory (at most 100 iterations, the stopping rule below).
         max_kmeans_iterations : int, default=10
-            Lloyd iterations after seeding, over all the data (one chunked pass each; they stop early
-            when the centres no longer move). A cluster left empty moves to the row farthest from its
+            Lloyd iterations after seeding, over all the data (one chunked pass each). They stop early
+            when the centres no longer move, or move by at most 1e-4 of the sample's mean per-column
+            variance (the sum of their squared moves: scikit-learn's ``KMeans`` rule and default ``tol``),
+            and the rows are then assigned to the final centres. A cluster left empty moves to the row farthest from its
             centre; a component whose cluster is still empty (fewer distinct rows than components) is
             its family's fit to all the data, with initial weight 0. pomegranate 0.x's default was 1:
             on standardised wine (3 full-covariance components, seeds 0–19) one iteration gives an

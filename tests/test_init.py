@@ -19,7 +19,7 @@ def test_lloyd_matches_sklearn_kmeans_from_the_same_seeds(rng):
 
     X = blobs(rng)
     X = X[rng.permutation(len(X))]
-    centres, labels = kmeans(X, 3, init="first-k", max_iterations=100)
+    centres, labels = kmeans(X, 3, init="first-k", max_iterations=100, tol=0.0)
     km = KMeans(3, init=X[:3], n_init=1, max_iter=100, tol=0.0, algorithm="lloyd").fit(X)
     assert_allclose(centres, km.cluster_centers_, rtol=1e-12)
     assert_array_equal(labels, km.labels_)

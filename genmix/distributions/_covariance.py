@@ -40,6 +40,11 @@ __all__ = ["FULL", "DIAGONAL", "SPHERICAL", "CovarianceType", "COVARIANCE_TYPES"
 #: factorisable covariance (the univariate families floor the std at 1e-150).
 MIN_VARIANCE = 1e-150
 _EPS = np.finfo(np.float64).eps
+#: The smallest relative squared Cholesky pivot of a covariance taken as numerically positive definite.
+#: A scatter summed from rows carries a rounding error of many eps per entry, so a singular one (rows on
+#: a line) comes out with tiny positive pivots that depend on the summation order (~100 eps relative
+#: for 40 rows on a line with numpy 2.4); under 1e-12 a quarter of float64's digits are rounding anyway.
+_PIVOT = 1e-12
 
 
 class Factor:
@@ -186,7 +191,7 @@ class _Full(_Shape):
         L = cholesky_lower(cov)
         if L is not None:
             diag = np.diag(L) ** 2
-            if min_covar == 0.0 or diag.min() > _EPS * cov.shape[0] * diag.max():  # 0: whatever factorises
+            if min_covar == 0.0 or diag.min() > max(_PIVOT, _EPS * cov.shape[0]) * diag.max():  # 0: any factor
                 return cov, False, L
         self._singular(min_covar)
         rounding = (4.0 * _EPS * np.max(np.abs(mean))) ** 2

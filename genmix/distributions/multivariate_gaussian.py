@@ -29,10 +29,6 @@ from ._base import Distribution, estep_memo, estep_scope, register
 from ._covariance import FULL, covariance_type as _covariance_type
 from ._stats import MomentStats, moment_stats, moment_stats_diag
 
-#: An absolute eigenvalue floor under the relative ones, so that data with no (or subnormal) spread
-#: still give a factorisable covariance (the univariate families floor the std at 1e-150).
-_MIN_VARIANCE = 1e-150
-
 
 def _patterns(nanmask):
     """``(rows, groups, masks, n_obs)`` of a missingness mask (see :class:`_Missing`), remembered per mask
@@ -207,34 +203,6 @@ def _suffstats(X, R, means, prec_chol, **_):
             s = moment_stats(filled_all, R[:, j:j + 1])
             w[j], mean[j], m2[j] = s.w[0], s.mean[0], s.m2[0] + correction[i]
     return MomentStats(w, mean, m2)
-
-
-def _repair_covariance(cov, mean, min_covar):
-    """Return ``(cov, repaired)``: ``cov`` if numerically positive definite, else its eigenvalue floor.
-
-    The floor is ``max(min_covar · trace/d, (4·eps·max|mean|)², 1e-150)``: relative to the spread where
-    there is one, and for data without spread at the rounding level of the location (as the univariate
-    families' standard-deviation floor), never below an absolute 1e-150.
-    """
-    cov = 0.5 * (cov + cov.T)
-    if _is_well_conditioned(cov):
-        return cov, False
-    scale = np.trace(cov) / cov.shape[0]
-    if min_covar == 0.0:
-        raise ValueError(
-            "The fitted covariance of a MultivariateGaussianDistribution is singular (e.g. fewer points "
-            "than dimensions, or collinear columns) and min_covar=0 forbids repairing it. Pass "
-            "min_covar > 0 (an eigenvalue floor relative to the mean variance), or use fewer dimensions.")
-    rounding = (4.0 * np.finfo(np.float64).eps * np.max(np.abs(mean))) ** 2
-    return floor_eigenvalues(cov, max(min_covar * scale, rounding, _MIN_VARIANCE)), True
-
-
-def _is_well_conditioned(cov):
-    L = cholesky_lower(cov)
-    if L is None:
-        return False
-    diag = np.diag(L) ** 2
-    return bool(diag.min() > np.finfo(np.float64).eps * cov.shape[0] * diag.max())
 
 
 def _scatter(shape, m2):
