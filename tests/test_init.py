@@ -25,6 +25,43 @@ def test_lloyd_matches_sklearn_kmeans_from_the_same_seeds(rng):
     assert_array_equal(labels, km.labels_)
 
 
+def test_lloyd_stops_within_the_tolerance_and_assigns_to_the_final_centres(rng):
+    X = np.vstack([blobs(rng, 600), rng.normal(15.0, 3.0, (200, 2))])
+    # a tolerance no move exceeds: one Lloyd step, then the assignment to its centres (as one iteration)
+    c_tol, l_tol = kmeans(X, 5, init="random", max_iterations=100, tol=1e6, random_state=0)
+    c_one, l_one = kmeans(X, 5, init="random", max_iterations=1, tol=0.0, random_state=0)
+    assert_allclose(c_tol, c_one, rtol=1e-12)
+    assert_array_equal(l_tol, l_one)
+    for tol in (0.0, 1e-4, 1e-2):
+        centres, labels = kmeans(X, 5, init="random", max_iterations=100, tol=tol, random_state=0)
+        nearest = np.argmin(((X[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+        assert_array_equal(labels, nearest)
+
+
+def test_kmeans_tol_is_validated(rng):
+    X = blobs(rng, 30)
+    with pytest.raises(ValueError, match="'tol'.*range \\[0, inf\\)"):
+        kmeans(X, 2, tol=-1.0)
+    with pytest.raises(TypeError, match="'tol'"):
+        kmeans(X, 2, tol="small")
+
+
+def test_seeding_is_refined_on_a_sample_smaller_than_the_data(rng):
+    # 150,000 rows: the seeding sample (65,536 rows) is a strict subset, so k-means++ on it is followed
+    # by Lloyd's algorithm on it; without any pass over all the data the centres are already the blob
+    # means (to the sample's error, ~0.7 / sqrt(21,845) = 0.005), not three of its rows
+    X = blobs(rng, 150_000)
+    centres, _ = kmeans(X, 3, max_iterations=0, random_state=0)
+    truth = np.array([X[i * 50_000:(i + 1) * 50_000].mean(axis=0) for i in range(3)])
+    gaps = np.sqrt(((truth[:, None, :] - centres[None]) ** 2).sum(axis=2))  # (blob, centre)
+    assert_array_equal(np.sort(np.argmin(gaps, axis=1)), [0, 1, 2])  # one centre per blob
+    assert gaps.min(axis=1).max() < 0.03, gaps
+    # data no larger than the sample: the seeding is the rows themselves
+    small = X[::3][:3000]
+    centres, _ = kmeans(small, 3, max_iterations=0, random_state=0)
+    assert all(np.any(np.all(small == c, axis=1)) for c in centres)
+
+
 def test_weighted_kmeans_equals_repeated_rows(rng):
     X = blobs(rng, 90)
     counts = rng.integers(1, 3, 90)
