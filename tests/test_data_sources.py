@@ -393,6 +393,12 @@ def test_the_seeding_sample_is_uniform_over_all_batches_and_independent_of_them(
     batched = _Survey(_Rows(DataGenerator(X, w, batch_size=7_000), None, 2), 3, size)
     assert_array_equal(batched.sample, whole.sample)
     assert whole.n == n and whole.n_pos == n - n // 10 and len(whole.sample) == size
+    # the reservoir written out: row i's key is draw i of the fixed stream; the rows with weight and the
+    # `size` largest keys, in row order
+    from genmix.init import _SAMPLE_SEED
+
+    keys = np.where(w > 0, np.random.Generator(np.random.PCG64(_SAMPLE_SEED)).random(n), -1.0)
+    assert_array_equal(whole.sample, X[np.sort(np.argsort(keys)[n - size:])])
     kept = np.nonzero(np.isin(X[:, 0], whole.sample[:, 0]))[0]
     assert np.all(w[kept] > 0)
     # each class holds 45,000 of the 135,000 rows with weight: hypergeometric counts, sd ≈ 88
