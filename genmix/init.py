@@ -63,11 +63,19 @@ class _Points:
 
     def spread(self):
         """The mean over the columns of the weighted variance of their observed values (0 for none)."""
-        M = 1.0 if self.M is None else self.M
-        mass = self.w @ (np.ones_like(self.X0) if self.M is None else self.M)
-        centred = (self.X0 - self.column_means) * M
+        mass = self.w.sum() if self.M is None else self.w @ self.M
+        centred = self.X0 - self.column_means
+        if self.M is not None:
+            centred *= self.M
         var = np.where(mass > 0, (self.w @ (centred * centred)) / np.where(mass > 0, mass, 1.0), 0.0)
         return float(var.mean()) if var.size else 0.0
+
+    def _cross(self, C, rows):
+        """``‖c_k‖² − 2 x_i·c_k`` over the observed coordinates of ``rows``, shape (k, rows): the squared
+        distances without the rows' own norms, which do not change which centre is nearest."""
+        d2 = (-2.0 * C) @ self.X0[rows].T
+        d2 += (C * C).sum(axis=1)[:, None] if self.M is None else (C * C) @ self.M[rows].T
+        return d2
 
     def sq_dist(self, C, rows=slice(None)):
         """Squared distances of the centres ``C`` to ``rows``, shape (k, rows).
@@ -75,27 +83,22 @@ class _Points:
         Centres along the first axis: every later reduction then runs over contiguous rows, and the
         (k, d) × (d, rows) product is faster than its transpose for small k.
         """
-        d2 = (-2.0 * C) @ self.X0[rows].T
+        d2 = self._cross(C, rows)
         d2 += self.norms[rows]
-        if self.M is None:
-            d2 += (C * C).sum(axis=1)[:, None]
-        else:
-            d2 += (C * C) @ self.M[rows].T
         return np.maximum(d2, 0.0, out=d2)
 
     def nearest(self, C):
         """Index of and squared distance to the nearest centre for every row, chunk by chunk.
 
-        The rows' own norms ``‖x_i‖²`` do not change which centre is nearest: they are added to the
-        smallest distance only. The index is the first centre reaching the minimum (as ``argmin``), found
-        by one comparison per centre: ``argmin`` over the short centre axis is 3× slower.
+        The rows' own norms are added to the smallest distance only (see :meth:`_cross`). The index is the
+        first centre reaching the minimum (as ``argmin``), found by one comparison per centre: ``argmin``
+        over the short centre axis is 3× slower.
         """
         labels, dist = np.empty(self.n, dtype=np.intp), np.empty(self.n)
         step = int(min(_CHUNK, max(1024, (1 << 19) // max(len(C), 1))))  # (centres × rows) at most ~4 MiB
         for s in range(0, self.n, step):
             rows = slice(s, s + step)
-            d2 = (-2.0 * C) @ self.X0[rows].T
-            d2 += (C * C).sum(axis=1)[:, None] if self.M is None else (C * C) @ self.M[rows].T
+            d2 = self._cross(C, rows)
             smallest = d2.min(axis=0)
             lab, found = np.zeros(smallest.size, dtype=np.intp), np.zeros(smallest.size, dtype=bool)
             for j in range(1, len(C)):
@@ -267,7 +270,7 @@ class _Survey:
         part = _survey_compact(part, size, whole=True)
         self.n, self.n_pos, self.missing = part["n"], part["n_pos"], part["missing"]
         if part["pieces"]:
-            keys, sample, weights, index = part["pieces"][0]
+            _, sample, weights, index = part["pieces"][0]
             order = np.argsort(index, kind="stable")
             self.sample, self.sample_weights = sample[order], weights[order]
         else:
