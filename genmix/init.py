@@ -223,11 +223,17 @@ class _Rows:
         if self.n_jobs > 1:
             return fold_in_threads((functools.partial(part, first, Xc, wc, None) for first, Xc, wc in self.chunks()),
                                    merge, self.n_jobs)
-        total = None
-        for first, Xc, wc in self.chunks():
-            p = part(first, Xc, wc, total)
-            total = p if total is None else merge(total, p)
-        return total
+        return _fold_in_order(self, part, merge)
+
+
+def _fold_in_order(rows, part, merge):
+    """``rows.fold`` in this thread, chunk after chunk, each ``part`` seeing the merge so far: for a pass
+    whose parts must run in the client (a collector that keeps rows), or that gains from ``so_far``."""
+    total = None
+    for first, Xc, wc in rows.chunks():
+        p = part(first, Xc, wc, total)
+        total = p if total is None else merge(total, p)
+    return total
 
 
 def _rows(X, weights, d, allow_object=False, n_jobs=1):
@@ -258,13 +264,8 @@ class _Survey:
         def merge(a, b):
             return _survey_merge(a, b, k, size)
 
-        if rows.distributed:
-            part = rows.fold(part_of, merge)
-        else:  # in order, one chunk at a time: each chunk keeps only keys above the sample's floor so far
-            part = None
-            for first, Xc, wc in rows.chunks():
-                p = part_of(first, Xc, wc, part)
-                part = p if part is None else merge(part, p)
+        # off Dask in order, never in threads: each chunk keeps only the keys above the sample's floor so far
+        part = rows.fold(part_of, merge) if rows.distributed else _fold_in_order(rows, part_of, merge)
         if part is None or part["n"] == 0:
             raise ValueError("X must contain at least one sample; got an empty array.")
         part = _survey_compact(part, size, whole=True)
@@ -344,10 +345,9 @@ class _Pass:
         if collect is not None and not ((rows.distributed or getattr(rows, "n_jobs", 1) > 1)
                                         and hasattr(collect, "fresh")):
             # a collector that only the client's one thread can run (it keeps rows or labels): chunk by chunk
-            part = None
-            for first, Xc, wc in rows.chunks():
-                p = _pass_part(first, Xc, wc, features, C, known, column_means, collect)
-                part = p if part is None else _pass_merge(part, p, k)
+            part = _fold_in_order(rows, lambda first, Xc, wc, _: _pass_part(first, Xc, wc, features, C, known,
+                                                                            column_means, collect),
+                                  lambda a, b: _pass_merge(a, b, k))
         else:
             part = rows.fold(lambda first, Xc, wc, _: _pass_part(first, Xc, wc, features, C, known, column_means,
                                                                  None if collect is None else collect.fresh()),
@@ -415,13 +415,14 @@ def _lloyd(rows, features, C, iterations, known, column_means, collect=None, tol
         if empty.size:
             m = min(empty.size, len(result.far))
             C_new[empty[:m]] = result.far[:m]
-        if np.array_equal(C_new, C):
-            if collect is not None:  # converged: the final assignment is the last pass's, seen again
+        unchanged = np.array_equal(C_new, C)
+        moved = 0.0 if unchanged else float(np.square(C_new - C).sum())
+        C = C_new
+        if moved <= tol:
+            # converged: one more pass assigns to the final centres (unmoved: the last pass's assignment,
+            # seen again only by a collector)
+            if not unchanged or collect is not None:
                 result = _Pass(rows, features, C, known, column_means, collect)
-            break
-        C, moved = C_new, float(np.square(C_new - C).sum())
-        if moved <= tol:  # converged within the tolerance: one more pass assigns to the new centres
-            result = _Pass(rows, features, C, known, column_means, collect)
             break
         result = _Pass(rows, features, C, known, column_means, collect if it == iterations - 1 else None)
     return C, result

@@ -38,6 +38,17 @@ def test_lloyd_stops_within_the_tolerance_and_assigns_to_the_final_centres(rng):
         assert_array_equal(labels, nearest)
 
 
+def test_lloyd_tolerance_is_relative_to_the_spread(rng):
+    # the same data in other units stop after the same iterations: the centres scale with them
+    X = np.vstack([blobs(rng, 600), rng.normal(15.0, 3.0, (200, 2))])
+    early, _ = kmeans(X, 5, init="random", max_iterations=100, tol=1e-2, random_state=0)
+    full, _ = kmeans(X, 5, init="random", max_iterations=100, tol=0.0, random_state=0)
+    assert not np.allclose(early, full, rtol=1e-9)  # the tolerance stops it before convergence
+    for scale in (1e-3, 1e3):
+        scaled, _ = kmeans(X * scale, 5, init="random", max_iterations=100, tol=1e-2, random_state=0)
+        assert_allclose(scaled, early * scale, rtol=1e-9)
+
+
 def test_kmeans_tol_is_validated(rng):
     X = blobs(rng, 30)
     with pytest.raises(ValueError, match="'tol'.*range \\[0, inf\\)"):
