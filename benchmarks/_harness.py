@@ -306,6 +306,17 @@ def blas_report(pools=None):
     return out
 
 
+def kernels_report():
+    """Whether genmix's compiled kernels run (numba's version), or why not."""
+    from genmix import _kernels
+
+    if not _kernels.available():
+        return "off (numba not installed): the numpy path"
+    import numba
+
+    return f"numba {numba.__version__}, " + ("on" if _kernels.enabled() else "turned off (GENMIX_KERNELS=0)")
+
+
 def machine_report(info=None):
     """Machine information and the date as Markdown bullet lines."""
     info = machine_info() if info is None else info
@@ -317,6 +328,7 @@ def machine_report(info=None):
         f"- numpy {info['numpy']}, scipy {info['scipy']}, scikit-learn {info['sklearn']}, "
         f"genmix {info['genmix']}, threadpoolctl {info['threadpoolctl']}",
         f"- BLAS-related environment: {env}",
+        f"- genmix's compiled kernels (genmix[fast]): {kernels_report()}",
         f"- load average at start (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores",
     ]
     lines += [f"- {line}" for line in blas_report(info["threadpools"])]

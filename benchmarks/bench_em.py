@@ -34,6 +34,8 @@ import warnings
 
 import numpy as np
 
+from genmix import _kernels as kernels
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _harness import (Case, compare, format_table, load_average, machine_report,  # noqa: E402
                       wait_for_idle)
@@ -126,6 +128,12 @@ def sklearn_model(kind, start, max_iter=ITERATIONS):
 def fit_genmix(X, kind, start, iterations=ITERATIONS, n_jobs=1, dtype=None):
     return genmix_model(kind, start).fit(X, max_iterations=iterations, stop_threshold=0.0, n_jobs=n_jobs,
                                          dtype=dtype)
+
+
+def fit_numpy_path(X, kind, start, iterations=ITERATIONS):
+    """:func:`fit_genmix` with the compiled kernels turned off (``genmix._kernels.use(False)``)."""
+    with kernels.use(False):
+        return fit_genmix(X, kind, start, iterations)
 
 
 def fit_sklearn(X, kind, start, iterations=ITERATIONS):
@@ -333,7 +341,7 @@ def main(argv=None):
                 print(f"(gave up waiting for an idle machine after {waited:.0f} s: other processes "
                       f"keep {load:.1f} cores busy)\n")
 
-    summary = {}
+    summary, numpy_path = {}, {}
     for lim in limits:
         print(f"## BLAS threads = {lim}\n")
         for name in names:
@@ -343,12 +351,16 @@ def main(argv=None):
             if lim > 1:
                 cases.append(Case(f"genmix n_jobs={lim}", lambda X=X, kind=kind, start=start, lim=lim:
                                   fit_genmix(X, kind, start, n_jobs=lim)))
+            if kernels.available() and kind == "full":  # the numpy path, the kernels' fallback, beside them
+                cases.append(Case("genmix, numpy path", lambda X=X, kind=kind, start=start:
+                                  fit_numpy_path(X, kind, start)))
             cases.append(Case("sklearn", lambda X=X, kind=kind, start=start: fit_sklearn(X, kind, start)))
             results = compare(cases, baseline="sklearn", repeats=args.repeats, warmup=1, limits=lim,
                               per=ITERATIONS)
-            summary[(lim, name)] = results
             print(format_table(results, title=f"{name} (n={X.shape[0]:,}), per iteration"))
             print(flush=True)
+            numpy_path[(lim, name)] = next((r for r in results if r.name == "genmix, numpy path"), None)
+            summary[(lim, name)] = [r for r in results if r.name != "genmix, numpy path"]
 
     print("## Summary: per-iteration median, ratio = sklearn time / genmix time (> 1: genmix faster)\n")
     print("| workload | BLAS threads | genmix | genmix n_jobs | sklearn | speed-up | speed-up, n_jobs | "
@@ -420,9 +432,9 @@ def main(argv=None):
     if full:
         print(f"## Achieved GFLOP/s of the full-covariance iteration (the GEMM work of the {ITERATIONS + 1} "
               f"E-steps of a fit / its time)\n")
-        print("| workload | BLAS threads | genmix GFLOP/s | best genmix, % of dgemm peak | sklearn GFLOP/s | "
-              "dgemm peak |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print("| workload | BLAS threads | genmix GFLOP/s | best genmix, % of dgemm peak | numpy path (kernels off), "
+              "% of peak | sklearn GFLOP/s | dgemm peak |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name in full:
             X, kind, start = problems[name]
             n, d = X.shape
@@ -432,8 +444,10 @@ def main(argv=None):
             for lim in limits:
                 res = summary[(lim, name)]
                 best = min(r.median for r in res[:-1])
+                plain = numpy_path.get((lim, name))
+                plain = "-" if plain is None else f"{100 * fg / plain.median / 1e9 / peaks[lim]:.0f}%"
                 print(f"| {name} | {lim} | {fg / best / 1e9:.1f} | {100 * fg / best / 1e9 / peaks[lim]:.0f}% | "
-                      f"{fs / res[-1].median / 1e9:.1f} | {peaks[lim]:.1f} |")
+                      f"{plain} | {fs / res[-1].median / 1e9:.1f} | {peaks[lim]:.1f} |")
         print()
 
     print(f"## Log-likelihood agreement after {ITERATIONS} iterations (relative tolerance {LL_RTOL:g})\n")

@@ -33,6 +33,7 @@ import threading
 
 import numpy as np
 
+from . import _kernels
 from ._math import ImpossibleRowsError, responsibilities_in_place, rows_from
 from .parallel import _single_threaded_blas, map_chunks
 
@@ -505,6 +506,9 @@ class RowTerm:
 
     eps, tolerance = EPS, TOLERANCE
     marginals = None
+    #: The name of the features' layout where it is one of :data:`genmix._kernels.LAYOUTS` (e.g.
+    #: ``"quadratic"``: ``[z, z_i z_j (i ≤ j)]``), so the compiled kernel may run the E-step; None: numpy.
+    layout = None
 
 
 class FusedEStep:
@@ -635,11 +639,37 @@ class FusedEStep:
                 logp = responsibilities_in_place(L, None if unit else w[rows])
             return L, logp, Phi
 
-        logp, S, M = self._feature_sums(n, n_jobs, responsibilities)
+        compiled = self._compiled(X, shift, exact_lp, W, None if unit else w, log_priors, n_jobs)
+        if compiled is None:  # the numpy path (the reference), or the compiled rows met an impossible one
+            logp, S, M = self._feature_sums(n, n_jobs, responsibilities)
+        else:
+            (logp, S), M = compiled, None
         stats, redo = self._stats(S, shift, M)
         if redo:  # raw sums that cancel too much: those statistics again, centred, in a second pass
             self._centred_pass(X, redo, stats, responsibilities, n, n_jobs)
         return logp, S[:, 0].copy(), [self._package(j, s) for j, s in enumerate(stats)]
+
+    def _compiled(self, X, shift, exact, W, w, log_priors, n_jobs):
+        """``(logp, Σ r φ(x) (k, F))`` from the compiled kernel of the term's feature layout
+        (:mod:`genmix._kernels`), in threads over row chunks; None where there is none (numba absent or
+        turned off, a layout without a kernel, a float32 E-step, components on the exact form, rows not
+        C-contiguous) or a row turned out impossible (the numpy path then names every such row)."""
+        layout = getattr(self, "layout", None)
+        if (layout not in _kernels.LAYOUTS or not _kernels.enabled() or exact.size
+                or self.dtype != np.float64 or not isinstance(X, np.ndarray) or not X.flags.c_contiguous):
+            return None
+        dead = ~np.isfinite(self.log_weights)
+
+        def chunk(sl):
+            S = np.zeros((self.k, self.n_features))
+            out = _kernels.quadratic_estep(X[sl], shift, W, dead, None if w is None else w[sl],
+                                           None if log_priors is None else log_priors[sl], S)
+            return None if out is None or out[1] >= 0 else (out[0], S)
+
+        parts = map_chunks(chunk, X.shape[0], n_jobs)
+        if any(p is None for p in parts):  # numba failed to import, or an impossible row
+            return None
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
 
     def statistics(self, X, R, n_jobs=1):
         """``(responsibility sums, per-component Stats)`` of the rows ``X`` under given responsibilities
@@ -995,6 +1025,11 @@ class _RowEStep(FusedEStep):
     def terms(self):
         """The one row term, as a list."""
         return [self.term]
+
+    @property
+    def layout(self):
+        """The term's feature layout, for a compiled kernel (:mod:`genmix._kernels`); None: numpy only."""
+        return self.term.layout
 
     def _prepare(self, X):
         """The shift from the first rows; coefficients ``W`` (k, F); components needing the exact form."""

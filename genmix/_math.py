@@ -56,6 +56,17 @@ def raise_impossible(lse, mask=None):
         raise ImpossibleRowsError(np.nonzero(bad)[0])
 
 
+#: Per working dtype, ``(floor, flush)`` of the log-sum-exp: scores more than ``-floor`` below their
+#: row's best are raised to ``floor`` before the ``exp`` and terms below ``flush`` (> exp(floor)) of the
+#: row's largest become 0 after it. Both keep subnormal numbers out of the E-step: numpy's SIMD ``exp``
+#: takes a slow path for results that underflow (float32 3-4x, float64 7x slower per block, measured on a
+#: Sapphire Rapids Xeon), and a GEMM over subnormal responsibilities runs ~10x slower on CPUs that handle
+#: them in microcode (a whole float32 iteration 2.9x slower). A term below ``flush`` changes the sums by
+#: less than their rounding, and times a weight ratio down to 2^-26 the product is still a normal number.
+#: Scores of -inf (dead components) still give exactly 0.
+UNDERFLOW = {np.dtype(np.float64): (-700.0, 2.0 ** -1000), np.dtype(np.float32): (-70.0, 2.0 ** -100)}
+
+
 def responsibilities_in_place(L, w=None):
     """Turn weighted log scores ``L`` (k, n) into responsibilities times ``w``, in place; return the
     weighted log-likelihood ``Σ_i w_i log Σ_k exp L_ki``.
@@ -63,15 +74,19 @@ def responsibilities_in_place(L, w=None):
     The (components, rows) layout makes the reductions run along contiguous rows, and each entry is
     exponentiated once: ``R = exp(L − max) / Σ exp(L − max)``. ``w=None`` means unit weights. A row
     with positive weight that no component can produce raises :class:`ImpossibleRowsError` (rows numbered
-    from 0); rows of weight 0 get responsibilities 0 and do not count.
+    from 0); rows of weight 0 get responsibilities 0 and do not count. Terms below a tiny fraction
+    of their row's largest (:data:`UNDERFLOW`) become 0, so no subnormal number enters the sums.
     """
     mx = L.max(axis=0)
     finite = np.isfinite(mx)  # all -inf (impossible) rows stay finite here
     if not finite.all():
         mx = np.where(finite, mx, 0.0)
     L -= mx
-    with np.errstate(under="ignore", invalid="ignore"):
+    floor, flush = UNDERFLOW.get(L.dtype, (-np.inf, 0.0))
+    np.maximum(L, floor, out=L)
+    with np.errstate(invalid="ignore"):
         np.exp(L, out=L)
+    np.copyto(L, 0.0, where=L < flush)
     s = L.sum(axis=0)
     with np.errstate(divide="ignore"):
         lse = np.log(s) + mx

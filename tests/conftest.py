@@ -59,3 +59,15 @@ def faithful_selection():
 
     X, _ = load_old_faithful()
     return X, select(X, range(1, 10), random_state=0)
+
+
+@pytest.fixture(params=[pytest.param(True, id="kernels"), pytest.param(False, id="numpy")])
+def both_paths(request):
+    """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed) and on the
+    numpy path: ``pytestmark = pytest.mark.usefixtures("both_paths")`` in a module runs all of it twice."""
+    from genmix import _kernels
+
+    if request.param and not _kernels.available():
+        pytest.skip("numba is not installed: only the numpy path runs here")
+    with _kernels.use(request.param):
+        yield request.param

@@ -5,7 +5,8 @@ The reference scores every row with ``scipy.stats`` log densities, normalises wi
 Cases cover full covariances, products of Normal / LogNormal / Exponential columns, univariate
 mixtures, large offsets, the exact fallbacks (a narrow
 component far from the data's centre, an ill-conditioned precision), weights, labels, frozen and
-zero-weight components, threads, and block boundaries.
+zero-weight components, threads, and block boundaries. Each case runs twice: on the compiled kernels
+(:mod:`genmix._kernels`, where numba is installed) and on the numpy path.
 """
 import numpy as np
 import pytest
@@ -21,6 +22,9 @@ from genmix.estep import estep_from_responsibilities
 from genmix._fused import FusedEStep
 from genmix.distributions._stats import TupleStats
 from genmix.distributions.multivariate_gaussian import _GaussianTerm, _TiedTerm
+
+# every case on the compiled kernels (genmix[fast]) and on the numpy path (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("both_paths")
 
 
 def column_laws(c, d):

@@ -285,6 +285,8 @@ class _GaussianTerm(_RowGaussianTerm):
     log_det_prec : ndarray, shape (k,)
     """
 
+    layout = "quadratic"  # genmix._kernels: the features below, compiled where numba is installed
+
     def __init__(self, means, prec_chol, log_det_prec):
         super().__init__(means, log_det_prec)
         self.chol = prec_chol
@@ -491,6 +493,8 @@ class _TiedTerm(_GaussianTerm):
         The shared Cholesky factor of the precision.
     log_det_prec : ndarray, shape (k,)
     """
+
+    layout = None  # features of its own: the numpy path
 
     def __init__(self, means, prec_chol, log_det_prec):
         k = means.shape[0]

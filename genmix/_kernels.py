@@ -1,0 +1,112 @@
+r"""Compiled E-step kernels (optional: ``pip install genmix[fast]``, which brings numba).
+
+The fused E-step (:mod:`genmix._fused`) computes, per block of rows, the features ``Φ``, the scores
+``W Φ``, the responsibilities and the sums ``R Φᵀ`` with numpy and BLAS. Where numba is installed, a row
+term that declares its features' *layout* (:attr:`genmix._fused.RowTerm.layout`) gets the same four steps
+compiled into one pass over each thread's rows instead, for two reasons measured on the full-covariance
+Gaussian (``benchmarks/RESULTS.md``): BLAS spends much of a ``(k, F) × (F, B)`` product with ``k`` of a
+few components packing its operands, where a kernel that keeps a few components and rows in registers
+reaches ~70% of the dgemm peak on the same block; and numpy's float64 ``exp`` is the C library's scalar
+one on CPUs without AVX-512 (~10 ns per value), where :func:`_exp_into` is a polynomial that the compiler
+vectorises (~1 ns).
+
+The kernels compute exactly the fused formula (the same features about the same shift, the same
+coefficients, the precision guards decided before them by the term, the same flush of negligible terms,
+:data:`genmix._math.UNDERFLOW`), in float64. float32 E-steps (``fit(dtype=np.float32)``) keep the
+numpy path: its float32 GEMMs run at twice the float64 rate, and a float32 kernel measured no faster
+(``benchmarks/RESULTS.md``). ``GENMIX_KERNELS=0`` in
+the environment, or :func:`use` (``use(False)``), turns them off: the numpy path is the reference and
+the fallback, and the test-suite runs the fused E-step's tests on both.
+
+Layouts
+-------
+``"quadratic"``
+    ``Φ = [1, z, z_i z_j (i ≤ j, row by row)]`` of ``z = x − shift``: ``1 + d + d(d+1)/2`` features.
+"""
+import contextlib
+import importlib
+import importlib.util
+import os
+import warnings
+
+import numpy as np
+
+from ._math import UNDERFLOW
+
+__all__ = ["available", "use", "enabled", "quadratic_estep", "LAYOUTS"]
+
+#: The feature layouts with a compiled kernel.
+LAYOUTS = ("quadratic",)
+
+_STATE = {"on": os.environ.get("GENMIX_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off"),
+          # numba is an optional extra, imported on the kernels' first use ("module")
+          "numba": importlib.util.find_spec("numba") is not None, "module": None}
+
+
+def available():
+    """Whether the compiled kernels can run here (numba installed and, once tried, importable)."""
+    return _STATE["numba"]
+
+
+def enabled():
+    """Whether the fused E-step uses the compiled kernels (numba installed and not turned off)."""
+    return _STATE["numba"] and _STATE["on"]
+
+
+def _module():
+    """:mod:`genmix._numba_kernels`, imported on first use; None (with one warning) where numba is
+    installed but fails to import, after which :func:`available` is False."""
+    if _STATE["module"] is None and _STATE["numba"]:
+        try:
+            _numba_kernels = importlib.import_module("genmix._numba_kernels")
+        except ImportError as error:  # e.g. a numba built for another numpy
+            _STATE["numba"] = False
+            warnings.warn(f"genmix's compiled kernels are off (numba failed to import: {error}); the numpy "
+                          f"path runs instead", RuntimeWarning, stacklevel=3)
+            return None
+        _STATE["module"] = _numba_kernels
+    return _STATE["module"]
+
+
+@contextlib.contextmanager
+def use(on=True):
+    """Turn the compiled kernels on or off inside a ``with`` block (``on=False``: the numpy path)."""
+    if not isinstance(on, (bool, np.bool_)):
+        raise TypeError(f"on must be a bool, got {type(on).__name__}")
+    before = _STATE["on"]
+    _STATE["on"] = bool(on)
+    try:
+        yield
+    finally:
+        _STATE["on"] = before
+
+
+def block_rows(n_features, itemsize):
+    """Rows per block of a compiled kernel: a multiple of 4 near 128 KiB of features (in the level-2
+    cache with the scores), between 16 and 512."""
+    rows = 2 ** round(np.log2(max(128 * 1024 / (n_features * itemsize), 1.0)))
+    return int(np.clip(rows, 16, 512))
+
+
+def quadratic_estep(X, shift, W, dead, w, priors, S):
+    """The compiled E-step of the ``"quadratic"`` layout over the rows ``X`` (one thread's chunk):
+    ``(log-likelihood, first impossible row or -1)``, adding the feature sums into ``S`` (k, F) float64.
+
+    ``W`` (k, F) with the log weights in column 0, ``dead`` (k) bool, ``w`` (n) the rows' weights or
+    None for unit weights, ``priors`` (n, k) log priors or None; all float64. None where numba fails to
+    import (see :func:`_module`).
+    """
+    kernels = _module()
+    if kernels is None:
+        return None
+    n, d = X.shape
+    k, F = W.shape
+    block = block_rows(F, 8)
+    priors = np.zeros((0, k)) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
+    unit = w is None
+    w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)
+    logp, bad = kernels.quadratic_estep(
+        np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(shift, dtype=np.float64),
+        np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(dead, dtype=np.bool_), w, unit, priors,
+        block, UNDERFLOW[np.dtype(np.float64)][1], S, np.empty((block, F)), np.empty(d))
+    return float(logp), int(bad)

@@ -1,0 +1,231 @@
+"""The numba kernels behind :mod:`genmix._kernels`, imported on their first use (numba's import and the
+kernels' cached machine code cost ~0.3 s, which ``import genmix`` does not pay). Nothing here checks its
+arguments: :func:`genmix._kernels.quadratic_estep` prepares them."""
+import numba
+import numpy as np
+
+# No 'nnan'/'ninf': the scores hold -inf for dead components and impossible rows. 'reassoc' lets the
+# compiler vectorise the sums (the same freedom BLAS takes).
+_FLAGS = {"nsz", "arcp", "contract", "reassoc"}
+_jit = numba.njit(fastmath=_FLAGS, nogil=True, cache=True)
+_inline = numba.njit(fastmath=_FLAGS, nogil=True, cache=True, inline="always")
+# The exponential's rounding tricks must not be reassociated away: contraction into FMAs only.
+_exact = numba.njit(fastmath={"contract"}, nogil=True, cache=True)
+
+_LOG2E = 1.4426950408889634
+_LN2_HI = 0.693145751953125  # ln 2 in 2 parts: the high one exact in few bits, so k·ln2_hi is exact
+_LN2_LO = 1.4286068203094173e-06
+_EXP_FLOOR = -746.0  # exp below this rounds to 0 in float64
+_MAGIC = 6755399441055744.0  # 1.5·2^52: adding it rounds a float64 of magnitude < 2^51 to an integer
+_MAGIC_BIASED = _MAGIC + 1023.0
+_MAGIC_BITS = int(np.float64(_MAGIC).view(np.int64))
+
+
+@_exact
+def _exp_into(x, out, t1, t2, count):
+    """``out[:count] = exp(x[:count])`` for ``x ≤ 0`` (``-inf`` gives 0), ~1 ulp: ``x = m ln2 + r``
+    with ``|r| ≤ ln2/2``, Taylor to degree 13 (truncation < 5e-18 relative), times ``2^m`` in two
+    halves (results down to the subnormals without overflowing an exponent). The integers go through
+    the bits of ``m + 1.5·2^52`` (``t1``, ``t2``: float64 scratch whose int64 views become the powers of
+    two), so that every loop vectorises without AVX-512's float-to-int64 conversions."""
+    for i in range(count):
+        v = max(x[i], _EXP_FLOOR)
+        m = (v * _LOG2E + _MAGIC) - _MAGIC  # the nearest integer to v / ln2
+        r = (v - m * _LN2_HI) - m * _LN2_LO
+        p = 1.0 / 6227020800.0
+        p = p * r + 1.0 / 479001600.0
+        p = p * r + 1.0 / 39916800.0
+        p = p * r + 1.0 / 3628800.0
+        p = p * r + 1.0 / 362880.0
+        p = p * r + 1.0 / 40320.0
+        p = p * r + 1.0 / 5040.0
+        p = p * r + 1.0 / 720.0
+        p = p * r + 1.0 / 120.0
+        p = p * r + 1.0 / 24.0
+        p = p * r + 1.0 / 6.0
+        p = p * r + 0.5
+        p = p * r + 1.0
+        p = p * r + 1.0
+        half = np.floor(m * 0.5)
+        t1[i] = half + _MAGIC_BIASED
+        t2[i] = (m - half) + _MAGIC_BIASED
+        out[i] = p
+    b1 = t1.view(np.int64)
+    b2 = t2.view(np.int64)
+    for i in range(count):  # bits(m + 1023 + 1.5·2^52) − bits(1.5·2^52) = m + 1023: the exponent field
+        b1[i] = (b1[i] - _MAGIC_BITS) << 52
+        b2[i] = (b2[i] - _MAGIC_BITS) << 52
+    for i in range(count):
+        out[i] = (out[i] * t1[i]) * t2[i]
+
+
+@_inline
+def _quadratic_row(x, shift, z, out):
+    """``out = [1, z, z_a z_b (a ≤ b)]`` of ``z = x − shift`` (unsigned offsets: no wrap-around checks,
+    so the compiler vectorises the products)."""
+    d = x.shape[0]
+    out[0] = 1.0
+    for a in range(d):
+        z[a] = x[a] - shift[a]
+        out[1 + a] = z[a]
+    f = np.uint64(1 + d)
+    for a in range(d):
+        za = z[a]
+        m = np.uint64(d - a)
+        ua = np.uint64(a)
+        for t in range(m):
+            out[f + t] = za * z[ua + t]
+        f += m
+
+
+@_inline
+def _scores(P, W, L, rows):
+    """``L[:, :rows] = W Pᵀ`` (P (B, F) row-major features, W (k, F)): two rows by four components in
+    registers, the rest one component at a time (rows a multiple of 2)."""
+    k, F = W.shape
+    k4 = k - k % 4
+    for r in range(0, rows, 2):
+        p0 = P[r]
+        p1 = P[r + 1]
+        for j in range(0, k4, 4):
+            w0 = W[j]
+            w1 = W[j + 1]
+            w2 = W[j + 2]
+            w3 = W[j + 3]
+            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = 0.0
+            for f in range(F):
+                x0 = p0[f]
+                x1 = p1[f]
+                a00 += w0[f] * x0
+                a01 += w1[f] * x0
+                a02 += w2[f] * x0
+                a03 += w3[f] * x0
+                a10 += w0[f] * x1
+                a11 += w1[f] * x1
+                a12 += w2[f] * x1
+                a13 += w3[f] * x1
+            L[j, r] = a00
+            L[j + 1, r] = a01
+            L[j + 2, r] = a02
+            L[j + 3, r] = a03
+            L[j, r + 1] = a10
+            L[j + 1, r + 1] = a11
+            L[j + 2, r + 1] = a12
+            L[j + 3, r + 1] = a13
+        for j in range(k4, k):
+            w0 = W[j]
+            a00 = a10 = 0.0
+            for f in range(F):
+                a00 += w0[f] * p0[f]
+                a10 += w0[f] * p1[f]
+            L[j, r] = a00
+            L[j, r + 1] = a10
+
+
+@_inline
+def _sums(P, R, S, rows):
+    """``S += R Pᵀ`` over the block's rows (R (k, B), P (B, F), S (k, F)): four rows by two components
+    per pass over the features (rows a multiple of 4)."""
+    k, F = S.shape
+    k2 = k - k % 2
+    for r in range(0, rows, 4):
+        p0 = P[r]
+        p1 = P[r + 1]
+        p2 = P[r + 2]
+        p3 = P[r + 3]
+        for j in range(0, k2, 2):
+            s0 = S[j]
+            s1 = S[j + 1]
+            c00 = R[j, r]
+            c01 = R[j, r + 1]
+            c02 = R[j, r + 2]
+            c03 = R[j, r + 3]
+            c10 = R[j + 1, r]
+            c11 = R[j + 1, r + 1]
+            c12 = R[j + 1, r + 2]
+            c13 = R[j + 1, r + 3]
+            for f in range(F):
+                x0 = p0[f]
+                x1 = p1[f]
+                x2 = p2[f]
+                x3 = p3[f]
+                s0[f] += c00 * x0 + c01 * x1 + c02 * x2 + c03 * x3
+                s1[f] += c10 * x0 + c11 * x1 + c12 * x2 + c13 * x3
+        for j in range(k2, k):
+            s0 = S[j]
+            c00 = R[j, r]
+            c01 = R[j, r + 1]
+            c02 = R[j, r + 2]
+            c03 = R[j, r + 3]
+            for f in range(F):
+                s0[f] += c00 * p0[f] + c01 * p1[f] + c02 * p2[f] + c03 * p3[f]
+
+
+@_jit
+def quadratic_estep(X, shift, W, dead, w, unit, priors, block, flush, S, P, z):
+    """One thread's rows ``X`` (n, d): ``(log-likelihood, first impossible row or -1)``, adding
+    ``R Φᵀ`` into ``S`` (k, F). ``W`` (k, F) holds the log weights in its constant column,
+    ``dead`` (k) marks components of weight 0, ``w`` the rows' weights (read unless ``unit``),
+    ``priors`` (n, k) log priors added to the scores (an empty array: none); ``P`` (B, F) and ``z``
+    (d) are scratch, ``block`` = B rows (a multiple of 4); terms below ``flush``
+    of their row's largest get responsibility 0."""
+    n, d = X.shape
+    k, F = W.shape
+    L = np.empty((k, block))
+    R = np.zeros((k, block))
+    E = np.empty((k, block))
+    mx = np.empty(block)
+    s = np.empty(block)
+    col = np.empty(block)
+    t1 = np.empty(block)
+    t2 = np.empty(block)
+    has_priors = priors.shape[0] > 0
+    logp = 0.0
+    for start in range(0, n, block):
+        rows = min(block, n - start)
+        padded = (rows + 3) // 4 * 4
+        for r in range(rows):
+            _quadratic_row(X[start + r], shift, z, P[r])
+        for r in range(rows, padded):  # pad rows: zero features and responsibilities add nothing
+            P[r, :] = 0.0
+        _scores(P, W, L, padded)
+        for j in range(k):
+            for r in range(rows):
+                E[j, r] = L[j, r]
+            if dead[j]:
+                for r in range(rows):
+                    E[j, r] = -np.inf
+            if has_priors:
+                for r in range(rows):
+                    E[j, r] += priors[start + r, j]
+        for r in range(rows):
+            mx[r] = E[0, r]
+        for j in range(1, k):
+            for r in range(rows):
+                mx[r] = max(mx[r], E[j, r])
+        for r in range(rows):
+            if not np.isfinite(mx[r]):  # an impossible row (all -inf): 0 / 0 below, found afterwards
+                mx[r] = 0.0
+            s[r] = 0.0
+        for j in range(k):
+            for r in range(rows):
+                col[r] = E[j, r] - mx[r]
+            _exp_into(col, E[j], t1, t2, rows)
+            for r in range(rows):
+                s[r] += E[j, r]
+        for r in range(rows):
+            weight = 1.0 if unit else w[start + r]
+            if weight > 0.0:
+                if not s[r] > 0.0:
+                    return logp, start + r
+                logp += weight * (np.log(s[r]) + mx[r])
+                s[r] = weight / s[r]
+            else:
+                s[r] = 0.0
+        for j in range(k):
+            for r in range(rows):  # (no subnormal responsibilities: _math.UNDERFLOW)
+                R[j, r] = E[j, r] * s[r] if E[j, r] >= flush else 0.0
+            for r in range(rows, padded):
+                R[j, r] = 0.0
+        _sums(P, R, S, padded)
+    return logp, -1

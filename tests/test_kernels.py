@@ -1,0 +1,173 @@
+"""The compiled kernels (genmix/_kernels.py, genmix/_numba_kernels.py; the optional numba extra).
+
+The fused E-step's own tests (tests/test_fused_estep.py) run on both paths against scipy; here: that
+the kernel really runs where it should and nowhere else, its exponential against numpy's, the switch
+(``use``, ``GENMIX_KERNELS``), and the fallbacks (numba absent, numba failing to import, a row no
+component can produce).
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats as st
+from scipy.special import logsumexp
+
+from genmix import GeneralMixtureModel, MultivariateGaussianDistribution, _kernels
+from genmix._fused import FusedEStep
+from genmix._math import ImpossibleRowsError
+
+needs_numba = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
+
+
+def model_and_rows(rng, d=4, k=5, n=3001, dead=()):
+    comps = []
+    for _ in range(k):
+        A = rng.normal(size=(d, d)) * 0.5
+        comps.append(MultivariateGaussianDistribution(rng.normal(0, 3, d), A @ A.T + 0.3 * np.eye(d)))
+    weights = rng.dirichlet(np.full(k, 3.0))
+    weights[list(dead)] = 0.0
+    model = GeneralMixtureModel(comps, weights=weights / weights.sum())
+    X = np.asarray(model.sample(n, random_state=int(rng.integers(2 ** 31))))
+    return model, X
+
+
+def reference(model, X, w, log_priors=None):
+    """``(logp, R (n, k))`` by scipy log densities and logsumexp (weights times responsibilities)."""
+    with np.errstate(divide="ignore"):
+        L = np.column_stack([st.multivariate_normal(*c.parameters).logpdf(X) for c in model.distributions])
+        L = L + np.log(model.weights)
+    if log_priors is not None:
+        L = L + log_priors
+    lse = logsumexp(L, axis=1)
+    return float(w @ lse), np.exp(L - lse[:, None]) * w[:, None]
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """The number of calls of the compiled E-step (a list of their row counts)."""
+    seen = []
+    original = _kernels.quadratic_estep
+
+    def spy(X, *args):
+        seen.append(X.shape[0])
+        return original(X, *args)
+
+    monkeypatch.setattr(_kernels, "quadratic_estep", spy)
+    return seen
+
+
+@needs_numba
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_kernel_runs_the_full_covariance_step_and_matches_scipy(rng, calls, n_jobs, monkeypatch):
+    monkeypatch.setattr("genmix.parallel.MIN_ROWS_PER_THREAD", 1000)  # two threads on these rows
+    model, X = model_and_rows(rng, dead=[2])
+    w = rng.uniform(0, 2, X.shape[0])
+    w[::7] = 0.0
+    priors = np.where(rng.random((X.shape[0], 5)) < 0.1, -np.inf, 0.0)  # labels: some components ruled out
+    priors[:, 0] = 0.0  # every row keeps a possible component
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    with _kernels.use(True):
+        logp, resp, stats = fused.run(X, w, priors, n_jobs)
+    assert sum(calls) == X.shape[0] and len(calls) == n_jobs
+    ref_logp, R = reference(model, X, w, priors)
+    assert_allclose(logp, ref_logp, rtol=1e-12)
+    assert_allclose(resp, R.sum(axis=0), rtol=1e-11, atol=1e-12 * w.sum())
+    assert resp[2] == 0.0  # a component of weight 0 gets nothing
+    for j, s in enumerate(stats):
+        r = R[:, j]
+        if r.sum() == 0:
+            continue
+        mean = r @ X / r.sum()
+        assert_allclose(np.ravel(s.mean[0]), mean, rtol=1e-10, atol=1e-12)
+        scatter = (r[:, None] * (X - mean)).T @ (X - mean)
+        assert_allclose(np.reshape(s.m2[0], scatter.shape), scatter, rtol=1e-9, atol=1e-9 * np.abs(scatter).max())
+
+
+@needs_numba
+def test_the_kernel_does_not_run_where_it_does_not_apply(rng, calls):
+    model, X = model_and_rows(rng)
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    w = np.ones(X.shape[0])
+    with _kernels.use(False):
+        fused.run(X, w)
+    fused.run(np.asfortranarray(X), w)  # not C-contiguous: the numpy path reads it as it is
+    fused32 = FusedEStep.build(model.distributions, model.log_weights, X.astype(np.float32))
+    fused32.run(X.astype(np.float32), w)  # float32 E-steps: numpy's float32 GEMMs
+    assert calls == []
+    fused.run(X, w)
+    assert calls == [X.shape[0]]
+
+
+@needs_numba
+def test_an_impossible_row_is_named_as_on_the_numpy_path(rng, calls):
+    model, X = model_and_rows(rng, k=3, n=500)
+    priors = np.zeros((500, 3))
+    priors[[17, 41]] = -np.inf  # labelled rows that no component may produce
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    with pytest.raises(ImpossibleRowsError) as kernel_error:
+        fused.run(X, np.ones(500), priors)
+    assert calls  # the kernel met the row first, then the numpy path named every one
+    with _kernels.use(False), pytest.raises(ImpossibleRowsError) as numpy_error:
+        fused.run(X, np.ones(500), priors)
+    assert str(kernel_error.value) == str(numpy_error.value)
+    assert "[17, 41]" in str(kernel_error.value)
+
+
+@needs_numba
+def test_the_exponential_is_within_one_ulp_of_numpys():
+    from genmix._numba_kernels import _exp_into
+
+    rng = np.random.default_rng(1)
+    special = [0.0, -0.0, -1e-300, -1e-17, -0.5 * np.log(2), -np.log(2), -708.3964, -708.4, -709.0, -744.4,
+               -745.1, -745.2, -746.0, -800.0, -1e300, -np.inf]
+    x = np.concatenate([special, rng.uniform(-750, 0, 200_000), -rng.exponential(1e-3, 50_000)])
+    out, t1, t2 = np.empty_like(x), np.empty_like(x), np.empty_like(x)
+    _exp_into(x, out, t1, t2, x.size)
+    with np.errstate(under="ignore"):
+        expected = np.exp(x)
+    assert np.all(np.abs(out - expected) <= np.spacing(expected)), x[np.abs(out - expected) > np.spacing(expected)]
+    assert out[len(special) - 1] == 0.0 and out[0] == 1.0
+
+
+def test_use_takes_a_bool_and_restores_the_state():
+    before = _kernels.enabled()
+    with pytest.raises(TypeError, match="on must be a bool"):
+        with _kernels.use("no"):
+            pass
+    with _kernels.use(False):
+        assert not _kernels.enabled()
+    assert _kernels.enabled() == before
+
+
+def test_the_environment_variable_turns_the_kernels_off():
+    code = "from genmix import _kernels; print(_kernels.enabled())"
+    env = dict(os.environ, GENMIX_KERNELS="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_without_numba_the_numpy_path_runs(rng, monkeypatch):
+    model, X = model_and_rows(rng, n=800)
+    monkeypatch.setitem(_kernels._STATE, "numba", False)
+    assert not _kernels.available() and not _kernels.enabled()
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    logp, resp, _ = fused.run(X, np.ones(800))
+    ref_logp, R = reference(model, X, np.ones(800))
+    assert_allclose(logp, ref_logp, rtol=1e-12)
+    assert_allclose(resp, R.sum(axis=0), rtol=1e-11)
+
+
+def test_a_numba_that_fails_to_import_warns_once_and_falls_back(rng, monkeypatch):
+    model, X = model_and_rows(rng, n=800)
+    monkeypatch.setitem(_kernels._STATE, "numba", True)
+    monkeypatch.setitem(_kernels._STATE, "module", None)
+    monkeypatch.setitem(sys.modules, "genmix._numba_kernels", None)  # its import raises ImportError
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    with pytest.warns(RuntimeWarning, match="compiled kernels are off"):
+        logp, _, _ = fused.run(X, np.ones(800))
+    assert not _kernels.available()
+    fused.run(X, np.ones(800))  # no second warning (warnings are errors here)
+    assert_allclose(logp, reference(model, X, np.ones(800))[0], rtol=1e-12)
