@@ -83,3 +83,30 @@ def test_summarize_is_estep_plus_adding(rng):
     logp = model.summarize(X)
     assert logp == pytest.approx(result.log_likelihood, rel=1e-13)
     assert_allclose(model.summaries, result.resp_sum, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_responsibilities_hold_no_subnormal_number(rng, dtype):
+    """Terms far below their row's best become exactly 0 (numpy's exp and the GEMMs after it are slow on
+    subnormal numbers), -inf scores give 0, and the log-likelihood is scipy's log-sum-exp."""
+    from genmix._math import UNDERFLOW, responsibilities_in_place
+
+    floor, flush = UNDERFLOW[np.dtype(dtype)]
+    L = rng.normal(0, 1, (6, 4000))
+    L[1] = L[0] + floor * rng.uniform(0.9, 1.1, 4000)  # around the floor: exp near the subnormals
+    L[2] = L[0] - 1e4  # far below: underflows
+    L[3] = -np.inf  # a dead component
+    L[4, :10] = np.max(L[[0, 1, 5], :10], axis=0) + np.log(flush) + 1.0  # just above the flush: kept
+    expected_lse = logsumexp(L, axis=0)
+    w = rng.uniform(0.5, 2.0, 4000)
+    R = L.astype(dtype)
+    logp = responsibilities_in_place(R, w.astype(dtype))
+    tiny = np.finfo(dtype).tiny
+    assert not np.any((R != 0) & (np.abs(R) < tiny))  # nothing subnormal
+    assert np.all(R[2:4] == 0)
+    assert np.all(R[4, :10] > 0)
+    reference = np.exp(L - expected_lse) * w
+    eps = np.finfo(dtype).eps
+    # exp(L - max) of an argument near the floor is as good as the argument's rounding, |floor|·eps
+    assert_allclose(R, reference, rtol=4 * abs(floor) * eps, atol=2 * flush * w.max())
+    assert_allclose(logp, w @ expected_lse, rtol=50 * eps)
