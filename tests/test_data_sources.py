@@ -329,6 +329,10 @@ import numpy as np
 from genmix import GeneralMixtureModel, MultivariateGaussianDistribution
 
 X = np.load(sys.argv[1], mmap_mode="r")
+# a warm-up on a small copy: numba's import and the compiled kernel's loading (genmix[fast]) allocate
+# ~30 MiB of Python objects once per process, whatever the data
+GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, np.array(X[:2000]), max_iterations=1,
+                                 random_state=0)
 tracemalloc.start()
 for init in ("kmeans++", "random", "first-k", "kmeans||"):
     tracemalloc.reset_peak()
@@ -342,7 +346,8 @@ for init in ("kmeans++", "random", "first-k", "kmeans||"):
 def _from_samples_peaks(path, rows, d=5):
     """Peak bytes allocated by ``from_samples`` on a memmap of ``rows × d`` float64, for every ``init``.
 
-    Measured with tracemalloc in a fresh interpreter, after the import and the mapping: numpy reports every
+    Measured with tracemalloc in a fresh interpreter, after the import, the mapping and a warm-up fit of a
+    small copy (the compiled kernel's one-off loading is not the data's): numpy reports every
     buffer it allocates to tracemalloc, while the memmap's file pages (which the kernel maps in as the file
     is read and may drop again) are not allocations and do not count. The resident set would count them,
     so it cannot tell reading the file from copying it.
