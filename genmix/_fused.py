@@ -652,11 +652,12 @@ class FusedEStep:
     def _compiled(self, X, shift, exact, W, w, log_priors, n_jobs):
         """``(logp, Σ r φ(x) (k, F))`` from the compiled kernel of the term's feature layout
         (:mod:`genmix._kernels`), in threads over row chunks; None where there is none (numba absent or
-        turned off, a layout without a kernel, a float32 E-step, components on the exact form, rows not
-        C-contiguous) or a row turned out impossible (the numpy path then names every such row)."""
+        turned off, a layout without a kernel, fewer features than ``_kernels.MIN_FEATURES``, a float32
+        E-step, components on the exact form, rows not C-contiguous) or a row turned out impossible (the numpy path then names every such row)."""
         layout = getattr(self, "layout", None)
         if (layout not in _kernels.LAYOUTS or not _kernels.enabled() or exact.size
-                or self.dtype != np.float64 or not isinstance(X, np.ndarray) or not X.flags.c_contiguous):
+                or self.n_features < _kernels.MIN_FEATURES or self.dtype != np.float64
+                or not isinstance(X, np.ndarray) or not X.flags.c_contiguous):
             return None
         dead = ~np.isfinite(self.log_weights)
 

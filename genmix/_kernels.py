@@ -11,7 +11,7 @@ one on CPUs without AVX-512 (~10 ns per value), where :func:`_exp_into` is a pol
 vectorises (~1 ns).
 
 The kernels compute exactly the fused formula (the same features about the same shift, the same
-coefficients, the precision guards decided before them by the term, the same flush of negligible terms,
+coefficients, the precision guards decided before them by the term, the same floor under negligible terms,
 :data:`genmix._math.UNDERFLOW`), in float64. float32 E-steps (``fit(dtype=np.float32)``) keep the
 numpy path: its float32 GEMMs run at twice the float64 rate, and a float32 kernel measured no faster
 (``benchmarks/RESULTS.md``). ``GENMIX_KERNELS=0`` in
@@ -37,6 +37,11 @@ __all__ = ["available", "use", "enabled", "quadratic_estep", "LAYOUTS"]
 
 #: The feature layouts with a compiled kernel.
 LAYOUTS = ("quadratic",)
+#: The kernel runs for at least this many features per row (``"quadratic"``: d ≥ 8). Below, numpy and
+#: BLAS are as fast or faster: per iteration, d = 2, k = 3 took 15.1 ms compiled against 10.8 ms on numpy
+#: (Sapphire Rapids), where d = 10 tied there and ran 1.6-2x faster on a Zen 3 without AVX-512, and
+#: d = 32 ran 2-2.5x faster on both (``benchmarks/RESULTS.md``).
+MIN_FEATURES = 45
 
 _STATE = {"on": os.environ.get("GENMIX_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off"),
           # numba is an optional extra, imported on the kernels' first use ("module")
@@ -108,5 +113,5 @@ def quadratic_estep(X, shift, W, dead, w, priors, S):
     logp, bad = kernels.quadratic_estep(
         np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(shift, dtype=np.float64),
         np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(dead, dtype=np.bool_), w, unit, priors,
-        block, UNDERFLOW[np.dtype(np.float64)][1], S, np.empty((block, F)), np.empty(d))
+        block, UNDERFLOW[np.dtype(np.float64)], S, np.empty((block, F)), np.empty(d))
     return float(logp), int(bad)

@@ -56,15 +56,14 @@ def raise_impossible(lse, mask=None):
         raise ImpossibleRowsError(np.nonzero(bad)[0])
 
 
-#: Per working dtype, ``(floor, flush)`` of the log-sum-exp: scores more than ``-floor`` below their
-#: row's best are raised to ``floor`` before the ``exp`` and terms below ``flush`` (> exp(floor)) of the
-#: row's largest become 0 after it. Both keep subnormal numbers out of the E-step: numpy's SIMD ``exp``
-#: takes a slow path for results that underflow (float32 3-4x, float64 7x slower per block, measured on a
-#: Sapphire Rapids Xeon), and a GEMM over subnormal responsibilities runs ~10x slower on CPUs that handle
-#: them in microcode (a whole float32 iteration 2.9x slower). A term below ``flush`` changes the sums by
-#: less than their rounding, and times a weight ratio down to 2^-26 the product is still a normal number.
-#: Scores of -inf (dead components) still give exactly 0.
-UNDERFLOW = {np.dtype(np.float64): (-700.0, 2.0 ** -1000), np.dtype(np.float32): (-70.0, 2.0 ** -100)}
+#: Per working dtype, the floor of the log-sum-exp: a term whose score is more than ``-floor`` below its
+#: row's best gets responsibility 0 (exp(-700) ≈ 1e-304; float32: exp(-70) ≈ 4e-31, below the sums'
+#: rounding). This keeps subnormal numbers out of the E-step: numpy's SIMD ``exp`` takes a slow path for
+#: results that underflow (float32 3-4x, float64 7x slower per block, measured on a Sapphire Rapids
+#: Xeon), and a GEMM over subnormal responsibilities runs ~10x slower on CPUs that handle them in
+#: microcode (a whole float32 iteration 2.9x slower); a weight ratio down to 2^-26 times the smallest
+#: term kept is still a normal number. Scores of -inf (dead components) give exactly 0, as before.
+UNDERFLOW = {np.dtype(np.float64): -700.0, np.dtype(np.float32): -70.0}
 
 
 def responsibilities_in_place(L, w=None):
@@ -74,19 +73,23 @@ def responsibilities_in_place(L, w=None):
     The (components, rows) layout makes the reductions run along contiguous rows, and each entry is
     exponentiated once: ``R = exp(L − max) / Σ exp(L − max)``. ``w=None`` means unit weights. A row
     with positive weight that no component can produce raises :class:`ImpossibleRowsError` (rows numbered
-    from 0); rows of weight 0 get responsibilities 0 and do not count. Terms below a tiny fraction
-    of their row's largest (:data:`UNDERFLOW`) become 0, so no subnormal number enters the sums.
+    from 0); rows of weight 0 get responsibilities 0 and do not count. Terms far below their row's
+    best (:data:`UNDERFLOW`) become 0, so no subnormal number enters the sums.
     """
     mx = L.max(axis=0)
     finite = np.isfinite(mx)  # all -inf (impossible) rows stay finite here
     if not finite.all():
         mx = np.where(finite, mx, 0.0)
     L -= mx
-    floor, flush = UNDERFLOW.get(L.dtype, (-np.inf, 0.0))
-    np.maximum(L, floor, out=L)
-    with np.errstate(invalid="ignore"):
-        np.exp(L, out=L)
-    np.copyto(L, 0.0, where=L < flush)
+    floor = UNDERFLOW.get(L.dtype, -np.inf)
+    with np.errstate(under="ignore", invalid="ignore"):
+        if L.min(initial=0.0) < floor:  # terms far below their row's best (or -inf): exactly 0, computed
+            low = L < floor  # from the floor, as the exp of the floor itself is fast
+            np.maximum(L, floor, out=L)
+            np.exp(L, out=L)
+            np.copyto(L, 0.0, where=low)
+        else:
+            np.exp(L, out=L)
     s = L.sum(axis=0)
     with np.errstate(divide="ignore"):
         lse = np.log(s) + mx

@@ -162,13 +162,13 @@ def _sums(P, R, S, rows):
 
 
 @_jit
-def quadratic_estep(X, shift, W, dead, w, unit, priors, block, flush, S, P, z):
+def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, S, P, z):
     """One thread's rows ``X`` (n, d): ``(log-likelihood, first impossible row or -1)``, adding
     ``R Φᵀ`` into ``S`` (k, F). ``W`` (k, F) holds the log weights in its constant column,
     ``dead`` (k) marks components of weight 0, ``w`` the rows' weights (read unless ``unit``),
     ``priors`` (n, k) log priors added to the scores (an empty array: none); ``P`` (B, F) and ``z``
-    (d) are scratch, ``block`` = B rows (a multiple of 4); terms below ``flush``
-    of their row's largest get responsibility 0."""
+    (d) are scratch, ``block`` = B rows (a multiple of 4); a term whose score is more
+    than ``-floor`` below its row's best gets responsibility 0."""
     n, d = X.shape
     k, F = W.shape
     L = np.empty((k, block))
@@ -211,7 +211,9 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, flush, S, P, z):
             for r in range(rows):
                 col[r] = E[j, r] - mx[r]
             _exp_into(col, E[j], t1, t2, rows)
-            for r in range(rows):
+            for r in range(rows):  # no subnormal responsibilities (genmix._math.UNDERFLOW)
+                if col[r] < floor:
+                    E[j, r] = 0.0
                 s[r] += E[j, r]
         for r in range(rows):
             weight = 1.0 if unit else w[start + r]
@@ -223,8 +225,8 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, flush, S, P, z):
             else:
                 s[r] = 0.0
         for j in range(k):
-            for r in range(rows):  # (no subnormal responsibilities: _math.UNDERFLOW)
-                R[j, r] = E[j, r] * s[r] if E[j, r] >= flush else 0.0
+            for r in range(rows):
+                R[j, r] = E[j, r] * s[r]
             for r in range(rows, padded):
                 R[j, r] = 0.0
         _sums(P, R, S, padded)

@@ -62,12 +62,14 @@ def faithful_selection():
 
 
 @pytest.fixture(params=[pytest.param(True, id="kernels"), pytest.param(False, id="numpy")])
-def both_paths(request):
-    """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed) and on the
-    numpy path: ``pytestmark = pytest.mark.usefixtures("both_paths")`` in a module runs all of it twice."""
+def both_paths(request, monkeypatch):
+    """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed; at every
+    number of features, not only from ``MIN_FEATURES`` up) and on the numpy path:
+    ``pytestmark = pytest.mark.usefixtures("both_paths")`` in a module runs all of it twice."""
     from genmix import _kernels
 
     if request.param and not _kernels.available():
         pytest.skip("numba is not installed: only the numpy path runs here")
+    monkeypatch.setattr(_kernels, "MIN_FEATURES", 0)
     with _kernels.use(request.param):
         yield request.param

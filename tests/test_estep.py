@@ -87,26 +87,28 @@ def test_summarize_is_estep_plus_adding(rng):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_responsibilities_hold_no_subnormal_number(rng, dtype):
-    """Terms far below their row's best become exactly 0 (numpy's exp and the GEMMs after it are slow on
-    subnormal numbers), -inf scores give 0, and the log-likelihood is scipy's log-sum-exp."""
+    """A term more than ``-floor`` below its row's best becomes exactly 0 (numpy's exp and the GEMMs after
+    it are slow on subnormal numbers), one just above stays, -inf scores give 0, and everything else is
+    scipy's log-sum-exp."""
     from genmix._math import UNDERFLOW, responsibilities_in_place
 
-    floor, flush = UNDERFLOW[np.dtype(dtype)]
+    floor = UNDERFLOW[np.dtype(dtype)]
     L = rng.normal(0, 1, (6, 4000))
-    L[1] = L[0] + floor * rng.uniform(0.9, 1.1, 4000)  # around the floor: exp near the subnormals
-    L[2] = L[0] - 1e4  # far below: underflows
+    best = np.max(L[[0, 5]], axis=0)
+    L[1] = best + floor * rng.uniform(0.9, 1.1, 4000)  # around the floor: exp near the subnormals
+    L[2] = best - 1e4  # far below: underflows
     L[3] = -np.inf  # a dead component
-    L[4, :10] = np.max(L[[0, 1, 5], :10], axis=0) + np.log(flush) + 1.0  # just above the flush: kept
-    expected_lse = logsumexp(L, axis=0)
+    L[4] = best + floor * np.where(np.arange(4000) % 2, 1.001, 0.999)  # just below / just above the floor
     w = rng.uniform(0.5, 2.0, 4000)
     R = L.astype(dtype)
     logp = responsibilities_in_place(R, w.astype(dtype))
-    tiny = np.finfo(dtype).tiny
-    assert not np.any((R != 0) & (np.abs(R) < tiny))  # nothing subnormal
+    assert not np.any((R != 0) & (np.abs(R) < np.finfo(dtype).tiny))  # nothing subnormal
     assert np.all(R[2:4] == 0)
-    assert np.all(R[4, :10] > 0)
-    reference = np.exp(L - expected_lse) * w
+    assert np.all(R[4, 1::2] == 0) and np.all(R[4, ::2] > 0)
+    below = L - best < floor
+    assert np.all(R[below] == 0) and np.all(R[1][~below[1]] > 0)
+    lse = logsumexp(np.where(below, -np.inf, L), axis=0)  # scipy, with the terms below the floor left out
     eps = np.finfo(dtype).eps
     # exp(L - max) of an argument near the floor is as good as the argument's rounding, |floor|·eps
-    assert_allclose(R, reference, rtol=4 * abs(floor) * eps, atol=2 * flush * w.max())
-    assert_allclose(logp, w @ expected_lse, rtol=50 * eps)
+    assert_allclose(R, np.where(below, 0.0, np.exp(L - lse) * w), rtol=4 * abs(floor) * eps, atol=0)
+    assert_allclose(logp, w @ logsumexp(L, axis=0), rtol=50 * eps)

@@ -19,6 +19,7 @@ from genmix import GeneralMixtureModel, MultivariateGaussianDistribution, _kerne
 from genmix._fused import FusedEStep
 from genmix._math import ImpossibleRowsError
 
+DEFAULT_MIN_FEATURES = _kernels.MIN_FEATURES
 needs_numba = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 
 
@@ -43,6 +44,12 @@ def reference(model, X, w, log_priors=None):
         L = L + log_priors
     lse = logsumexp(L, axis=1)
     return float(w @ lse), np.exp(L - lse[:, None]) * w[:, None]
+
+
+@pytest.fixture(autouse=True)
+def every_size(monkeypatch):
+    """The kernel at every number of features (it runs from ``MIN_FEATURES`` up by default)."""
+    monkeypatch.setattr(_kernels, "MIN_FEATURES", 0)
 
 
 @pytest.fixture
@@ -99,6 +106,16 @@ def test_the_kernel_does_not_run_where_it_does_not_apply(rng, calls):
     assert calls == []
     fused.run(X, w)
     assert calls == [X.shape[0]]
+
+
+@needs_numba
+def test_the_kernel_runs_from_min_features_up(rng, calls, monkeypatch):
+    monkeypatch.setattr(_kernels, "MIN_FEATURES", DEFAULT_MIN_FEATURES)
+    assert DEFAULT_MIN_FEATURES == 45  # d >= 8: 1 + d + d(d+1)/2 features
+    for d in (7, 8):
+        model, X = model_and_rows(rng, d=d, n=400)
+        FusedEStep.build(model.distributions, model.log_weights, X).run(X, np.ones(400))
+    assert calls == [400]
 
 
 @needs_numba
