@@ -520,6 +520,10 @@ class FusedEStep:
     share the block loops here and supply the shift, coefficients, features, exact rows and statistics.
     """
 
+    #: The features' layout for a compiled kernel (:mod:`genmix._kernels`): the row term's where there
+    #: is one term (:class:`_RowEStep`), else None (numpy only).
+    layout = None
+
     def __init__(self, components, log_weights, n_features):
         self.components = components
         self.log_weights = log_weights
@@ -653,9 +657,9 @@ class FusedEStep:
         """``(logp, Σ r φ(x) (k, F))`` from the compiled kernel of the term's feature layout
         (:mod:`genmix._kernels`), in threads over row chunks; None where there is none (numba absent or
         turned off, a layout without a kernel, fewer features than ``_kernels.MIN_FEATURES``, a float32
-        E-step, components on the exact form, rows not C-contiguous) or a row turned out impossible (the numpy path then names every such row)."""
-        layout = getattr(self, "layout", None)
-        if (layout not in _kernels.LAYOUTS or not _kernels.enabled() or exact.size
+        E-step, components on the exact form, rows not C-contiguous) or a row turned out impossible (the
+        numpy path then names every such row)."""
+        if (self.layout not in _kernels.LAYOUTS or not _kernels.enabled() or exact.size
                 or self.n_features < _kernels.MIN_FEATURES or self.dtype != np.float64
                 or not isinstance(X, np.ndarray) or not X.flags.c_contiguous):
             return None

@@ -6,9 +6,9 @@ term that declares its features' *layout* (:attr:`genmix._fused.RowTerm.layout`)
 compiled into one pass over each thread's rows instead, for two reasons measured on the full-covariance
 Gaussian (``benchmarks/RESULTS.md``): BLAS spends much of a ``(k, F) × (F, B)`` product with ``k`` of a
 few components packing its operands, where a kernel that keeps a few components and rows in registers
-reaches ~70% of the dgemm peak on the same block; and numpy's float64 ``exp`` is the C library's scalar
-one on CPUs without AVX-512 (~10 ns per value), where :func:`_exp_into` is a polynomial that the compiler
-vectorises (~1 ns).
+does not (a whole d = 32 iteration at 32-51% of the dgemm peak on one thread, the numpy path at
+17-22%); and numpy's float64 ``exp`` is the C library's scalar one on CPUs without AVX-512 (~10 ns per
+value), where the kernel's is a polynomial that the compiler vectorises (~1 ns).
 
 The kernels compute exactly the fused formula (the same features about the same shift, the same
 coefficients, the precision guards decided before them by the term, the same floor under negligible terms,
@@ -86,10 +86,10 @@ def use(on=True):
         _STATE["on"] = before
 
 
-def block_rows(n_features, itemsize):
-    """Rows per block of a compiled kernel: a multiple of 4 near 128 KiB of features (in the level-2
+def block_rows(n_features):
+    """Rows per block of a compiled kernel: a power of 2 near 128 KiB of float64 features (in the level-2
     cache with the scores), between 16 and 512."""
-    rows = 2 ** round(np.log2(max(128 * 1024 / (n_features * itemsize), 1.0)))
+    rows = 2 ** round(np.log2(max(128 * 1024 / (n_features * 8), 1.0)))
     return int(np.clip(rows, 16, 512))
 
 
@@ -106,7 +106,7 @@ def quadratic_estep(X, shift, W, dead, w, priors, S):
         return None
     n, d = X.shape
     k, F = W.shape
-    block = block_rows(F, 8)
+    block = block_rows(F)
     priors = np.zeros((0, k)) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
     unit = w is None
     w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)

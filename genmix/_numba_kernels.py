@@ -1,5 +1,6 @@
-"""The numba kernels behind :mod:`genmix._kernels`, imported on their first use (numba's import and the
-kernels' cached machine code cost ~0.3 s, which ``import genmix`` does not pay). Nothing here checks its
+"""The numba kernels behind :mod:`genmix._kernels`, imported on their first use (numba's import and
+loading the kernels' cached machine code cost 0.4-0.6 s once per process, which ``import genmix`` does
+not pay; the first compile after installing, ~5 s). Nothing here checks its
 arguments: :func:`genmix._kernels.quadratic_estep` prepares them."""
 import numba
 import numpy as np
