@@ -656,11 +656,9 @@ class FusedEStep:
     def _compiled(self, X, shift, exact, W, w, log_priors, n_jobs):
         """``(logp, Σ r φ(x) (k, F))`` from the compiled kernel of the term's feature layout
         (:mod:`genmix._kernels`), in threads over row chunks; None where there is none (numba absent or
-        turned off, a layout without a kernel, fewer features than ``_kernels.MIN_FEATURES``, a float32
-        E-step, components on the exact form, rows not C-contiguous) or a row turned out impossible (the
-        numpy path then names every such row)."""
+        turned off, a layout without a kernel, components on the exact form, rows not C-contiguous) or
+        a row turned out impossible (the numpy path then names every such row)."""
         if (self.layout not in _kernels.LAYOUTS or not _kernels.enabled() or exact.size
-                or self.n_features < _kernels.MIN_FEATURES or self.dtype != np.float64
                 or not isinstance(X, np.ndarray) or not X.flags.c_contiguous):
             return None
         dead = ~np.isfinite(self.log_weights)
@@ -671,7 +669,8 @@ class FusedEStep:
                                            None if log_priors is None else log_priors[sl], S)
             return None if out is None or out[1] >= 0 else (out[0], S)
 
-        parts = map_chunks(chunk, X.shape[0], n_jobs)
+        with _single_threaded_blas(True):  # the kernel's per-block BLAS calls are too small to split
+            parts = map_chunks(chunk, X.shape[0], n_jobs)
         if any(p is None for p in parts):  # numba failed to import, or an impossible row
             return None
         return sum(p[0] for p in parts), sum(p[1] for p in parts)

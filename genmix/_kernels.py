@@ -12,11 +12,13 @@ value), where the kernel's is a polynomial that the compiler vectorises (~1 ns).
 
 The kernels compute exactly the fused formula (the same features about the same shift, the same
 coefficients, the precision guards decided before them by the term, the same floor under negligible terms,
-:data:`genmix._math.UNDERFLOW`), in float64. float32 E-steps (``fit(dtype=np.float32)``) keep the
-numpy path: its float32 GEMMs run at twice the float64 rate, and a float32 kernel measured no faster
-(``benchmarks/RESULTS.md``). ``GENMIX_KERNELS=0`` in
-the environment, or :func:`use` (``use(False)``), turns them off: the numpy path is the reference and
-the fallback, and the test-suite runs the fused E-step's tests on both.
+:data:`genmix._math.UNDERFLOW`). Below :data:`BLAS_BELOW` features the two products are BLAS calls on
+transposed feature blocks (the features written along the rows, so every loop vectorises); from there
+up, register-blocked loops. float32 rows (``fit(dtype=np.float32)``) are read as they are, never
+copied: with BLAS products their features and both products are float32 (sgemm), the exponentials and
+all sums over blocks float64; the register-blocked loops run in float64 (in float32 they measured no
+faster). ``GENMIX_KERNELS=0`` in the environment, or :func:`use` (``use(False)``), turns them off: the
+numpy path is the reference and the fallback, and the test-suite runs the fused E-step's tests on both.
 
 Layouts
 -------
@@ -37,11 +39,13 @@ __all__ = ["available", "use", "enabled", "quadratic_estep", "LAYOUTS"]
 
 #: The feature layouts with a compiled kernel.
 LAYOUTS = ("quadratic",)
-#: The kernel runs for at least this many features per row (``"quadratic"``: d ≥ 8). Below, numpy and
-#: BLAS are as fast or faster: per iteration, d = 2, k = 3 took 15.1 ms compiled against 10.8 ms on numpy
-#: (Sapphire Rapids), where d = 10 tied there and ran 1.6-2x faster on a Zen 3 without AVX-512, and
-#: d = 32 ran 2-2.5x faster on both (``benchmarks/RESULTS.md``).
-MIN_FEATURES = 45
+#: Below this many features the kernel's two products are BLAS calls on transposed feature blocks;
+#: from it up (d ≥ 28), loops that keep 2 rows × 4 components (scores) and 4 rows × 2 components (sums)
+#: in registers, which beat BLAS there with few components (d = 32, k = 8: 835 against 1035 ms per 1M
+#: rows; d = 24: 644 against 593).
+BLAS_BELOW = 400
+# the dtypes the kernel reads rows in as they are (float32 rows are computed in float64, not copied)
+_READ = (np.dtype(np.float64), np.dtype(np.float32))
 
 _STATE = {"on": os.environ.get("GENMIX_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off"),
           # numba is an optional extra, imported on the kernels' first use ("module")
@@ -97,21 +101,26 @@ def quadratic_estep(X, shift, W, dead, w, priors, S):
     """The compiled E-step of the ``"quadratic"`` layout over the rows ``X`` (one thread's chunk):
     ``(log-likelihood, first impossible row or -1)``, adding the feature sums into ``S`` (k, F) float64.
 
-    ``W`` (k, F) with the log weights in column 0, ``dead`` (k) bool, ``w`` (n) the rows' weights or
-    None for unit weights, ``priors`` (n, k) log priors or None; all float64. None where numba fails to
-    import (see :func:`_module`).
+    ``X`` float64 or float32 (read as it is, computed in float64), ``W`` (k, F) with the log weights in
+    column 0, ``dead`` (k) bool, ``w`` (n) the rows' weights or None for unit weights, ``priors`` (n, k)
+    log priors or None. None where numba fails to import (see :func:`_module`).
     """
     kernels = _module()
     if kernels is None:
         return None
     n, d = X.shape
     k, F = W.shape
+    blas = F < BLAS_BELOW
+    # float32 E-steps keep float32 features and products where they are BLAS calls (sgemm: twice the
+    # rate); the register-blocked loops run in float64
+    work = np.dtype(np.float32) if blas and W.dtype == np.float32 else np.dtype(np.float64)
     block = block_rows(F)
     priors = np.zeros((0, k)) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
     unit = w is None
     w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)
     logp, bad = kernels.quadratic_estep(
-        np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(shift, dtype=np.float64),
-        np.ascontiguousarray(W, dtype=np.float64), np.ascontiguousarray(dead, dtype=np.bool_), w, unit, priors,
-        block, UNDERFLOW[np.dtype(np.float64)], S, np.empty((block, F)), np.empty(d))
+        X if X.dtype in _READ and X.flags.c_contiguous else np.ascontiguousarray(X, dtype=np.float64),
+        np.ascontiguousarray(shift, dtype=np.float64),
+        np.ascontiguousarray(W, dtype=work), np.ascontiguousarray(dead, dtype=np.bool_), w, unit, priors,
+        block, UNDERFLOW[work], blas, S, np.empty((F, block) if blas else (block, F), dtype=work), np.empty(d))
     return float(logp), int(bad)

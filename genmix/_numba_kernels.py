@@ -80,6 +80,25 @@ def _quadratic_row(x, shift, z, out):
 
 
 @_inline
+def _quadratic_block(X, start, rows, shift, PT):
+    """``PT[:, :rows] = Φ`` (F, B) of the rows ``X[start:start + rows]``, feature by feature along the
+    rows (every loop contiguous, so each vectorises)."""
+    d = X.shape[1]
+    for r in range(rows):
+        PT[0, r] = 1.0
+    for a in range(d):
+        c = shift[a]
+        for r in range(rows):
+            PT[1 + a, r] = X[start + r, a] - c
+    f = 1 + d
+    for a in range(d):
+        for b in range(a, d):
+            for r in range(rows):
+                PT[f, r] = PT[1 + a, r] * PT[1 + b, r]
+            f += 1
+
+
+@_inline
 def _scores(P, W, L, rows):
     """``L[:, :rows] = W Pᵀ`` (P (B, F) row-major features, W (k, F)): two rows by four components in
     registers, the rest one component at a time (rows a multiple of 2)."""
@@ -163,17 +182,19 @@ def _sums(P, R, S, rows):
 
 
 @_jit
-def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, S, P, z):
+def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P, z):
     """One thread's rows ``X`` (n, d): ``(log-likelihood, first impossible row or -1)``, adding
     ``R Φᵀ`` into ``S`` (k, F). ``W`` (k, F) holds the log weights in its constant column,
     ``dead`` (k) marks components of weight 0, ``w`` the rows' weights (read unless ``unit``),
-    ``priors`` (n, k) log priors added to the scores (an empty array: none); ``P`` (B, F) and ``z``
-    (d) are scratch, ``block`` = B rows (a multiple of 4); a term whose score is more
-    than ``-floor`` below its row's best gets responsibility 0."""
+    ``priors`` (n, k) log priors added to the scores (an empty array: none); ``block`` = B rows (a
+    multiple of 4); a term whose score is more than ``-floor`` below its row's best gets responsibility
+    0. With ``blas`` the features are built transposed in ``P`` (F, B) and both products are BLAS
+    calls; else ``P`` is (B, F) and the products are the register-blocked loops. ``z`` (d): scratch."""
     n, d = X.shape
     k, F = W.shape
-    L = np.empty((k, block))
-    R = np.zeros((k, block))
+    Sb = np.empty((k, F), dtype=W.dtype)  # the working dtype (W's, P's): float64, or float32 with blas
+    L = np.empty((k, block), dtype=W.dtype)
+    R = np.zeros((k, block), dtype=W.dtype)
     E = np.empty((k, block))
     mx = np.empty(block)
     s = np.empty(block)
@@ -185,11 +206,18 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, S, P, z):
     for start in range(0, n, block):
         rows = min(block, n - start)
         padded = (rows + 3) // 4 * 4
-        for r in range(rows):
-            _quadratic_row(X[start + r], shift, z, P[r])
-        for r in range(rows, padded):  # pad rows: zero features and responsibilities add nothing
-            P[r, :] = 0.0
-        _scores(P, W, L, padded)
+        if blas:  # a partial last block: zero features (and responsibilities) in the columns past it
+            _quadratic_block(X, start, rows, shift, P)
+            for f in range(F):
+                for r in range(rows, block):
+                    P[f, r] = 0.0
+            np.dot(W, P, L)
+        else:
+            for r in range(rows):
+                _quadratic_row(X[start + r], shift, z, P[r])
+            for r in range(rows, padded):  # pad rows: zero features and responsibilities add nothing
+                P[r, :] = 0.0
+            _scores(P, W, L, padded)
         for j in range(k):
             for r in range(rows):
                 E[j, r] = L[j, r]
@@ -228,7 +256,13 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, S, P, z):
         for j in range(k):
             for r in range(rows):
                 R[j, r] = E[j, r] * s[r]
-            for r in range(rows, padded):
+            for r in range(rows, block):
                 R[j, r] = 0.0
-        _sums(P, R, S, padded)
+        if blas:
+            np.dot(R, P.T, Sb)
+            for j in range(k):
+                for f in range(F):
+                    S[j, f] += Sb[j, f]
+        else:
+            _sums(P, R, S, padded)
     return logp, -1

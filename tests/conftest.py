@@ -61,15 +61,16 @@ def faithful_selection():
     return X, select(X, range(1, 10), random_state=0)
 
 
-@pytest.fixture(params=[pytest.param(True, id="kernels"), pytest.param(False, id="numpy")])
+@pytest.fixture(params=[pytest.param("blas", id="kernels-blas"), pytest.param("registers", id="kernels-registers"),
+                        pytest.param(None, id="numpy")])
 def both_paths(request, monkeypatch):
-    """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed; at every
-    number of features, not only from ``MIN_FEATURES`` up) and on the numpy path:
-    ``pytestmark = pytest.mark.usefixtures("both_paths")`` in a module runs all of it twice."""
+    """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed; with each of
+    its two ways of computing the products, whatever ``BLAS_BELOW`` would pick) and on the numpy path:
+    ``pytestmark = pytest.mark.usefixtures("both_paths")`` in a module runs all of it on each."""
     from genmix import _kernels
 
     if request.param and not _kernels.available():
         pytest.skip("numba is not installed: only the numpy path runs here")
-    monkeypatch.setattr(_kernels, "MIN_FEATURES", 0)
-    with _kernels.use(request.param):
+    monkeypatch.setattr(_kernels, "BLAS_BELOW", 10 ** 6 if request.param == "blas" else 0)
+    with _kernels.use(request.param is not None):
         yield request.param

@@ -19,7 +19,6 @@ from genmix import GeneralMixtureModel, MultivariateGaussianDistribution, _kerne
 from genmix._fused import FusedEStep
 from genmix._math import ImpossibleRowsError
 
-DEFAULT_MIN_FEATURES = _kernels.MIN_FEATURES
 needs_numba = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 
 
@@ -46,12 +45,6 @@ def reference(model, X, w, log_priors=None):
     return float(w @ lse), np.exp(L - lse[:, None]) * w[:, None]
 
 
-@pytest.fixture(autouse=True)
-def every_size(monkeypatch):
-    """The kernel at every number of features (it runs from ``MIN_FEATURES`` up by default)."""
-    monkeypatch.setattr(_kernels, "MIN_FEATURES", 0)
-
-
 @pytest.fixture
 def calls(monkeypatch):
     """The number of calls of the compiled E-step (a list of their row counts)."""
@@ -68,8 +61,10 @@ def calls(monkeypatch):
 
 @needs_numba
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_the_kernel_runs_the_full_covariance_step_and_matches_scipy(rng, calls, n_jobs, monkeypatch):
+@pytest.mark.parametrize("products", ["blas", "registers"])
+def test_the_kernel_runs_the_full_covariance_step_and_matches_scipy(rng, calls, n_jobs, products, monkeypatch):
     monkeypatch.setattr("genmix.parallel.MIN_ROWS_PER_THREAD", 1000)  # two threads on these rows
+    monkeypatch.setattr(_kernels, "BLAS_BELOW", 10 ** 6 if products == "blas" else 0)
     model, X = model_and_rows(rng, dead=[2])
     w = rng.uniform(0, 2, X.shape[0])
     w[::7] = 0.0
@@ -101,21 +96,29 @@ def test_the_kernel_does_not_run_where_it_does_not_apply(rng, calls):
     with _kernels.use(False):
         fused.run(X, w)
     fused.run(np.asfortranarray(X), w)  # not C-contiguous: the numpy path reads it as it is
-    fused32 = FusedEStep.build(model.distributions, model.log_weights, X.astype(np.float32))
-    fused32.run(X.astype(np.float32), w)  # float32 E-steps: numpy's float32 GEMMs
     assert calls == []
     fused.run(X, w)
     assert calls == [X.shape[0]]
 
 
 @needs_numba
-def test_the_kernel_runs_from_min_features_up(rng, calls, monkeypatch):
-    monkeypatch.setattr(_kernels, "MIN_FEATURES", DEFAULT_MIN_FEATURES)
-    assert DEFAULT_MIN_FEATURES == 45  # d >= 8: 1 + d + d(d+1)/2 features
-    for d in (7, 8):
-        model, X = model_and_rows(rng, d=d, n=400)
-        FusedEStep.build(model.distributions, model.log_weights, X).run(X, np.ones(400))
-    assert calls == [400]
+@pytest.mark.parametrize("products", ["blas", "registers"])
+def test_float32_rows_are_read_as_they_are(rng, calls, monkeypatch, products):
+    """float32 rows are not copied; with BLAS products the features and both products are float32
+    (sgemm), the register-blocked loops run in float64; the statistics are summed in float64."""
+    monkeypatch.setattr(_kernels, "BLAS_BELOW", 10 ** 6 if products == "blas" else 0)
+    model, X = model_and_rows(rng, n=2000)
+    X32 = X.astype(np.float32)
+    copies = []
+    original = np.ascontiguousarray
+    monkeypatch.setattr(np, "ascontiguousarray", lambda a, *args, **kw: copies.append(a) or original(a, *args, **kw))
+    fused = FusedEStep.build(model.distributions, model.log_weights, X32)
+    logp, resp, _ = fused.run(X32, np.ones(2000))
+    assert calls == [2000] and not any(a is X32 or getattr(a, "base", None) is X32 for a in copies)
+    ref_logp, R = reference(model, X32.astype(np.float64), np.ones(2000))
+    # float32 coefficients (the working dtype's W) and, with BLAS, float32 features: float32's rounding
+    assert_allclose(logp, ref_logp, rtol=1e-6)
+    assert_allclose(resp, R.sum(axis=0), rtol=1e-5)
 
 
 @needs_numba
