@@ -656,9 +656,11 @@ class FusedEStep:
     def _compiled(self, X, shift, exact, W, w, log_priors, n_jobs):
         """``(logp, Σ r φ(x) (k, F))`` from the compiled kernel of the term's feature layout
         (:mod:`genmix._kernels`), in threads over row chunks; None where there is none (numba absent or
-        turned off, a layout without a kernel, components on the exact form, rows not C-contiguous) or
+        turned off, a layout without a kernel, less work than ``_kernels.MIN_WORK``, components on the
+        exact form, rows not C-contiguous) or
         a row turned out impossible (the numpy path then names every such row)."""
         if (self.layout not in _kernels.LAYOUTS or not _kernels.enabled() or exact.size
+                or X.shape[0] * self.n_features * self.k < _kernels.MIN_WORK
                 or not isinstance(X, np.ndarray) or not X.flags.c_contiguous):
             return None
         dead = ~np.isfinite(self.log_weights)

@@ -39,6 +39,11 @@ __all__ = ["available", "use", "enabled", "quadratic_estep", "LAYOUTS"]
 
 #: The feature layouts with a compiled kernel.
 LAYOUTS = ("quadratic",)
+#: The kernel runs for E-steps of at least this much work, rows × features × components (d = 10,
+#: k = 10: from 25,000 rows): below, numpy is nearly as fast and a fresh process would pay 0.4-0.6 s to
+#: load numba and the cached kernel for a few milliseconds (d = 2, n = 100,000, k = 3: 4.4 ms per
+#: iteration compiled, a first fit of 446 ms in a new process; ``benchmarks/RESULTS.md``).
+MIN_WORK = 2 ** 24
 #: Below this many features the kernel's two products are BLAS calls on transposed feature blocks;
 #: from it up (d ≥ 28), loops that keep 2 rows × 4 components (scores) and 4 rows × 2 components (sums)
 #: in registers, which beat BLAS there with few components (d = 32, k = 8: 835 against 1035 ms per 1M

@@ -64,13 +64,15 @@ def faithful_selection():
 @pytest.fixture(params=[pytest.param("blas", id="kernels-blas"), pytest.param("registers", id="kernels-registers"),
                         pytest.param(None, id="numpy")])
 def both_paths(request, monkeypatch):
-    """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed; with each of
-    its two ways of computing the products, whatever ``BLAS_BELOW`` would pick) and on the numpy path:
+    """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed; at any size,
+    with each of its two ways of computing the products, whatever ``MIN_WORK`` and ``BLAS_BELOW`` would
+    pick) and on the numpy path:
     ``pytestmark = pytest.mark.usefixtures("both_paths")`` in a module runs all of it on each."""
     from genmix import _kernels
 
     if request.param and not _kernels.available():
         pytest.skip("numba is not installed: only the numpy path runs here")
     monkeypatch.setattr(_kernels, "BLAS_BELOW", 10 ** 6 if request.param == "blas" else 0)
+    monkeypatch.setattr(_kernels, "MIN_WORK", 0)  # the kernel on these small cases too
     with _kernels.use(request.param is not None):
         yield request.param

@@ -45,6 +45,15 @@ def reference(model, X, w, log_priors=None):
     return float(w @ lse), np.exp(L - lse[:, None]) * w[:, None]
 
 
+DEFAULT_MIN_WORK = _kernels.MIN_WORK
+
+
+@pytest.fixture(autouse=True)
+def every_size(monkeypatch):
+    """The kernel on these small cases (it runs from ``MIN_WORK`` up by default)."""
+    monkeypatch.setattr(_kernels, "MIN_WORK", 0)
+
+
 @pytest.fixture
 def calls(monkeypatch):
     """The number of calls of the compiled E-step (a list of their row counts)."""
@@ -119,6 +128,17 @@ def test_float32_rows_are_read_as_they_are(rng, calls, monkeypatch, products):
     # float32 coefficients (the working dtype's W) and, with BLAS, float32 features: float32's rounding
     assert_allclose(logp, ref_logp, rtol=1e-6)
     assert_allclose(resp, R.sum(axis=0), rtol=1e-5)
+
+
+@needs_numba
+def test_the_kernel_runs_from_min_work_up(rng, calls, monkeypatch):
+    monkeypatch.setattr(_kernels, "MIN_WORK", DEFAULT_MIN_WORK)
+    model, X = model_and_rows(rng, d=4, k=5, n=2 ** 24 // (15 * 5) + 1)  # 15 features, 5 components
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    fused.run(X[:-2], np.ones(X.shape[0] - 2))  # just below
+    assert calls == []
+    fused.run(X, np.ones(X.shape[0]))
+    assert calls == [X.shape[0]]
 
 
 @needs_numba
