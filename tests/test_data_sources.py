@@ -329,10 +329,14 @@ import numpy as np
 from genmix import GeneralMixtureModel, MultivariateGaussianDistribution
 
 X = np.load(sys.argv[1], mmap_mode="r")
-# a warm-up on a small copy: numba's import and the compiled kernel's loading (genmix[fast]) allocate
-# ~30 MiB of Python objects once per process, whatever the data
-GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, np.array(X[:2000]), max_iterations=1,
+# a warm-up on the first rows, with the compiled kernel (genmix[fast]) forced on: numba's import, and
+# loading or compiling the kernel for these argument types (read-only rows), allocate 30-55 MiB of Python
+# objects once per process, whatever the data
+from genmix import _kernels
+work, _kernels.MIN_WORK = _kernels.MIN_WORK, 0
+GeneralMixtureModel.from_samples(MultivariateGaussianDistribution, 3, X[:2000], max_iterations=1,
                                  random_state=0)
+_kernels.MIN_WORK = work
 tracemalloc.start()
 for init in ("kmeans++", "random", "first-k", "kmeans||"):
     tracemalloc.reset_peak()
