@@ -106,8 +106,8 @@ def quadratic_estep(X, shift, W, dead, w, priors, S):
     """The compiled E-step of the ``"quadratic"`` layout over the rows ``X`` (one thread's chunk):
     ``(log-likelihood, first impossible row or -1)``, adding the feature sums into ``S`` (k, F) float64.
 
-    ``X`` float64 or float32 (read as it is, computed in float64), ``W`` (k, F) with the log weights in
-    column 0, ``dead`` (k) bool, ``w`` (n) the rows' weights or None for unit weights, ``priors`` (n, k)
+    ``X`` float64 or float32, read as it is (float32 rows with BLAS products get float32 features and
+    sgemm, everything else float64), ``W`` (k, F) with the log weights in column 0, ``dead`` (k) bool, ``w`` (n) the rows' weights or None for unit weights, ``priors`` (n, k)
     log priors or None. None where numba fails to import (see :func:`_module`).
     """
     kernels = _module()

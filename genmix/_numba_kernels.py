@@ -192,7 +192,8 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P
     calls; else ``P`` is (B, F) and the products are the register-blocked loops. ``z`` (d): scratch."""
     n, d = X.shape
     k, F = W.shape
-    Sb = np.empty((k, F), dtype=W.dtype)  # the working dtype (W's, P's): float64, or float32 with blas
+    # a block's BLAS sums, in the working dtype (W's, P's: float64, or float32 with blas)
+    Sb = np.empty((k, F) if blas else (1, 1), dtype=W.dtype)
     L = np.empty((k, block), dtype=W.dtype)
     R = np.zeros((k, block), dtype=W.dtype)
     E = np.empty((k, block))
