@@ -15,9 +15,10 @@ coefficients, the precision guards decided before them by the term, the same flo
 :data:`genmix._math.UNDERFLOW`). Below :data:`BLAS_BELOW` features the two products are BLAS calls on
 transposed feature blocks (the features written along the rows, so every loop vectorises); from there
 up, register-blocked loops. float32 rows (``fit(dtype=np.float32)``) are read as they are, never
-copied: with BLAS products their features and both products are float32 (sgemm), the exponentials and
-all sums over blocks float64; the register-blocked loops run in float64 (in float32 they measured no
-faster). ``GENMIX_KERNELS=0`` in the environment, or :func:`use` (``use(False)``), turns them off: the
+copied, and computed in float32 at every number of features: features, both products (sgemm, transposed:
+twice the rate of the other orientation with few components), exponentials (a float32 polynomial, 8
+values per AVX2 register) and responsibilities, with the log-likelihood and all sums over blocks in
+float64. ``GENMIX_KERNELS=0`` in the environment, or :func:`use` (``use(False)``), turns them off: the
 numpy path is the reference and the fallback, and the test-suite runs the fused E-step's tests on both.
 
 Layouts
@@ -49,7 +50,7 @@ MIN_WORK = 2 ** 24
 #: in registers, which beat BLAS there with few components (d = 32, k = 8: 835 against 1035 ms per 1M
 #: rows; d = 24: 644 against 593).
 BLAS_BELOW = 400
-# the dtypes the kernel reads rows in as they are (float32 rows are computed in float64, not copied)
+# the dtypes the kernel reads rows in as they are, never copied
 _READ = (np.dtype(np.float64), np.dtype(np.float32))
 
 _STATE = {"on": os.environ.get("GENMIX_KERNELS", "1").strip().lower() not in ("0", "false", "no", "off"),
@@ -95,10 +96,10 @@ def use(on=True):
         _STATE["on"] = before
 
 
-def block_rows(n_features):
-    """Rows per block of a compiled kernel: a power of 2 near 128 KiB of float64 features (in the level-2
-    cache with the scores), between 16 and 512."""
-    rows = 2 ** round(np.log2(max(128 * 1024 / (n_features * 8), 1.0)))
+def block_rows(n_features, itemsize=8):
+    """Rows per block of a compiled kernel: a power of 2 near 128 KiB of features of ``itemsize`` bytes (in
+    the level-2 cache with the scores), between 16 and 512."""
+    rows = 2 ** round(np.log2(max(128 * 1024 / (n_features * itemsize), 1.0)))
     return int(np.clip(rows, 16, 512))
 
 
@@ -106,20 +107,23 @@ def quadratic_estep(X, shift, W, dead, w, priors, S):
     """The compiled E-step of the ``"quadratic"`` layout over the rows ``X`` (one thread's chunk):
     ``(log-likelihood, first impossible row or -1)``, adding the feature sums into ``S`` (k, F) float64.
 
-    ``X`` float64 or float32, read as it is (float32 rows with BLAS products get float32 features and
-    sgemm, everything else float64), ``W`` (k, F) with the log weights in column 0, ``dead`` (k) bool, ``w`` (n) the rows' weights or None for unit weights, ``priors`` (n, k)
-    log priors or None. None where numba fails to import (see :func:`_module`).
+    ``X`` float64 or float32, read as it is. A float32 ``W`` (a float32 E-step) gets float32 features,
+    products (sgemm, at every ``F``), exponentials and responsibilities, with the log-likelihood and the
+    sums over blocks in float64; float64 ``W`` everything in float64, with BLAS products below
+    :data:`BLAS_BELOW` features. ``W`` (k, F) holds the log weights in column 0, ``dead`` (k) bool, ``w``
+    (n) the rows' weights or None for unit weights, ``priors`` (n, k) log priors or None. None where
+    numba fails to import (see :func:`_module`).
     """
     kernels = _module()
     if kernels is None:
         return None
     n, d = X.shape
     k, F = W.shape
-    blas = F < BLAS_BELOW
-    # float32 E-steps keep float32 features and products where they are BLAS calls (sgemm: twice the
-    # rate); the register-blocked loops run in float64
-    work = np.dtype(np.float32) if blas and W.dtype == np.float32 else np.dtype(np.float64)
-    block = block_rows(F)
+    # float32 E-steps: sgemm runs at twice dgemm's rate, and beats the float64 register loops even at
+    # d = 32 (k = 8, 200k rows: 116 against 152 ms; benchmarks/RESULTS.md)
+    work = np.dtype(np.float32) if W.dtype == np.float32 else np.dtype(np.float64)
+    blas = F < BLAS_BELOW or work == np.float32
+    block = block_rows(F, work.itemsize)
     priors = np.zeros((0, k)) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
     unit = w is None
     w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)

@@ -18,6 +18,7 @@ from genmix.distributions.multivariate_gaussian import _GaussianTerm, _TiedTerm
 from tests.test_fused_estep import column_laws, full_model, reference_estep, sample
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
+pytestmark = pytest.mark.usefixtures("both_paths")  # the compiled kernel and the numpy path
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from scipy.special import logsumexp
 
 from genmix import GeneralMixtureModel, MultivariateGaussianDistribution, _kernels
 from genmix._fused import FusedEStep
-from genmix._math import ImpossibleRowsError
+from genmix._math import UNDERFLOW, ImpossibleRowsError
 
 needs_numba = pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 
@@ -112,10 +112,20 @@ def test_the_kernel_does_not_run_where_it_does_not_apply(rng, calls):
 
 @needs_numba
 @pytest.mark.parametrize("products", ["blas", "registers"])
-def test_float32_rows_are_read_as_they_are(rng, calls, monkeypatch, products):
-    """float32 rows are not copied; with BLAS products the features and both products are float32
-    (sgemm), the register-blocked loops run in float64; the statistics are summed in float64."""
+def test_float32_rows_are_read_as_they_are_and_computed_in_float32(rng, calls, monkeypatch, products):
+    """float32 rows are not copied; a float32 E-step computes in float32 with BLAS products whatever
+    ``BLAS_BELOW`` says (sgemm beats the float64 register loops at every size), the statistics summed in
+    float64."""
     monkeypatch.setattr(_kernels, "BLAS_BELOW", 10 ** 6 if products == "blas" else 0)
+    compiled = _kernels._module()
+    seen = []
+    original_kernel = compiled.quadratic_estep
+
+    def kernel(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P, z):
+        seen.append((X.dtype, W.dtype, P.dtype, blas, floor, S.dtype))
+        return original_kernel(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P, z)
+
+    monkeypatch.setattr(compiled, "quadratic_estep", kernel)
     model, X = model_and_rows(rng, n=2000)
     X32 = X.astype(np.float32)
     copies = []
@@ -124,8 +134,10 @@ def test_float32_rows_are_read_as_they_are(rng, calls, monkeypatch, products):
     fused = FusedEStep.build(model.distributions, model.log_weights, X32)
     logp, resp, _ = fused.run(X32, np.ones(2000))
     assert calls == [2000] and not any(a is X32 or getattr(a, "base", None) is X32 for a in copies)
+    f32 = np.dtype(np.float32)
+    assert seen == [(f32, f32, f32, True, UNDERFLOW[f32], np.dtype(np.float64))]
     ref_logp, R = reference(model, X32.astype(np.float64), np.ones(2000))
-    # float32 coefficients (the working dtype's W) and, with BLAS, float32 features: float32's rounding
+    # float32 coefficients, features, products and exponentials: float32's rounding
     assert_allclose(logp, ref_logp, rtol=1e-6)
     assert_allclose(resp, R.sum(axis=0), rtol=1e-5)
 
@@ -170,6 +182,25 @@ def test_the_exponential_is_within_one_ulp_of_numpys():
         expected = np.exp(x)
     assert np.all(np.abs(out - expected) <= np.spacing(expected)), x[np.abs(out - expected) > np.spacing(expected)]
     assert out[len(special) - 1] == 0.0 and out[0] == 1.0
+
+
+@needs_numba
+def test_the_float32_exponential_is_within_one_ulp():
+    """Against exp in float64 rounded to float32's spacing, from 0 down to -87 (the kernel zeroes terms
+    below ``UNDERFLOW[float32]`` = -70 before they matter)."""
+    from genmix._numba_kernels import _exp32_into
+
+    rng = np.random.default_rng(2)
+    special = [0.0, -0.0, -1e-30, -1e-7, -0.5 * np.log(2), -np.log(2), -0.34657359, -1.0, -69.9, -70.0, -86.9, -87.0]
+    x = np.concatenate([special, rng.uniform(-87, 0, 200_000), rng.uniform(-1, 0, 100_000),
+                        -rng.exponential(1e-3, 50_000)]).astype(np.float32)
+    out, t1 = np.empty_like(x), np.empty_like(x)
+    _exp32_into(x, out, t1, x.size)
+    exact = np.exp(x.astype(np.float64))
+    spacing = np.spacing(exact.astype(np.float32)).astype(np.float64)
+    assert out.dtype == np.float32
+    assert np.all(np.abs(out - exact) <= spacing), x[np.abs(out - exact) > spacing]
+    assert out[0] == 1.0
 
 
 def test_use_takes_a_bool_and_restores_the_state():
