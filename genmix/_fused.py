@@ -1124,8 +1124,10 @@ class _PatternRowEStep(_RowEStep):
         if not span < WORKING_DTYPES[np.dtype(np.float64)][2]:
             return None
         shift, spread = term.set_shift(np.asarray(X[:_SHIFT_ROWS], dtype=np.float64))
+        compiled = (term.layout in _kernels.LAYOUTS and _kernels.enabled()
+                    and int(patterns[1][n_fused]) * (1 + term.n_features(d)) * k >= _kernels.MIN_WORK)
         with np.errstate(over="ignore", invalid="ignore"):
-            W = term.marginals(patterns[2][:n_fused], shift, spread, span)
+            W = term.marginals(patterns[2][:n_fused], shift, spread, span, compiled=compiled)
         if W is None:
             return None
         return cls(components, log_weights, term, d, patterns, n_fused, shift, W)

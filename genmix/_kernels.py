@@ -36,7 +36,7 @@ import numpy as np
 
 from ._math import UNDERFLOW
 
-__all__ = ["available", "use", "enabled", "quadratic_estep", "LAYOUTS"]
+__all__ = ["available", "use", "enabled", "quadratic_estep", "quadratic_marginals", "LAYOUTS"]
 
 #: The feature layouts with a compiled kernel.
 LAYOUTS = ("quadratic",)
@@ -133,3 +133,16 @@ def quadratic_estep(X, shift, W, dead, w, priors, S):
         np.ascontiguousarray(W, dtype=work), np.ascontiguousarray(dead, dtype=np.bool_), w, unit, priors,
         block, UNDERFLOW[work], blas, S, np.empty((F, block) if blas else (block, F), dtype=work), np.empty(d))
     return float(logp), int(bad)
+
+
+def quadratic_marginals(masks, precisions, a, log_norm, W, T, K):
+    """The Gaussian's per-pattern marginal coefficients of the ``"quadratic"`` layout, compiled (see
+    :func:`genmix._numba_kernels.quadratic_marginals`), written into ``W`` (G, k, F), ``T`` (G, k, d, d + 1)
+    and ``K`` (G, k, d, d): True where done; False where a block of a precision is not positive definite
+    or numba fails to import (the caller's numpy code then runs, and raises as it would)."""
+    kernels = _module()
+    if kernels is None:
+        return False
+    return bool(kernels.quadratic_marginals(
+        np.ascontiguousarray(masks, dtype=np.bool_), np.ascontiguousarray(precisions, dtype=np.float64),
+        np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(log_norm, dtype=np.float64), W, T, K))

@@ -338,3 +338,113 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P
         else:
             _sums(P, R, S, padded)
     return logp, -1
+
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@_exact
+def quadratic_marginals(masks, lam, a, log_norm, W, T, K):
+    """Per missingness pattern ``g`` (``masks`` (G, d), True where missing) and component ``j``, the
+    Gaussian's marginal over the observed coordinates in the ``"quadratic"`` features of rows whose
+    missing coordinates read as the shift, as :meth:`genmix.distributions.multivariate_gaussian._GaussianTerm.marginals`
+    computes it with numpy: with ``K = Λ_mm⁻¹`` (Cholesky of the ``m × m`` block),
+    ``Q = (Λ − Λ_·m K Λ_m·)_oo``, ``W[g, j] = [log_norm + ½ m log 2π − ½ log|Λ_mm| − ½ ãᵀQã, Qã,
+    −½Q_ii | −Q_il (i < l)]``, ``T[g, j] = [a_m + (KΛã)_m | I − KΛ]`` and ``K[g, j]`` embedded at
+    (m, m). ``lam`` (k, d, d) the precisions, ``a`` (k, d) ``μ − shift``. Returns False where a block
+    ``Λ_mm`` is not positive definite (numpy's Cholesky would raise), else True."""
+    G, d = masks.shape
+    k = lam.shape[0]
+    mis = np.empty(d, dtype=np.intp)
+    L = np.zeros((d, d))
+    Li = np.zeros((d, d))
+    Kmm = np.zeros((d, d))
+    KL = np.zeros((d, d))  # the rows m of KΛ (m × d)
+    Q = np.zeros((d, d))
+    ao = np.zeros(d)
+    qa = np.zeros(d)
+    for g in range(G):
+        m = 0
+        for i in range(d):
+            if masks[g, i]:
+                mis[m] = i
+                m += 1
+        for j in range(k):
+            lj = lam[j]
+            log_det = 0.0
+            for p in range(m):  # Cholesky of Λ_mm
+                for q in range(p + 1):
+                    s = lj[mis[p], mis[q]]
+                    for t in range(q):
+                        s -= L[p, t] * L[q, t]
+                    if p == q:
+                        if not s > 0.0:
+                            return False
+                        L[p, p] = np.sqrt(s)
+                        log_det += 2.0 * np.log(L[p, p])
+                    else:
+                        L[p, q] = s / L[q, q]
+            for p in range(m):  # L⁻¹ by forward substitution
+                for q in range(m):
+                    s = 1.0 if p == q else 0.0
+                    for t in range(q, p):
+                        s -= L[p, t] * Li[t, q]
+                    Li[p, q] = s / L[p, p] if q <= p else 0.0
+            for p in range(m):  # K_mm = L⁻ᵀ L⁻¹
+                for q in range(m):
+                    s = 0.0
+                    for t in range(max(p, q), m):
+                        s += Li[t, p] * Li[t, q]
+                    Kmm[p, q] = s
+            for p in range(m):  # the rows m of KΛ
+                for c in range(d):
+                    s = 0.0
+                    for q in range(m):
+                        s += Kmm[p, q] * lj[mis[q], c]
+                    KL[p, c] = s
+            for i in range(d):
+                ao[i] = 0.0 if masks[g, i] else a[j, i]
+            for i in range(d):  # Q over (o, o), 0 elsewhere
+                for c in range(d):
+                    if masks[g, i] or masks[g, c]:
+                        Q[i, c] = 0.0
+                    else:
+                        s = lj[i, c]
+                        for p in range(m):
+                            s -= lj[i, mis[p]] * KL[p, c]
+                        Q[i, c] = s
+            quad = 0.0
+            for i in range(d):
+                s = 0.0
+                for c in range(d):
+                    s += Q[i, c] * ao[c]
+                qa[i] = s
+                quad += s * ao[i]
+            w = W[g, j]
+            w[0] = log_norm[j] + 0.5 * m * _LOG_2PI - 0.5 * log_det - 0.5 * quad
+            for i in range(d):
+                w[1 + i] = qa[i]
+            f = 1 + d
+            for i in range(d):
+                w[f] = -0.5 * Q[i, i]
+                f += 1
+                for c in range(i + 1, d):
+                    w[f] = -Q[i, c]
+                    f += 1
+            t_ = T[g, j]
+            kk = K[g, j]
+            for i in range(d):
+                t_[i, 0] = 0.0
+                for c in range(d):
+                    t_[i, 1 + c] = 1.0 if i == c else 0.0
+                    kk[i, c] = 0.0
+            for p in range(m):
+                r = mis[p]
+                s = a[j, r]
+                for c in range(d):
+                    s += KL[p, c] * ao[c]
+                    t_[r, 1 + c] -= KL[p, c]
+                t_[r, 0] = s
+                for q in range(m):
+                    kk[r, mis[q]] = Kmm[p, q]
+    return True

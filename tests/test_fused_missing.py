@@ -20,6 +20,8 @@ from genmix._fused import FusedEStep, _PatternRowEStep
 from genmix.data import row_log_priors
 from genmix.estep import estep, estep_from_responsibilities
 
+pytestmark = pytest.mark.usefixtures("both_paths")  # the compiled kernels and the numpy path
+
 
 def model_of(rng, d, k, offset=0.0, scale=3.0):
     comps = []

@@ -242,3 +242,36 @@ def test_a_numba_that_fails_to_import_warns_once_and_falls_back(rng, monkeypatch
     assert not _kernels.available()
     fused.run(X, np.ones(800))  # no second warning (warnings are errors here)
     assert_allclose(logp, reference(model, X, np.ones(800))[0], rtol=1e-12)
+
+
+@needs_numba
+@pytest.mark.parametrize("d, k, fraction", [(1, 2, 0.3), (3, 2, 0.4), (6, 3, 0.5), (10, 5, 0.2)])
+def test_the_compiled_marginals_are_the_numpy_ones(rng, d, k, fraction):
+    """Per pattern (the complete and the all-missing one included) and component, the same coefficients,
+    conditional maps and covariances as the family's numpy code (itself checked against scipy in
+    tests/test_fused_missing.py), to rounding."""
+    comps = []
+    for _ in range(k):
+        A = rng.normal(size=(d, d)) * 0.4
+        comps.append(MultivariateGaussianDistribution(rng.normal(0, 3, d), A @ A.T + np.eye(d)))
+    model = GeneralMixtureModel(comps)
+    X = np.asarray(model.sample(4000, random_state=int(rng.integers(2 ** 31)))).reshape(4000, d)
+    X[rng.random(X.shape) < fraction] = np.nan
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    term = fused.term
+    masks = np.vstack([fused.masks[:fused.n_patterns], np.zeros(d, bool), np.ones(d, bool)])
+    shift, spread = term.set_shift(np.zeros((1, d)))
+    W, (T, K) = term.marginals(masks, shift, spread, 10.0, compiled=True), term._conditional
+    W0, (T0, K0) = term.marginals(masks, shift, spread, 10.0), term._conditional
+    assert_allclose(W, W0, rtol=1e-12, atol=1e-12 * np.abs(W0).max())
+    assert_allclose(T, T0, rtol=1e-12, atol=1e-13)
+    assert_allclose(K, K0, rtol=1e-12, atol=1e-14)
+
+
+@needs_numba
+def test_the_compiled_marginals_leave_a_block_that_is_not_positive_definite_to_numpy():
+    masks = np.array([[True, True]])
+    lam = np.array([[[1.0, 2.0], [2.0, 1.0]]])  # indefinite
+    W, T, K = np.empty((1, 1, 6)), np.empty((1, 1, 2, 3)), np.empty((1, 1, 2, 2))
+    # False: the family's numpy code runs instead (and raises numpy's LinAlgError, as without numba)
+    assert _kernels.quadratic_marginals(masks, lam, np.zeros((1, 2)), np.zeros(1), W, T, K) is False

