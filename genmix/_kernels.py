@@ -36,7 +36,8 @@ import numpy as np
 
 from ._math import UNDERFLOW
 
-__all__ = ["available", "use", "enabled", "quadratic_estep", "quadratic_marginals", "LAYOUTS"]
+__all__ = ["available", "use", "enabled", "quadratic_estep", "quadratic_patterns_estep", "quadratic_marginals",
+           "LAYOUTS"]
 
 #: The feature layouts with a compiled kernel.
 LAYOUTS = ("quadratic",)
@@ -146,3 +147,31 @@ def quadratic_marginals(masks, precisions, a, log_norm, W, T, K):
     return bool(kernels.quadratic_marginals(
         np.ascontiguousarray(masks, dtype=np.bool_), np.ascontiguousarray(precisions, dtype=np.float64),
         np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(log_norm, dtype=np.float64), W, T, K))
+
+
+def quadratic_patterns_estep(X, order, lo, hi, starts, W, shift, dead, w, priors, S):
+    """The compiled E-step of the ``"quadratic"`` layout over rows with missing values, the sorted
+    positions ``lo:hi`` (one thread's chunk of the fused patterns, :class:`genmix._fused._PatternRowEStep`):
+    ``(log-likelihood, first impossible row of X or -1)``, adding each pattern's sums into ``S`` (G, k, F)
+    float64.
+
+    ``X`` (n, d) float64 C-contiguous with NaN where missing, ``order`` the rows sorted by pattern,
+    ``starts`` (G + 1) the patterns' first positions, ``W`` (G, k, F) their coefficients (log weights in
+    column 0), ``dead`` (k) bool, ``w`` (n) the rows' weights or None for unit weights, ``priors``
+    (n, k) log priors or None. float64 throughout. None where numba fails to import.
+    """
+    kernels = _module()
+    if kernels is None:
+        return None
+    d = X.shape[1]
+    F = W.shape[2]
+    block = block_rows(F)
+    priors = np.zeros((0, W.shape[1])) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
+    unit = w is None
+    w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)
+    logp, bad = kernels.quadratic_patterns_estep(
+        X, np.ascontiguousarray(order, dtype=np.intp), int(lo), int(hi),
+        np.ascontiguousarray(starts, dtype=np.intp), np.ascontiguousarray(np.swapaxes(W, 1, 2), dtype=np.float64),
+        np.ascontiguousarray(shift, dtype=np.float64), np.ascontiguousarray(dead, dtype=np.bool_), w, unit,
+        priors, block, UNDERFLOW[np.dtype(np.float64)], S, np.empty((block, F)), np.empty(d))
+    return float(logp), int(bad)

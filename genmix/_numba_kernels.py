@@ -130,6 +130,25 @@ def _quadratic_row(x, shift, z, out):
 
 
 @_inline
+def _quadratic_row_observed(x, shift, z, out):
+    """:func:`_quadratic_row` of a row with missing values (NaN), which read as the shift (``z = 0``)."""
+    d = x.shape[0]
+    out[0] = 1.0
+    for a in range(d):
+        v = x[a]
+        z[a] = 0.0 if np.isnan(v) else v - shift[a]
+        out[1 + a] = z[a]
+    f = np.uint64(1 + d)
+    for a in range(d):
+        za = z[a]
+        m = np.uint64(d - a)
+        ua = np.uint64(a)
+        for t in range(m):
+            out[f + t] = za * z[ua + t]
+        f += m
+
+
+@_inline
 def _quadratic_block(X, start, rows, shift, PT):
     """``PT[:, :rows] = Φ`` (F, B) of the rows ``X[start:start + rows]``, feature by feature along the
     rows (every loop contiguous, so each vectorises)."""
@@ -231,6 +250,43 @@ def _sums(P, R, S, rows):
                 s0[f] += c00 * p0[f] + c01 * p1[f] + c02 * p2[f] + c03 * p3[f]
 
 
+@_inline
+def _responsibilities(E, rows, w, unit, floor, mx, s, col, t1, t2):
+    """The block's scores ``E[:, :rows]`` (k, B; dead components and priors applied) in place into the
+    exponentials of their distance to each row's best (0 more than ``-floor`` below it), and ``s[:rows]``
+    the rows' multipliers ``w / Σ exp``: ``(Σ w·log-sum-exp, first impossible row of the block or -1)``.
+    ``w[:rows]`` the block's weights (unless ``unit``)."""
+    k = E.shape[0]
+    for r in range(rows):
+        mx[r] = E[0, r]
+    for j in range(1, k):
+        for r in range(rows):
+            mx[r] = max(mx[r], E[j, r])
+    for r in range(rows):
+        if not np.isfinite(mx[r]):  # an impossible row (all -inf): 0 / 0 below, found afterwards
+            mx[r] = 0.0
+        s[r] = 0.0
+    for j in range(k):
+        for r in range(rows):
+            col[r] = E[j, r] - mx[r]
+        _exp_block(col, E[j], t1, t2, rows)
+        for r in range(rows):  # no subnormal responsibilities (genmix._math.UNDERFLOW)
+            if col[r] < floor:
+                E[j, r] = 0.0
+            s[r] += E[j, r]
+    logp = 0.0
+    for r in range(rows):
+        weight = 1.0 if unit else w[r]
+        if weight > 0.0:
+            if not s[r] > 0.0:
+                return logp, r
+            logp += weight * (np.log(np.float64(s[r])) + np.float64(mx[r]))
+            s[r] = weight / np.float64(s[r])
+        else:
+            s[r] = 0.0
+    return logp, -1
+
+
 @_jit
 def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P, z):
     """One thread's rows ``X`` (n, d): ``(log-likelihood, first impossible row or -1)``, adding
@@ -249,7 +305,11 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P
     n, d = X.shape
     k, F = W.shape
     t32 = blas and W.itemsize == 4
-    WT = np.ascontiguousarray(W.T) if t32 else W[:1]  # (F, k): the float32 scores' right operand
+    WT = np.empty((F, k) if t32 else (1, 1), dtype=W.dtype)  # (F, k): the float32 scores' right operand
+    if t32:
+        for j in range(k):
+            for f in range(F):
+                WT[f, j] = W[j, f]
     # a block's BLAS scores and sums, in the working dtype: (B, k) and (F, k) transposed for float32
     LT = np.empty((block, k) if t32 else (1, 1), dtype=W.dtype)
     Sb = np.empty((F, k) if t32 else ((k, F) if blas else (1, 1)), dtype=W.dtype)
@@ -294,32 +354,10 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P
             if has_priors:
                 for r in range(rows):
                     E[j, r] += priors[start + r, j]
-        for r in range(rows):
-            mx[r] = E[0, r]
-        for j in range(1, k):
-            for r in range(rows):
-                mx[r] = max(mx[r], E[j, r])
-        for r in range(rows):
-            if not np.isfinite(mx[r]):  # an impossible row (all -inf): 0 / 0 below, found afterwards
-                mx[r] = 0.0
-            s[r] = 0.0
-        for j in range(k):
-            for r in range(rows):
-                col[r] = E[j, r] - mx[r]
-            _exp_block(col, E[j], t1, t2, rows)
-            for r in range(rows):  # no subnormal responsibilities (genmix._math.UNDERFLOW)
-                if col[r] < floor:
-                    E[j, r] = 0.0
-                s[r] += E[j, r]
-        for r in range(rows):
-            weight = 1.0 if unit else w[start + r]
-            if weight > 0.0:
-                if not s[r] > 0.0:
-                    return logp, start + r
-                logp += weight * (np.log(np.float64(s[r])) + np.float64(mx[r]))
-                s[r] = weight / np.float64(s[r])
-            else:
-                s[r] = 0.0
+        block_logp, bad = _responsibilities(E, rows, w[start:] if not unit else w, unit, floor, mx, s, col, t1, t2)
+        logp += block_logp
+        if bad >= 0:
+            return logp, start + bad
         for j in range(k):
             for r in range(rows):
                 R[j, r] = E[j, r] * s[r]
@@ -339,6 +377,66 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P
             _sums(P, R, S, padded)
     return logp, -1
 
+
+
+@_jit
+def quadratic_patterns_estep(X, order, lo, hi, starts, WT, shift, dead, w, unit, priors, block, floor, S, P, z):
+    """The sorted positions ``lo:hi`` of rows with missing values (``order``: rows sorted by missingness
+    pattern, pattern ``g`` at positions ``starts[g]:starts[g + 1]``): ``(log-likelihood, first
+    impossible row of X or -1)``, adding each pattern's ``R Φᵀ`` into ``S[g]`` (G, k, F). ``WT`` (G, F, k)
+    the patterns' coefficients transposed (log weights in feature 0), the missing coordinates read as the
+    shift; ``w`` and ``priors`` indexed by the rows of ``X``; ``P`` (B, F) and ``z`` (d): scratch. A
+    block is at most ``block`` rows of one pattern: its features row by row, its two products BLAS calls.
+    float64 throughout."""
+    k = dead.shape[0]
+    F = P.shape[1]
+    LT = np.empty((block, k))
+    RT = np.empty((block, k))
+    Sb = np.empty((F, k))
+    E = np.empty((k, block))
+    wb = np.empty(block)
+    mx = np.empty(block)
+    s = np.empty(block)
+    col = np.empty(block)
+    t1 = np.empty(block)
+    t2 = np.empty(block)
+    has_priors = priors.shape[0] > 0
+    logp = 0.0
+    g = np.searchsorted(starts, lo, side="right") - 1
+    pos = lo
+    while pos < hi:
+        while starts[g + 1] <= pos:
+            g += 1
+        stop = min(starts[g + 1], hi, pos + block)
+        rows = stop - pos
+        for r in range(rows):
+            _quadratic_row_observed(X[order[pos + r]], shift, z, P[r])
+        np.dot(P[:rows], WT[g], LT[:rows])
+        for j in range(k):
+            for r in range(rows):
+                E[j, r] = LT[r, j]
+            if dead[j]:
+                for r in range(rows):
+                    E[j, r] = -np.inf
+            if has_priors:
+                for r in range(rows):
+                    E[j, r] += priors[order[pos + r], j]
+        if not unit:
+            for r in range(rows):
+                wb[r] = w[order[pos + r]]
+        block_logp, bad = _responsibilities(E, rows, wb, unit, floor, mx, s, col, t1, t2)
+        logp += block_logp
+        if bad >= 0:
+            return logp, order[pos + bad]
+        for r in range(rows):
+            for j in range(k):
+                RT[r, j] = E[j, r] * s[r]
+        np.dot(P[:rows].T, RT[:rows], Sb)
+        for j in range(k):
+            for f in range(F):
+                S[g, j, f] += Sb[f, j]
+        pos = stop
+    return logp, -1
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 

@@ -275,3 +275,66 @@ def test_the_compiled_marginals_leave_a_block_that_is_not_positive_definite_to_n
     W, T, K = np.empty((1, 1, 6)), np.empty((1, 1, 2, 3)), np.empty((1, 1, 2, 2))
     # False: the family's numpy code runs instead (and raises numpy's LinAlgError, as without numba)
     assert _kernels.quadratic_marginals(masks, lam, np.zeros((1, 2)), np.zeros(1), W, T, K) is False
+
+
+@needs_numba
+def test_the_pattern_kernel_runs_the_fused_rows_with_missing_values(rng, monkeypatch):
+    """Rows with missing values: the fused patterns' rows through the compiled kernel (in two threads,
+    with weights, labels and a component of weight 0), the rarer patterns through the family's kernels,
+    against the covariance-form reference of tests/test_fused_missing.py."""
+    from tests.test_fused_missing import check, incomplete, reference
+
+    monkeypatch.setattr("genmix.parallel.MIN_ROWS_PER_THREAD", 1000)
+    seen = []
+    original = _kernels.quadratic_patterns_estep
+
+    def spy(X, order, lo, hi, *args):
+        seen.append(hi - lo)
+        return original(X, order, lo, hi, *args)
+
+    monkeypatch.setattr(_kernels, "quadratic_patterns_estep", spy)
+    model, _ = model_and_rows(rng, d=4, k=3, dead=[1])
+    X = incomplete(model, 6000, rng)
+    w = rng.uniform(0, 2, X.shape[0])
+    w[::5] = 0.0
+    priors = np.where(rng.random((X.shape[0], 3)) < 0.1, -np.inf, 0.0)
+    priors[:, 0] = 0.0  # every row stays possible
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    assert fused.compiled and 0 < fused.tail < X.shape[0]
+    ref = reference(model, X, w, priors)
+    for n_jobs in (1, 2):
+        seen.clear()
+        logp, resp, stats = fused.run(X, w, priors, n_jobs)
+        assert sum(seen) == fused.tail and len(seen) == n_jobs
+        assert_allclose(logp, ref[0], rtol=1e-11)
+        check(stats, resp, ref)
+
+
+@needs_numba
+def test_an_impossible_row_with_missing_values_is_named_by_the_numpy_path(rng, monkeypatch):
+    from tests.test_fused_missing import incomplete
+
+    seen = []
+    original = _kernels.quadratic_patterns_estep
+    monkeypatch.setattr(_kernels, "quadratic_patterns_estep", lambda *a: seen.append(1) or original(*a))
+    model, _ = model_and_rows(rng, d=4, k=3)
+    X = incomplete(model, 3000, rng)
+    priors = np.zeros((X.shape[0], 3))
+    priors[[11, 40]] = -np.inf
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    with pytest.raises(ImpossibleRowsError, match=r"\[11, 40\]"):
+        fused.run(X, np.ones(X.shape[0]), priors)
+    assert seen  # the kernel met one first
+
+
+def test_the_kernels_off_leave_the_missing_values_path_to_numpy(rng, monkeypatch):
+    from tests.test_fused_missing import incomplete
+
+    model, _ = model_and_rows(rng, d=4, k=3)
+    X = incomplete(model, 3000, rng)
+    with _kernels.use(False):
+        fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    assert not fused.compiled
+    monkeypatch.setattr(_kernels, "quadratic_patterns_estep", lambda *a: pytest.fail("the kernel ran"))
+    monkeypatch.setattr(_kernels, "quadratic_marginals", lambda *a: pytest.fail("the kernel ran"))
+    fused.run(X, np.ones(X.shape[0]))
