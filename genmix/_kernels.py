@@ -21,6 +21,12 @@ values per AVX2 register) and responsibilities, with the log-likelihood and all 
 float64. ``GENMIX_KERNELS=0`` in the environment, or :func:`use` (``use(False)``), turns them off: the
 numpy path is the reference and the fallback, and the test-suite runs the fused E-step's tests on both.
 
+Rows with missing values (:class:`genmix._fused._PatternRowEStep`) have two kernels of the same layout:
+:func:`quadratic_patterns_estep` for the rows of the fused missingness patterns (sorted by pattern, one
+BLAS product per pattern segment for the scores and one for the sums) and :func:`quadratic_marginals`
+for each pattern's coefficients (the Gaussian's marginal over the observed coordinates, from the
+``m × m`` block of each precision); both in float64, both decided once per E-step with the same rule.
+
 Layouts
 -------
 ``"quadratic"``
