@@ -34,8 +34,6 @@ import warnings
 
 import numpy as np
 
-from genmix import _kernels as kernels
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _harness import (Case, compare, format_table, load_average, machine_report,  # noqa: E402
                       wait_for_idle)
@@ -132,6 +130,8 @@ def fit_genmix(X, kind, start, iterations=ITERATIONS, n_jobs=1, dtype=None):
 
 def fit_numpy_path(X, kind, start, iterations=ITERATIONS):
     """:func:`fit_genmix` with the compiled kernels turned off (``genmix._kernels.use(False)``)."""
+    from genmix import _kernels as kernels  # here: bench_peers imports this module in pomegranate 0.14's venv
+
     with kernels.use(False):
         return fit_genmix(X, kind, start, iterations)
 
@@ -230,6 +230,12 @@ def first_call_cold(name, scale):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     first, later = map(float, out.stdout.split())
     return first, later
+
+
+def _kernels_available():
+    from genmix import _kernels
+
+    return _kernels.available()
 
 
 def em_flops(kind, n, d, k):
@@ -351,7 +357,7 @@ def main(argv=None):
             if lim > 1:
                 cases.append(Case(f"genmix n_jobs={lim}", lambda X=X, kind=kind, start=start, lim=lim:
                                   fit_genmix(X, kind, start, n_jobs=lim)))
-            if kernels.available() and kind == "full":  # the numpy path, the kernels' fallback, beside them
+            if _kernels_available() and kind == "full":  # the numpy path, the kernels' fallback, beside them
                 cases.append(Case("genmix, numpy path", lambda X=X, kind=kind, start=start:
                                   fit_numpy_path(X, kind, start)))
             cases.append(Case("sklearn", lambda X=X, kind=kind, start=start: fit_sklearn(X, kind, start)))
