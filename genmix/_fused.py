@@ -635,6 +635,7 @@ class FusedEStep:
         W, shift, exact_lp = self._prepare(X)
         unit = bool(np.all(w == 1.0))
         dead = np.nonzero(~np.isfinite(self.log_weights))[0]
+        compiled_lse = _kernels.enabled() and n * self.k >= _kernels.MIN_EXPS  # the log-sum-exp compiled
 
         def responsibilities(rows, buffers):
             """``(R (k, B), logp, Φ)`` of one block of rows: responsibilities times the weights."""
@@ -643,7 +644,7 @@ class FusedEStep:
             if log_priors is not None:
                 L += log_priors[rows].T
             with rows_from(rows.start):
-                logp = responsibilities_in_place(L, None if unit else w[rows])
+                logp = _responsibilities(L, None if unit else w[rows], compiled_lse)
             return L, logp, Phi
 
         compiled = self._compiled(X, shift, exact_lp, W, None if unit else w, log_priors, n_jobs)
@@ -1299,6 +1300,16 @@ class _PatternRowEStep(_RowEStep):
             stats = [s + tail.take(j) for j, s in enumerate(stats)]
             resp = resp + tail.w
         return logp, resp, [self._package(j, s) for j, s in enumerate(stats)]
+
+
+def _responsibilities(L, w, compiled):
+    """:func:`genmix._math.responsibilities_in_place`, through the compiled kernel where ``compiled``
+    (:func:`genmix._kernels.responsibilities`: the same rule, a vectorised ``exp``) and numba imports."""
+    if compiled:
+        logp = _kernels.responsibilities(L, w)
+        if logp is not None:
+            return logp
+    return responsibilities_in_place(L, w)
 
 
 class _CompiledDeclined(Exception):

@@ -26,6 +26,8 @@ Rows with missing values (:class:`genmix._fused._PatternRowEStep`) have two kern
 BLAS product per pattern segment for the scores and one for the sums) and :func:`quadratic_marginals`
 for each pattern's coefficients (the Gaussian's marginal over the observed coordinates, from the
 ``m × m`` block of each precision); both in float64, both decided once per E-step with the same rule.
+Every other fused term's log-sum-exp (the numpy path's :func:`genmix._math.responsibilities_in_place`)
+runs through :func:`responsibilities` for E-steps of at least :data:`MIN_EXPS` rows × components.
 
 Layouts
 -------
@@ -40,10 +42,10 @@ import warnings
 
 import numpy as np
 
-from ._math import UNDERFLOW
+from ._math import UNDERFLOW, ImpossibleRowsError
 
 __all__ = ["available", "use", "enabled", "quadratic_estep", "quadratic_patterns_estep", "quadratic_marginals",
-           "LAYOUTS"]
+           "responsibilities", "LAYOUTS"]
 
 #: The feature layouts with a compiled kernel.
 LAYOUTS = ("quadratic",)
@@ -57,6 +59,11 @@ MIN_WORK = 2 ** 24
 #: in registers, which beat BLAS there with few components (d = 32, k = 8: 835 against 1035 ms per 1M
 #: rows; d = 24: 644 against 593).
 BLAS_BELOW = 400
+#: The numpy path's log-sum-exp runs compiled (:func:`responsibilities`) for E-steps of at least this many
+#: rows × components: numpy's float64 ``exp`` is the C library's scalar one on CPUs without AVX-512
+#: (~10 ns per value, against ~1.6 for the kernels' polynomial), which made it most of an iteration of
+#: the column families there (univariate n = 1M, k = 5 on a Zen 3: 66 ms per iteration).
+MIN_EXPS = 2 ** 20
 # the dtypes the kernel reads rows in as they are, never copied
 _READ = (np.dtype(np.float64), np.dtype(np.float32))
 
@@ -181,3 +188,24 @@ def quadratic_patterns_estep(X, order, lo, hi, starts, W, shift, dead, w, priors
         np.ascontiguousarray(shift, dtype=np.float64), np.ascontiguousarray(dead, dtype=np.bool_), w, unit,
         priors, block, UNDERFLOW[np.dtype(np.float64)], S, np.empty((block, F)), np.empty(d))
     return float(logp), int(bad)
+
+
+def responsibilities(L, w=None):
+    """:func:`genmix._math.responsibilities_in_place` compiled: the block of scores ``L`` (k, B), float64
+    or float32, into responsibilities times ``w`` in place; the weighted log-likelihood, or None where
+    numba fails to import (``L`` untouched). Raises :class:`genmix._math.ImpossibleRowsError` as the
+    numpy function does (rows numbered from 0 in the block)."""
+    kernels = _module()
+    if kernels is None:
+        return None
+    contiguous = L if L.flags.c_contiguous and L.dtype in _READ else np.ascontiguousarray(
+        L, dtype=L.dtype if L.dtype in _READ else np.float64)
+    unit = w is None
+    impossible = np.empty(L.shape[1], dtype=np.bool_)
+    logp, count = kernels.responsibilities(contiguous, np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64),
+                                           unit, UNDERFLOW[contiguous.dtype], impossible)
+    if contiguous is not L:
+        L[...] = contiguous
+    if count:
+        raise ImpossibleRowsError(np.nonzero(impossible)[0])
+    return float(logp)

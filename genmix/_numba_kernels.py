@@ -254,8 +254,9 @@ def _sums(P, R, S, rows):
 def _responsibilities(E, rows, w, unit, floor, mx, s, col, t1, t2):
     """The block's scores ``E[:, :rows]`` (k, B; dead components and priors applied) in place into the
     exponentials of their distance to each row's best (0 more than ``-floor`` below it), and ``s[:rows]``
-    the rows' multipliers ``w / Σ exp``: ``(Σ w·log-sum-exp, first impossible row of the block or -1)``.
-    ``w[:rows]`` the block's weights (unless ``unit``)."""
+    the rows' multipliers ``w / Σ exp``: ``(Σ w·log-sum-exp, number of impossible rows)``, an impossible
+    row (positive weight, no component can produce it) getting ``s = -1``. ``w[:rows]`` the block's
+    weights (unless ``unit``)."""
     k = E.shape[0]
     for r in range(rows):
         mx[r] = E[0, r]
@@ -275,16 +276,50 @@ def _responsibilities(E, rows, w, unit, floor, mx, s, col, t1, t2):
                 E[j, r] = 0.0
             s[r] += E[j, r]
     logp = 0.0
+    impossible = 0
     for r in range(rows):
         weight = 1.0 if unit else w[r]
         if weight > 0.0:
             if not s[r] > 0.0:
-                return logp, r
+                s[r] = -1.0
+                impossible += 1
+                continue
             logp += weight * (np.log(np.float64(s[r])) + np.float64(mx[r]))
             s[r] = weight / np.float64(s[r])
         else:
             s[r] = 0.0
-    return logp, -1
+    return logp, impossible
+
+
+@_inline
+def _first_impossible(s, rows):
+    """The first row that :func:`_responsibilities` marked impossible."""
+    for r in range(rows):
+        if s[r] < 0.0:
+            return r
+    return -1
+
+
+@_jit
+def responsibilities(L, w, unit, floor, impossible):
+    """:func:`genmix._math.responsibilities_in_place` of a block of scores ``L`` (k, B), in place:
+    ``(Σ w·log-sum-exp, number of impossible rows)``, marking them in ``impossible`` (B) bool. ``w`` (B)
+    the rows' weights (read unless ``unit``)."""
+    k, B = L.shape
+    mx = np.empty(B, dtype=L.dtype)
+    s = np.empty(B, dtype=L.dtype)
+    col = np.empty(B, dtype=L.dtype)
+    t1 = np.empty(B, dtype=L.dtype)
+    t2 = np.empty(B, dtype=L.dtype)
+    logp, count = _responsibilities(L, B, w, unit, floor, mx, s, col, t1, t2)
+    for r in range(B):
+        impossible[r] = s[r] < 0.0
+        if s[r] < 0.0:
+            s[r] = 0.0
+    for j in range(k):
+        for r in range(B):
+            L[j, r] *= s[r]
+    return logp, count
 
 
 @_jit
@@ -356,8 +391,8 @@ def quadratic_estep(X, shift, W, dead, w, unit, priors, block, floor, blas, S, P
                     E[j, r] += priors[start + r, j]
         block_logp, bad = _responsibilities(E, rows, w[start:] if not unit else w, unit, floor, mx, s, col, t1, t2)
         logp += block_logp
-        if bad >= 0:
-            return logp, start + bad
+        if bad:
+            return logp, start + _first_impossible(s, rows)
         for j in range(k):
             for r in range(rows):
                 R[j, r] = E[j, r] * s[r]
@@ -426,8 +461,8 @@ def quadratic_patterns_estep(X, order, lo, hi, starts, WT, shift, dead, w, unit,
                 wb[r] = w[order[pos + r]]
         block_logp, bad = _responsibilities(E, rows, wb, unit, floor, mx, s, col, t1, t2)
         logp += block_logp
-        if bad >= 0:
-            return logp, order[pos + bad]
+        if bad:
+            return logp, order[pos + _first_impossible(s, rows)]
         for r in range(rows):
             for j in range(k):
                 RT[r, j] = E[j, r] * s[r]

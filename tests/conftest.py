@@ -65,8 +65,8 @@ def faithful_selection():
                         pytest.param(None, id="numpy")])
 def both_paths(request, monkeypatch):
     """Run a test on the compiled kernels (:mod:`genmix._kernels`, where numba is installed; at any size,
-    with each of its two ways of computing the products, whatever ``MIN_WORK`` and ``BLAS_BELOW`` would
-    pick) and on the numpy path:
+    with each of its two ways of computing the products, whatever ``MIN_WORK``, ``MIN_EXPS`` and
+    ``BLAS_BELOW`` would pick) and on the numpy path:
     ``pytestmark = pytest.mark.usefixtures("both_paths")`` in a module runs all of it on each."""
     from genmix import _kernels
 
@@ -74,5 +74,6 @@ def both_paths(request, monkeypatch):
         pytest.skip("numba is not installed: only the numpy path runs here")
     monkeypatch.setattr(_kernels, "BLAS_BELOW", 10 ** 6 if request.param == "blas" else 0)
     monkeypatch.setattr(_kernels, "MIN_WORK", 0)  # the kernel on these small cases too
+    monkeypatch.setattr(_kernels, "MIN_EXPS", 0)  # and the compiled log-sum-exp of the other terms
     with _kernels.use(request.param is not None):
         yield request.param

@@ -338,3 +338,64 @@ def test_the_kernels_off_leave_the_missing_values_path_to_numpy(rng, monkeypatch
     monkeypatch.setattr(_kernels, "quadratic_patterns_estep", lambda *a: pytest.fail("the kernel ran"))
     monkeypatch.setattr(_kernels, "quadratic_marginals", lambda *a: pytest.fail("the kernel ran"))
     fused.run(X, np.ones(X.shape[0]))
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_compiled_log_sum_exp_is_numpys(rng, dtype):
+    """:func:`genmix._kernels.responsibilities` against scipy's logsumexp: weights (some 0), a component
+    of weight 0 (-inf scores), terms far below their row's best, a block that is not contiguous."""
+    k, n = 6, 3000
+    L = rng.normal(0, 30, (k, n))
+    L[2] = -np.inf
+    L[0, ::9] -= 900.0  # below UNDERFLOW: exactly 0
+    w = rng.uniform(0, 2, n)
+    w[::11] = 0.0
+    lse = logsumexp(L, axis=0)
+    expected_R = np.exp(L - lse) * w
+    expected = float(w @ lse)
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    for weights, R_ref, total in [(w, expected_R, expected), (None, np.exp(L - lse), float(lse.sum()))]:
+        block = L.astype(dtype)
+        logp = _kernels.responsibilities(block, weights)
+        assert block.dtype == dtype
+        assert_allclose(logp, total, rtol=tol)
+        assert_allclose(block, R_ref, rtol=tol, atol=tol * 1e-3)
+        assert np.all(block[2] == 0.0) and np.all(block[0, ::9] == 0.0)
+    wide = np.zeros((k, 2 * n), dtype=dtype)
+    wide[:, :n] = L
+    view = wide[:, :n]  # a block of a longer buffer: not contiguous
+    assert_allclose(_kernels.responsibilities(view, w), expected, rtol=tol)
+    assert_allclose(view, expected_R, rtol=tol, atol=tol * 1e-3)
+
+
+@needs_numba
+def test_the_compiled_log_sum_exp_names_every_impossible_row(rng):
+    L = rng.normal(size=(3, 50))
+    L[:, [4, 30]] = -np.inf
+    w = np.ones(50)
+    with pytest.raises(ImpossibleRowsError, match=r"\[4, 30\]"):
+        _kernels.responsibilities(L.copy(), w)
+    w[30] = 0.0  # a row of weight 0 does not count
+    with pytest.raises(ImpossibleRowsError, match=r"\[4\]"):
+        _kernels.responsibilities(L.copy(), w)
+
+
+@needs_numba
+def test_the_compiled_log_sum_exp_runs_from_min_exps_up(rng, monkeypatch):
+    seen = []
+    original = _kernels.responsibilities
+    monkeypatch.setattr(_kernels, "responsibilities", lambda L, w=None: seen.append(L.shape[1]) or original(L, w))
+    model = GeneralMixtureModel([MultivariateGaussianDistribution(rng.normal(size=3), np.ones(3) + j,
+                                                                  covariance_type="diag") for j in range(4)])
+    X = np.asarray(model.sample(2000, random_state=1))
+    fused = FusedEStep.build(model.distributions, model.log_weights, X)
+    monkeypatch.setattr(_kernels, "MIN_EXPS", 2000 * 4 + 1)
+    fused.run(X, np.ones(2000))
+    assert seen == []
+    monkeypatch.setattr(_kernels, "MIN_EXPS", 2000 * 4)
+    logp, resp, _ = fused.run(X, np.ones(2000))
+    assert sum(seen) == 2000
+    ref_L = np.column_stack([st.norm(c.parameters[0], np.sqrt(c.parameters[1])).logpdf(X).sum(axis=1)
+                             for c in model.distributions]) + model.log_weights
+    assert_allclose(logp, logsumexp(ref_L, axis=1).sum(), rtol=1e-12)
