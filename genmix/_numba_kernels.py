@@ -111,14 +111,10 @@ def _exp_block_of(x, out, t1, t2, count):
 
 
 @_inline
-def _quadratic_row(x, shift, z, out):
-    """``out = [1, z, z_a z_b (a ≤ b)]`` of ``z = x − shift`` (unsigned offsets: no wrap-around checks,
-    so the compiler vectorises the products)."""
-    d = x.shape[0]
-    out[0] = 1.0
-    for a in range(d):
-        z[a] = x[a] - shift[a]
-        out[1 + a] = z[a]
+def _products(z, out):
+    """``out[1 + d:] = z_a z_b (a ≤ b, row by row)`` (unsigned offsets: no wrap-around checks, so the
+    compiler vectorises the products)."""
+    d = z.shape[0]
     f = np.uint64(1 + d)
     for a in range(d):
         za = z[a]
@@ -130,22 +126,24 @@ def _quadratic_row(x, shift, z, out):
 
 
 @_inline
+def _quadratic_row(x, shift, z, out):
+    """``out = [1, z, z_a z_b (a ≤ b)]`` of ``z = x − shift``."""
+    out[0] = 1.0
+    for a in range(x.shape[0]):
+        z[a] = x[a] - shift[a]
+        out[1 + a] = z[a]
+    _products(z, out)
+
+
+@_inline
 def _quadratic_row_observed(x, shift, z, out):
     """:func:`_quadratic_row` of a row with missing values (NaN), which read as the shift (``z = 0``)."""
-    d = x.shape[0]
     out[0] = 1.0
-    for a in range(d):
+    for a in range(x.shape[0]):
         v = x[a]
         z[a] = 0.0 if np.isnan(v) else v - shift[a]
         out[1 + a] = z[a]
-    f = np.uint64(1 + d)
-    for a in range(d):
-        za = z[a]
-        m = np.uint64(d - a)
-        ua = np.uint64(a)
-        for t in range(m):
-            out[f + t] = za * z[ua + t]
-        f += m
+    _products(z, out)
 
 
 @_inline
