@@ -98,6 +98,7 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
     converted to float32 once for the fit, not once per epoch (a memmap, batch by batch).
     """
     dtype = np.dtype(dtype)
+    validated = False  # whether X is validated as a whole (its batches then need no check of their own)
     if is_generator(X):
         if weights is not None or labels is not None or priors is not None:
             raise ValueError("with a data generator, sample weights come from its batches; labels and priors "
@@ -116,6 +117,12 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
     elif (dtype == np.float32 and type(X) is np.ndarray and X.dtype != np.float32 and X.ndim == 2
           and X.dtype.kind in "biuf"):
         X, _ = model._check_input(X, allow_empty=False, dtype=dtype)  # once for the fit, validated
+        validated = True
+    elif type(X) is np.ndarray and X.dtype == dtype and X.ndim in (1, 2):
+        # in memory and in the working dtype already: validated once for the fit (a view, no copy), not
+        # by every E-step again (n = 1M, d = 10: ~5.5 ms of an inf scan per E-step)
+        X, _ = model._check_input(X, allow_empty=False, dtype=dtype)
+        validated = True
     n = X.shape[0]
     if n == 0:
         raise ValueError("X must contain at least one sample; got an empty array.")
@@ -124,15 +131,15 @@ def batch_source(model, X, weights, batch_size, labels=None, priors=None, shuffl
         if not weights.sum() > 0:
             raise ValueError("weights must not all be zero: there is nothing to fit.")
     generator = DataGenerator(X, weights, batch_size, shuffle=shuffle, random_state=random_state)
-    return _Cursor(model, generator, dtype), row_log_priors(n, model.n, labels, priors)
+    return _Cursor(model, generator, dtype, validated), row_log_priors(n, model.n, labels, priors)
 
 
 class _Cursor:
     """Walks through the batches of a source in pass order, wrapping around; each batch validated (numeric
-    batches read in ``dtype``)."""
+    batches read in ``dtype``) unless the data were as a whole (``validated``)."""
 
-    def __init__(self, model, source, dtype=np.float64):
-        self.model, self.source, self.dtype = model, source, dtype
+    def __init__(self, model, source, dtype=np.float64, validated=False):
+        self.model, self.source, self.dtype, self.validated = model, source, dtype, validated
         self.n_batches = int(source.n_batches)
         self._order, self._iter, self._index, self._first = None, None, 0, 0
 
@@ -166,7 +173,7 @@ class _Cursor:
                     raise ValueError(f"the data generator yielded {self._index} batches in a pass but declares "
                                      f"n_batches={self.n_batches}.") from None
                 first = self._first
-            Xc = Xb if isinstance(Xb, Encoded) else \
+            Xc = Xb if isinstance(Xb, Encoded) or self.validated else \
                 self.model._check_input(Xb, allow_empty=False, dtype=self.dtype)[0]
             wc = unit_weights(Xc.shape[0]) if wb is None else check_weights(wb, Xc.shape[0])
             self._first = first + Xc.shape[0]
