@@ -1,9 +1,10 @@
 """The compiled kernels (genmix/_kernels.py, genmix/_numba_kernels.py; the optional numba extra).
 
-The fused E-step's own tests (tests/test_fused_estep.py) run on both paths against scipy; here: that
-the kernel really runs where it should and nowhere else, its exponential against numpy's, the switch
-(``use``, ``GENMIX_KERNELS``), and the fallbacks (numba absent, numba failing to import, a row no
-component can produce).
+The fused E-step's own tests (tests/test_fused_estep.py, test_float32.py, test_fused_missing.py) run on
+both paths against scipy; here: that each kernel really runs where it should and nowhere else (the
+complete rows, float32, the missing-value patterns' rows and coefficients, the other terms' log-sum-exp),
+its exponentials against exact values, the switch (``use``, ``GENMIX_KERNELS``), and the fallbacks
+(numba absent, numba failing to import, a row no component can produce).
 """
 import os
 import subprocess
