@@ -1231,11 +1231,12 @@ class _PatternRowEStep(_RowEStep):
                 or not X.flags.c_contiguous):
             return None
         dead = ~np.isfinite(self.log_weights)
-        starts = self.starts[:self.n_patterns + 1]
+        order = np.ascontiguousarray(self.order, dtype=np.intp)
+        starts = np.ascontiguousarray(self.starts[:self.n_patterns + 1], dtype=np.intp)
+        WT = _kernels.transposed_patterns(self.W)  # once for every thread's chunk
 
         def kernel(lo, hi, S):
-            out = _kernels.quadratic_patterns_estep(X, self.order, lo, hi, starts, self.W, self.shift, dead, w,
-                                                    log_priors, S)
+            out = _kernels.quadratic_patterns_estep(X, order, lo, hi, starts, WT, self.shift, dead, w, log_priors, S)
             if out is None or out[1] >= 0:
                 raise _CompiledDeclined
             return out[0]

@@ -44,8 +44,8 @@ import numpy as np
 
 from ._math import UNDERFLOW, ImpossibleRowsError
 
-__all__ = ["available", "use", "enabled", "quadratic_estep", "quadratic_patterns_estep", "quadratic_marginals",
-           "responsibilities", "LAYOUTS"]
+__all__ = ["available", "use", "enabled", "quadratic_estep", "quadratic_patterns_estep", "transposed_patterns",
+           "quadratic_marginals", "responsibilities", "LAYOUTS"]
 
 #: The feature layouts with a compiled kernel.
 LAYOUTS = ("quadratic",)
@@ -138,9 +138,7 @@ def quadratic_estep(X, shift, W, dead, w, priors, S):
     work = np.dtype(np.float32) if W.dtype == np.float32 else np.dtype(np.float64)
     blas = F < BLAS_BELOW or work == np.float32
     block = block_rows(F, work.itemsize)
-    priors = np.zeros((0, k)) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
-    unit = w is None
-    w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)
+    w, unit, priors = _row_inputs(w, priors, k)
     logp, bad = kernels.quadratic_estep(
         X if X.dtype in _READ and X.flags.c_contiguous else np.ascontiguousarray(X, dtype=np.float64),
         np.ascontiguousarray(shift, dtype=np.float64),
@@ -162,32 +160,44 @@ def quadratic_marginals(masks, precisions, a, log_norm, W, T, K):
         np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(log_norm, dtype=np.float64), W, T, K))
 
 
-def quadratic_patterns_estep(X, order, lo, hi, starts, W, shift, dead, w, priors, S):
+def _row_inputs(w, priors, k):
+    """``(w, unit, priors)`` as the kernels read them: float64 weights (a dummy where None: unit weights)
+    and float64 log priors (an empty (0, k) array where None)."""
+    unit = w is None
+    w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)
+    priors = np.zeros((0, k)) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
+    return w, unit, priors
+
+
+def quadratic_patterns_estep(X, order, lo, hi, starts, WT, shift, dead, w, priors, S):
     """The compiled E-step of the ``"quadratic"`` layout over rows with missing values, the sorted
     positions ``lo:hi`` (one thread's chunk of the fused patterns, :class:`genmix._fused._PatternRowEStep`):
     ``(log-likelihood, first impossible row of X or -1)``, adding each pattern's sums into ``S`` (G, k, F)
     float64.
 
-    ``X`` (n, d) float64 C-contiguous with NaN where missing, ``order`` the rows sorted by pattern,
-    ``starts`` (G + 1) the patterns' first positions, ``W`` (G, k, F) their coefficients (log weights in
-    column 0), ``dead`` (k) bool, ``w`` (n) the rows' weights or None for unit weights, ``priors``
+    ``X`` (n, d) float64 C-contiguous with NaN where missing, ``order`` (intp) the rows sorted by pattern,
+    ``starts`` (G + 1, intp) the patterns' first positions, ``WT`` (G, F, k) float64 C-contiguous their
+    coefficients transposed (log weights in feature 0; :func:`transposed_patterns`, once per E-step for
+    all the threads), ``dead`` (k) bool, ``w`` (n) the rows' weights or None for unit weights, ``priors``
     (n, k) log priors or None. float64 throughout. None where numba fails to import.
     """
     kernels = _module()
     if kernels is None:
         return None
-    d = X.shape[1]
-    F = W.shape[2]
+    F, k = WT.shape[1:]
     block = block_rows(F)
-    priors = np.zeros((0, W.shape[1])) if priors is None else np.ascontiguousarray(priors, dtype=np.float64)
-    unit = w is None
-    w = np.ones(1) if unit else np.ascontiguousarray(w, dtype=np.float64)
+    w, unit, priors = _row_inputs(w, priors, k)
     logp, bad = kernels.quadratic_patterns_estep(
-        X, np.ascontiguousarray(order, dtype=np.intp), int(lo), int(hi),
-        np.ascontiguousarray(starts, dtype=np.intp), np.ascontiguousarray(np.swapaxes(W, 1, 2), dtype=np.float64),
-        np.ascontiguousarray(shift, dtype=np.float64), np.ascontiguousarray(dead, dtype=np.bool_), w, unit,
-        priors, block, UNDERFLOW[np.dtype(np.float64)], S, np.empty((block, F)), np.empty(d))
+        X, order, int(lo), int(hi), starts, WT, np.ascontiguousarray(shift, dtype=np.float64),
+        np.ascontiguousarray(dead, dtype=np.bool_), w, unit, priors, block, UNDERFLOW[np.dtype(np.float64)], S,
+        np.empty((block, F)), np.empty(X.shape[1]))
     return float(logp), int(bad)
+
+
+def transposed_patterns(W):
+    """The patterns' coefficients ``W`` (G, k, F) as :func:`quadratic_patterns_estep` reads them: (G, F, k)
+    float64, C-contiguous."""
+    return np.ascontiguousarray(np.swapaxes(W, 1, 2), dtype=np.float64)
 
 
 def responsibilities(L, w=None):
